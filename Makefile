@@ -1,0 +1,45 @@
+# aframe developer and user entry points.  `make quickstart` and `make test`
+# are the two commands a newcomer needs; both install first.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# the experiment directory the quickstart writes and runs
+QUICKSTART_DIR ?= quickstart-run
+STAMP := $(VENV)/.aframe-installed
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+LOCK_EXTRAS := --extra tune --extra dev
+
+.PHONY: install quickstart test lint lock clean-quickstart
+
+install: $(STAMP)
+
+# the venv is rebuilt only when the lock or the project metadata change,
+# so a second `make install` is a no-op
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null \
+		|| $(PYTHON) -m pip install --quiet uv
+	@test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --python $(BIN)/python requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+quickstart: install
+	@test -f $(QUICKSTART_DIR)/run.sh || $(BIN)/aframe-init offline \
+		--mode sandbox --preset quickstart --directory $(QUICKSTART_DIR)
+	bash $(QUICKSTART_DIR)/run.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+lock:
+	$(UV) pip compile pyproject.toml $(LOCK_EXTRAS) --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--output-file requirements.lock
+
+clean-quickstart:
+	rm -rf $(QUICKSTART_DIR)

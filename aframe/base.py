@@ -1,0 +1,147 @@
+"""Base classes of every aframe task.
+
+Two ideas live here:
+
+* The ``[pipeline]`` section of the cfg is the default section of every
+  task: a parameter without a default that is neither given on the command
+  line nor in the task's own ``[luigi_<Task>]`` section is read from it.  The
+  parameters shared by several stages (``PipelineParams``) are set there
+  once, and pipelines pass them down with ``.req(self)``.
+* ``StageTask`` is the one bridge from a task to its stage CLI (see
+  ``aframe.stage``).
+"""
+
+from pathlib import Path
+from typing import Any
+
+import law
+import luigi
+from luigi.parameter import MissingParameterException
+
+from aframe import paths, stage
+
+PIPELINE_SECTION = "pipeline"
+
+
+def config_file() -> Path | None:
+    """The law cfg this process was started with, if any."""
+    name = law.config.Config.instance().config_file
+    return Path(name) if name else None
+
+
+def resolve_config_path(value: str) -> Path:
+    """A path from the cfg: relative paths are relative to the cfg file.
+
+    That way an experiment directory made by aframe-init can name its stage
+    YAMLs as ``train.yaml`` and be moved or copied as a whole.
+    """
+    path = Path(value).expanduser()
+    cfg = config_file()
+    if not path.is_absolute() and cfg is not None:
+        path = cfg.parent / path
+    return path.resolve()
+
+
+class AframeTask(law.Task):
+    """Base of all aframe tasks: the ``[pipeline]`` fallback and paths."""
+
+    gpus = luigi.Parameter(
+        default="",
+        significant=False,
+        description="comma-separated GPU indices (e.g. 0,1): sets "
+        "CUDA_VISIBLE_DEVICES for the stages that use GPUs; empty leaves "
+        "the environment as it is",
+    )
+
+    @classmethod
+    def modify_param_args(cls, params, args, kwargs):
+        params, args, kwargs = super().modify_param_args(params, args, kwargs)
+        cfg = law.config.Config.instance()
+        family = cls.get_task_family()
+        for name, param in params:
+            if name in kwargs or param.has_task_value(family, name):
+                continue
+            if cfg.has_option(PIPELINE_SECTION, name):
+                value = cfg.get_expanded(PIPELINE_SECTION, name)
+                kwargs[name] = param.parse(value)
+            else:
+                where = cfg.config_file or "the cfg (LAW_CONFIG_FILE is unset)"
+                raise MissingParameterException(
+                    f"{family} needs the parameter '{name}': set it in the "
+                    f"[{PIPELINE_SECTION}] or [luigi_{family}] section of "
+                    f"{where}, or pass --{name.replace('_', '-')}"
+                )
+        return params, args, kwargs
+
+    @staticmethod
+    def root(name: str) -> Path:
+        """The experiment's data root ``name`` (see ``aframe.paths``)."""
+        return paths.root(name)
+
+
+class ContainerParams(AframeTask):
+    """Where a stage runs: the local environment or its Apptainer image."""
+
+    container = luigi.ChoiceParameter(
+        choices=("local", "apptainer"),
+        significant=False,
+        description="'local' runs each stage in this environment; "
+        "'apptainer' runs it in <image_dir>/<stage>.sif",
+    )
+    image_dir = luigi.Parameter(
+        significant=False,
+        description="directory holding the stage images (data.sif, "
+        "train.sif, ...); used when container = apptainer",
+    )
+
+
+class StageTask(ContainerParams):
+    """A task whose work is done by one subcommand of a stage CLI.
+
+    Subclasses name their ``stage`` (``data``, ``train``, ``export``,
+    ``infer`` or ``plots``) and whether it ``uses_gpu``.
+    """
+
+    stage: str = ""
+    uses_gpu: bool = False
+
+    def run_stage(
+        self,
+        subcommand: str,
+        parameters: dict[str, Any],
+        workdir: Path,
+        configs: tuple[Path, ...] = (),
+    ) -> None:
+        """Run ``aframe-<stage> <subcommand>`` with ``parameters``.
+
+        The parameters are written to ``<workdir>/<subcommand>.yaml`` (the
+        run's provenance) and passed after the user's stage YAMLs, so the
+        values the pipeline owns always win.
+        """
+        image = None
+        if self.container == "apptainer":
+            image = Path(self.image_dir).expanduser() / f"{self.stage}.sif"
+        stage.run(
+            self.stage,
+            subcommand,
+            parameters,
+            workdir,
+            configs=configs,
+            image=image,
+            gpus=self.gpus if self.uses_gpu else "",
+            binds=self._binds(),
+        )
+
+    def _binds(self) -> list[Path]:
+        binds = [paths.root(name) for name in paths.ROOTS]
+        cfg = config_file()
+        if cfg is not None:
+            binds.append(cfg.parent)
+        return binds
+
+    def not_implemented(self) -> None:
+        """Raised by the run() of a stage that does not exist yet."""
+        raise NotImplementedError(
+            f"{self.get_task_family()}: the {self.stage} stage "
+            f"(aframe-{self.stage}) is not implemented yet"
+        )

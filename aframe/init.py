@@ -1,0 +1,193 @@
+"""``aframe-init``: write a new experiment directory.
+
+    aframe-init offline --mode sandbox --directory ~/aframe/my-first-run
+
+copies the shipped configs into the directory (comments kept) and writes a
+``run.sh`` that exports the experiment's data roots and launches the
+pipeline.  A preset (``--preset quickstart``) is a folder under
+``configs/presets/``: its YAMLs replace the defaults and its cfg is layered
+on ``base.cfg``.
+"""
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from aframe import paths
+
+DEFAULT_PRESET = "default"
+PIPELINES = {"sandbox": "Sandbox", "tune": "Tune"}
+# the files of each mode, besides base.cfg and the preset's layer
+MODE_FILES = {
+    "sandbox": ("sandbox.cfg", "train.yaml", "export.yaml"),
+    "tune": ("tune.cfg", "train.yaml", "tune.yaml", "export.yaml"),
+}
+
+
+class InitError(Exception):
+    """The experiment directory cannot be written as asked."""
+
+
+def presets() -> list[str]:
+    """The preset names: the default and each folder of configs/presets."""
+    folder = paths.CONFIG_DIR / "presets"
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    return [DEFAULT_PRESET, *found]
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write a file atomically: a reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    os.replace(tmp, path)
+
+
+def _layer(cfg_text: str, layer: str) -> str:
+    """Add ``layer`` after the inherited files of a cfg's [core] section."""
+    lines = cfg_text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        key, _, value = line.partition("=")
+        if key.strip() == "inherit":
+            lines[i] = f"inherit = {value.strip()}, {layer}\n"
+            return "".join(lines)
+    raise InitError(f"no 'inherit' line in the shipped cfg:\n{cfg_text}")
+
+
+def run_script(directory: Path, mode: str) -> str:
+    """The run.sh of an experiment: its data roots and the law command."""
+    law = Path(sys.executable).parent / "law"
+    cfg = directory / f"{mode}.cfg"
+    exports = "\n".join(
+        f"export {variable}={shlex.quote(str(directory / paths.ROOT_LAYOUT[name]))}"  # noqa: E501
+        for name, variable in paths.ROOTS.items()
+    )
+    pipeline = f"aframe.pipelines.sandbox.{PIPELINES[mode]}"
+    return f"""#!/usr/bin/env bash
+# The {PIPELINES[mode]} pipeline of this experiment, written by aframe-init.
+# Extra arguments are passed to law, e.g. `bash run.sh --print-status -1`.
+set -euo pipefail
+
+# where the pipeline's artifacts go
+{exports}
+
+# run from the experiment directory so that no luigi.cfg of the caller's
+# working directory leaks in
+cd {shlex.quote(str(directory))}
+
+# launch the pipeline; change --gpus (comma-separated indices) and --workers
+# (tasks run at once) to suit your machine
+LAW_CONFIG_FILE={shlex.quote(str(cfg))} {shlex.quote(str(law))} run \\
+    {pipeline} --workers 5 --gpus 0 "$@"
+"""
+
+
+def init(
+    directory: Path,
+    mode: str,
+    preset: str = DEFAULT_PRESET,
+    force: bool = False,
+) -> list[Path]:
+    """Write an experiment directory; return the files written.
+
+    Raises:
+        InitError: unknown mode or preset, or a non-empty directory without
+            ``force``.
+    """
+    if mode not in MODE_FILES:
+        raise InitError(
+            f"unknown mode {mode!r}: choose one of {', '.join(MODE_FILES)}"
+        )
+    if preset not in presets():
+        raise InitError(
+            f"unknown preset {preset!r}: choose one of {', '.join(presets())}"
+        )
+    directory = directory.expanduser().resolve()
+    if directory.exists() and not directory.is_dir():
+        raise InitError(f"{directory} exists and is not a directory")
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise InitError(
+            f"{directory} is not empty: choose a new directory, or pass "
+            "--force to rewrite the configs and run.sh in it (data and "
+            "results already there are kept)"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+
+    preset_dir = paths.CONFIG_DIR / "presets" / preset
+    texts = {}
+    for name in ("base.cfg", *MODE_FILES[mode]):
+        source = preset_dir / name
+        if not source.exists():
+            source = paths.CONFIG_DIR / name
+        texts[name] = source.read_text()
+    if preset != DEFAULT_PRESET:
+        layer = f"{preset}.cfg"
+        texts[layer] = (preset_dir / layer).read_text()
+        texts[f"{mode}.cfg"] = _layer(texts[f"{mode}.cfg"], layer)
+    texts["run.sh"] = run_script(directory, mode)
+
+    written = []
+    for name, text in texts.items():
+        path = directory / name
+        _write(path, text, 0o755 if name == "run.sh" else 0o644)
+        written.append(path)
+    return written
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aframe-init",
+        description="Write an aframe experiment directory: configs and a "
+        "run.sh that launches the pipeline.",
+    )
+    subparsers = parser.add_subparsers(dest="kind", required=True)
+    offline = subparsers.add_parser(
+        "offline", help="an offline search over archival or simulated data"
+    )
+    offline.add_argument(
+        "--mode",
+        required=True,
+        help=f"pipeline to set up: {' or '.join(MODE_FILES)}",
+    )
+    offline.add_argument(
+        "--directory",
+        "-d",
+        required=True,
+        type=Path,
+        help="the experiment directory to write",
+    )
+    offline.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        help=f"configuration preset: {', '.join(presets())} (default: "
+        f"{DEFAULT_PRESET}, the paper-scale search)",
+    )
+    offline.add_argument(
+        "--force",
+        action="store_true",
+        help="rewrite the configs of an existing, non-empty directory",
+    )
+    return parser
+
+
+def main(args: list[str] | None = None) -> int:
+    options = parser().parse_args(args)
+    try:
+        written = init(
+            options.directory, options.mode, options.preset, options.force
+        )
+    except InitError as error:
+        print(f"aframe-init: error: {error}", file=sys.stderr)
+        return 2
+    directory = written[0].parent
+    print(f"wrote {len(written)} files to {directory}:")
+    for path in written:
+        print(f"  {path.name}")
+    print(f"edit the configs, then run: bash {directory / 'run.sh'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The parameters shared by several stages, declared once.
+
+They are set in the ``[pipeline]`` section of the cfg (see ``aframe.base``),
+and the pipelines hand them to every task with ``.req(self)``.  The stage
+YAMLs never repeat them: the tasks pass them to the stages in the overrides
+file they write.
+"""
+
+import law
+import luigi
+
+from aframe.base import ContainerParams
+
+
+class PipelineParams(ContainerParams):
+    """Physics, data span and signal settings common to the stages."""
+
+    # the detectors and the analysis band
+    ifos = luigi.ListParameter(
+        description="interferometers, in the order of the strain channels"
+    )
+    sample_rate = luigi.FloatParameter(description="strain sample rate (Hz)")
+    highpass = luigi.FloatParameter(description="highpass frequency (Hz)")
+    lowpass = luigi.OptionalFloatParameter(
+        description="lowpass frequency (Hz); empty for none"
+    )
+
+    # what the network sees
+    kernel_length = luigi.FloatParameter(
+        description="length of the whitened window the network sees (s)"
+    )
+    fduration = luigi.FloatParameter(
+        description="length of the whitening filter (s); half of it is "
+        "cropped from each side of a whitened window"
+    )
+    fftlength = luigi.OptionalFloatParameter(
+        description="FFT length of the Welch PSD estimate (s); empty for "
+        "kernel_length + fduration"
+    )
+    psd_length = luigi.FloatParameter(
+        description="background preceding a training window whose PSD "
+        "whitens it (s)"
+    )
+
+    # inference
+    inference_psd_length = luigi.FloatParameter(
+        description="background preceding an inference window whose PSD "
+        "whitens it (s)"
+    )
+    inference_sampling_rate = luigi.FloatParameter(
+        description="rate at which the network is evaluated (Hz)"
+    )
+    inference_batch_size = luigi.IntParameter(
+        description="windows per inference request"
+    )
+    streams_per_gpu = luigi.IntParameter(
+        description="snapshotter instances (concurrent streams) per GPU"
+    )
+    Tb = luigi.FloatParameter(
+        description="time-slid background livetime to analyse (s)"
+    )
+    shifts = luigi.ListParameter(
+        description="per-ifo time-shift step (s); the k-th timeslide "
+        "shifts each ifo by k times its step"
+    )
+
+    # simulated signals
+    prior = luigi.Parameter(
+        description="name of the injection prior (see aframe_data.priors)"
+    )
+    waveform_approximant = luigi.Parameter(description="waveform model")
+    waveform_duration = luigi.FloatParameter(
+        description="length of a simulated waveform (s)"
+    )
+    minimum_frequency = luigi.FloatParameter(
+        description="lowest frequency of a simulated waveform (Hz)"
+    )
+    reference_frequency = luigi.FloatParameter(
+        description="reference frequency of the spins (Hz)"
+    )
+    right_pad = luigi.FloatParameter(
+        description="time from coalescence to the end of a waveform (s)"
+    )
+
+    # the data
+    data_source = luigi.ChoiceParameter(
+        choices=("simulated", "gwosc", "files"),
+        description="where background strain comes from",
+    )
+    noise_psd = luigi.Parameter(
+        description="simulated source: a PSD curve shipped with bilby "
+        "(e.g. aLIGO_O4_high) or a two-column PSD file"
+    )
+    strain_files = luigi.ListParameter(
+        description="files source: strain files or glob patterns"
+    )
+    train_start = luigi.FloatParameter(description="GPS start of training")
+    train_stop = luigi.FloatParameter(
+        description="GPS end of training, and start of testing"
+    )
+    test_stop = luigi.FloatParameter(description="GPS end of testing")
+    seed = luigi.IntParameter(description="seed of every random draw")
+
+
+# the names of the shared parameters (law's own, like log_file, are not)
+SHARED_PARAMETERS = tuple(
+    name
+    for name, _ in PipelineParams.get_params()
+    if name not in dict(law.Task.get_params()) and name != "gpus"
+)
+
+# task representations (e.g. in --print-status) show only the parameters
+# particular to each task
+PipelineParams.exclude_params_repr = {
+    "workflow",
+    *law.Task.exclude_params_repr,
+    *SHARED_PARAMETERS,
+}

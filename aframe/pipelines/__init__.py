@@ -1,0 +1,1 @@
+"""End-to-end pipelines (``law run aframe.pipelines.sandbox.Sandbox``)."""

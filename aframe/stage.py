@@ -1,0 +1,142 @@
+"""The one bridge from a task to its stage CLI.
+
+A task writes the parameters it owns into ``<workdir>/<subcommand>.yaml``
+(JSON, which is YAML, so this module needs only the standard library), then
+runs ``aframe-<stage> <subcommand> --config <user yaml>... --config <that
+file>`` in the local environment or in the stage's Apptainer image.  The
+stage's output is streamed to the log and to ``<workdir>/<subcommand>.log``;
+a failure raises with the stage's last lines.
+"""
+
+import collections
+import json
+import logging
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("aframe.stage")
+
+# how many of a failed stage's last lines go into the error
+TAIL_LINES = 40
+
+
+class StageError(RuntimeError):
+    """A stage CLI exited with a non-zero status."""
+
+
+def executable(stage: str) -> str:
+    """The stage's console script, from the environment running aframe.
+
+    Taken from the directory of this Python so that run.sh works without an
+    activated virtual environment.
+    """
+    local = Path(sys.executable).parent / f"aframe-{stage}"
+    return str(local) if local.exists() else f"aframe-{stage}"
+
+
+def command(
+    stage: str,
+    subcommand: str,
+    configs: tuple[Path, ...],
+    image: Path | None = None,
+    gpus: str = "",
+    binds: list[Path] | tuple[Path, ...] = (),
+) -> list[str]:
+    """The argument list that runs one stage subcommand.
+
+    Args:
+        stage: data, train, export, infer or plots.
+        subcommand: the stage CLI's subcommand.
+        configs: YAML files passed as ``--config``, later ones win.
+        image: the stage's Apptainer image; None runs locally.
+        gpus: GPUs the stage may use; inside a container they need ``--nv``.
+        binds: directories the container must see at the same path.
+    """
+    args = [subcommand]
+    for path in configs:
+        args += ["--config", str(path)]
+    if image is None:
+        return [executable(stage), *args]
+    if not image.exists():
+        raise FileNotFoundError(
+            f"the Apptainer image of the {stage} stage, {image}, does not "
+            "exist: build it with aframe-build-containers or set "
+            "container = local in the [pipeline] section"
+        )
+    container = ["apptainer", "exec", "--cleanenv"]
+    if gpus:
+        container.append("--nv")
+    for path in dict.fromkeys(str(p) for p in binds):
+        container += ["--bind", f"{path}:{path}"]
+    return [*container, str(image), f"aframe-{stage}", *args]
+
+
+def environment(gpus: str) -> dict[str, str]:
+    """The stage's environment: ours, with CUDA_VISIBLE_DEVICES from gpus.
+
+    ``--cleanenv`` keeps the host environment out of a container, so the
+    variables a stage needs are forwarded with the APPTAINERENV_ prefix.
+    """
+    env = dict(os.environ)
+    if gpus:
+        env["CUDA_VISIBLE_DEVICES"] = gpus
+    for name in list(env):
+        if name.startswith("AFRAME_") or name == "CUDA_VISIBLE_DEVICES":
+            env[f"APPTAINERENV_{name}"] = env[name]
+    return env
+
+
+def write_parameters(parameters: dict[str, Any], path: Path) -> None:
+    """Write ``parameters`` as YAML (via JSON), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(parameters, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+def run(
+    stage: str,
+    subcommand: str,
+    parameters: dict[str, Any],
+    workdir: Path,
+    configs: tuple[Path, ...] = (),
+    image: Path | None = None,
+    gpus: str = "",
+    binds: list[Path] | tuple[Path, ...] = (),
+) -> None:
+    """Run a stage subcommand, streaming its output; raise on failure."""
+    overrides = workdir / f"{subcommand}.yaml"
+    write_parameters(parameters, overrides)
+    args = command(
+        stage, subcommand, (*configs, overrides), image, gpus, binds
+    )
+    logger.info("running %s", shlex.join(args))
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    log_file = workdir / f"{subcommand}.log"
+    with (
+        log_file.open("w") as log,
+        subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environment(gpus),
+            text=True,
+            bufsize=1,
+        ) as process,
+    ):
+        for line in process.stdout:
+            log.write(line)
+            tail.append(line.rstrip("\n"))
+            logger.info("[aframe-%s] %s", stage, line.rstrip("\n"))
+        returncode = process.wait()
+    if returncode != 0:
+        last = "\n".join(tail)
+        raise StageError(
+            f"aframe-{stage} {subcommand} exited with status {returncode} "
+            f"(full log: {log_file}); its last lines:\n{last}"
+        )

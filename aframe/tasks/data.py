@@ -1,0 +1,228 @@
+"""Data tasks: segments, background strain, and simulated signals.
+
+Layout under the data roots::
+
+    AFRAME_TRAIN_DATA_DIR/segments.txt
+    AFRAME_TRAIN_DATA_DIR/background/background-<t0>-<duration>.hdf5
+    AFRAME_TRAIN_DATA_DIR/training_waveforms/waveforms-<branch>.hdf5
+    AFRAME_TRAIN_DATA_DIR/validation_waveforms.hdf5
+    AFRAME_TEST_DATA_DIR/segments.txt
+    AFRAME_TEST_DATA_DIR/background/background-<t0>-<duration>.hdf5
+    AFRAME_TEST_DATA_DIR/injections/injections-<t0>-<duration>-<k>.hdf5
+"""
+
+from pathlib import Path
+
+import law
+import luigi
+
+from aframe.base import StageTask
+from aframe.parameters import PipelineParams
+from aframe.segments import Chunk, timeslides
+from aframe.workflows import SegmentWorkflow, Workflow
+
+
+class DataTask(PipelineParams, StageTask):
+    stage = "data"
+
+
+# --------------------------------------------------------------- segments
+class Segments(DataTask):
+    """The analysable segments of one data split, as segwizard text."""
+
+    min_duration = luigi.FloatParameter(
+        description="shortest segment kept (s)"
+    )
+    flag = luigi.Parameter(
+        default="DATA",
+        description="gwosc source: the open-data flag each ifo must have "
+        "(DATA is {ifo}_DATA)",
+    )
+
+    data_root: str  # the data root of the split, see aframe.paths
+
+    def span(self) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def output(self):
+        return law.LocalFileTarget(self.root(self.data_root) / "segments.txt")
+
+    def run(self):
+        self.not_implemented()
+
+
+class TrainingSegments(Segments):
+    data_root = "train_data"
+
+    def span(self):
+        return self.train_start, self.train_stop
+
+
+class TestingSegments(Segments):
+    data_root = "test_data"
+
+    def span(self):
+        return self.train_stop, self.test_stop
+
+
+# ------------------------------------------------------------- background
+class Background(DataTask, SegmentWorkflow):
+    """Background strain of the ifos, one HDF5 file per segment chunk."""
+
+    max_duration = luigi.FloatParameter(
+        description="longest chunk of a segment written as one file (s)"
+    )
+
+    segments_cls: type[Segments]
+
+    def segments_file(self) -> Path:
+        return Path(self.segments_cls.req(self).output().path)
+
+    def chunks(self) -> list[Chunk] | None:
+        """The chunks of the branch map, None until the segments exist."""
+        chunks = list(self.as_workflow().get_branch_map().values())
+        return None if chunks == [None] else chunks
+
+    def workflow_requires(self):
+        reqs = super().workflow_requires()
+        reqs["segments"] = self.segments_cls.req(self)
+        return reqs
+
+    def requires(self):
+        return self.segments_cls.req(self)
+
+    def output(self):
+        if self.branch_data is None:
+            return self.pending()
+        start, duration = self.branch_data
+        name = f"background-{start:.0f}-{duration:.0f}.hdf5"
+        return law.LocalFileTarget(
+            self.root(self.segments_cls.data_root) / "background" / name
+        )
+
+    def run(self):
+        self.not_implemented()
+
+
+class TrainingBackground(Background):
+    segments_cls = TrainingSegments
+
+
+class TestingBackground(Background):
+    segments_cls = TestingSegments
+
+
+# -------------------------------------------------------------- waveforms
+class TrainingWaveforms(DataTask, Workflow):
+    """Polarisations drawn from the prior, for injection during training."""
+
+    uses_gpu = True
+
+    num_signals = luigi.IntParameter(description="waveforms to simulate")
+    num_jobs = luigi.IntParameter(
+        description="branches the waveforms are split over"
+    )
+
+    def create_branch_map(self):
+        share, extra = divmod(self.num_signals, self.num_jobs)
+        return {i: share + (i < extra) for i in range(self.num_jobs)}
+
+    def output(self):
+        return law.LocalFileTarget(
+            self.root("train_data")
+            / "training_waveforms"
+            / f"waveforms-{self.branch}.hdf5"
+        )
+
+    def run(self):
+        self.not_implemented()
+
+
+class ValidationWaveforms(DataTask):
+    """Projected signals above an SNR threshold, for validation."""
+
+    uses_gpu = True
+
+    num_signals = luigi.IntParameter(description="waveforms to keep")
+    snr_threshold = luigi.FloatParameter(
+        description="lowest network SNR kept, against the training PSD"
+    )
+
+    def requires(self):
+        return TrainingBackground.req(self)
+
+    def output(self):
+        return law.LocalFileTarget(
+            self.root("train_data") / "validation_waveforms.hdf5"
+        )
+
+    def run(self):
+        self.not_implemented()
+
+
+class TimeslideWorkflow(Workflow):
+    """Branches (test chunk, timeslide k) whose livetime reaches ``Tb``.
+
+    Testing injections and inference share this map, so every analysed
+    timeslide has its own injections and none are generated in vain.
+    """
+
+    cache_branch_map_default = False
+
+    def create_branch_map(self):
+        chunks = TestingBackground.req(self, branch=-1).chunks()
+        if chunks is None:
+            return [None]
+        self.cache_branch_map = True
+        return timeslides(
+            chunks, self.Tb, self.shifts, self.inference_psd_length
+        )
+
+    def workflow_requires(self):
+        reqs = super().workflow_requires()
+        reqs["segments"] = TestingSegments.req(self)
+        return reqs
+
+    def background(self) -> TestingBackground:
+        """The background branch this branch analyses."""
+        return TestingBackground.req(self, branch=self.branch_data.chunk)
+
+    def branch_name(self) -> str:
+        """``<t0>-<duration>-<k>``: the chunk and the timeslide."""
+        start, duration = self.background().branch_data
+        return f"{start:.0f}-{duration:.0f}-{self.branch_data.index}"
+
+
+class TestingWaveforms(DataTask, TimeslideWorkflow):
+    """Injections for one timeslide of one test chunk, with every draw."""
+
+    uses_gpu = True
+
+    num_injections = luigi.IntParameter(
+        description="injections over all timeslides (a target: each "
+        "branch gets its share of its livetime)"
+    )
+    spacing = luigi.FloatParameter(
+        description="shortest time between injections (s)"
+    )
+    buffer = luigi.FloatParameter(
+        description="injection-free time at the ends of a chunk (s)"
+    )
+    snr_threshold = luigi.FloatParameter(
+        description="lowest network SNR injected, against the chunk's PSD"
+    )
+
+    def requires(self):
+        return self.background()
+
+    def output(self):
+        if self.branch_data is None:
+            return law.LocalFileTarget(is_tmp="pending-segments")
+        return law.LocalFileTarget(
+            self.root("test_data")
+            / "injections"
+            / f"injections-{self.branch_name()}.hdf5"
+        )
+
+    def run(self):
+        self.not_implemented()

@@ -1,0 +1,68 @@
+"""Training tasks: one Lightning fit, or a Ray Tune search over fits."""
+
+import law
+import luigi
+
+from aframe.base import StageTask, resolve_config_path
+from aframe.parameters import PipelineParams
+from aframe.tasks.data import (
+    TrainingBackground,
+    TrainingWaveforms,
+    ValidationWaveforms,
+)
+
+
+class TrainingTask(PipelineParams, StageTask):
+    """Shared by Train and RayTune: the data and the trained weights."""
+
+    stage = "train"
+    uses_gpu = True
+
+    train_config = luigi.Parameter(
+        description="the Lightning YAML of the model, data and trainer "
+        "(relative paths are relative to the cfg)"
+    )
+
+    def requires(self):
+        return {
+            "background": TrainingBackground.req(self),
+            "training_waveforms": TrainingWaveforms.req(self),
+            "validation_waveforms": ValidationWaveforms.req(self),
+        }
+
+    def output(self):
+        return law.LocalFileTarget(self.root("train_run") / "model.pt")
+
+    def configs(self):
+        return (resolve_config_path(self.train_config),)
+
+
+class Train(TrainingTask):
+    """Fit the detector with the Lightning CLI (DDP over --gpus 0,1)."""
+
+    def run(self):
+        self.not_implemented()
+
+
+class RayTune(TrainingTask):
+    """Search hyperparameters with Ray Tune; keep the best trial's weights."""
+
+    tune_config = luigi.Parameter(
+        description="the Ray Tune YAML: search space, scheduler, trials "
+        "(relative paths are relative to the cfg)"
+    )
+    ray_address = luigi.Parameter(
+        default="",
+        significant=False,
+        description="address of an existing Ray cluster; empty starts a "
+        "local one",
+    )
+
+    def configs(self):
+        return (
+            *super().configs(),
+            resolve_config_path(self.tune_config),
+        )
+
+    def run(self):
+        self.not_implemented()

@@ -1,0 +1,1 @@
+"""aframe's data stage: segments, background strain and simulated signals."""

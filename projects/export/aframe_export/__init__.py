@@ -1,0 +1,1 @@
+"""aframe's export stage: the Triton model repository."""

@@ -1,0 +1,1 @@
+"""aframe's infer stage: inference over time-slid background and injections."""

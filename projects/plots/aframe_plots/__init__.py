@@ -1,0 +1,1 @@
+"""aframe's plots stage: the sensitive volume and the run report."""

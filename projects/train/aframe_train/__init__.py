@@ -1,0 +1,1 @@
+"""aframe's train stage: the Lightning detector and its training."""

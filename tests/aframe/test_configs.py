@@ -1,0 +1,56 @@
+"""Every shipped config parses, through the loaders that read it."""
+
+import law
+import pytest
+import yaml
+
+from aframe import paths
+from aframe.init import MODE_FILES, presets
+from aframe.parameters import SHARED_PARAMETERS, PipelineParams
+from aframe.pipelines.sandbox import Sandbox, Tune
+
+
+@pytest.mark.parametrize("preset", presets())
+@pytest.mark.parametrize("mode", list(MODE_FILES))
+def test_cfg_layers_parse(experiment, mode, preset):
+    """law resolves the layers, and every [pipeline] value parses."""
+    experiment(mode, preset)
+    cfg = law.config.Config.instance()
+    params = dict(PipelineParams.get_params())
+    for name in SHARED_PARAMETERS:
+        param = params[name]
+        assert cfg.has_option("pipeline", name), name
+        param.parse(cfg.get_expanded("pipeline", name))
+    pipeline = {"sandbox": Sandbox, "tune": Tune}[mode]()
+    if preset == "quickstart":
+        assert pipeline.data_source == "simulated"
+        assert pipeline.sample_rate == 1024
+    else:
+        assert pipeline.data_source == "gwosc"
+        assert pipeline.sample_rate == 2048
+        assert pipeline.Tb == 365 * 24 * 3600
+    # the exit status of a failed run is not luigi's default of 0
+    assert cfg.get_expanded("luigi_retcode", "task_failed") == "30"
+
+
+def shipped_yamls():
+    folders = [paths.CONFIG_DIR, *(paths.CONFIG_DIR / "presets").iterdir()]
+    return [p for folder in folders for p in sorted(folder.glob("*.yaml"))]
+
+
+@pytest.mark.parametrize(
+    "path", shipped_yamls(), ids=lambda p: str(p.relative_to(paths.CONFIG_DIR))
+)
+def test_stage_yamls_hold_no_shared_parameter(path):
+    """The shared physics is set once, in the cfg, never in a stage YAML."""
+    config = yaml.safe_load(path.read_text())
+    assert isinstance(config, dict)
+    shared = set(SHARED_PARAMETERS)
+
+    def keys(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield key
+                yield from keys(value)
+
+    assert not shared & set(keys(config))

@@ -1,0 +1,136 @@
+"""aframe-init: the files it writes, run.sh, and its errors."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aframe import paths
+from aframe.init import MODE_FILES, InitError, init, main, presets
+
+PRESETS = presets()
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("mode", list(MODE_FILES))
+def test_writes_configs_and_run_script(tmp_path, mode, preset):
+    directory = tmp_path / "exp"
+    init(directory, mode, preset)
+
+    expected = {"base.cfg", "run.sh", *MODE_FILES[mode]}
+    if preset != "default":
+        expected.add(f"{preset}.cfg")
+    assert {p.name for p in directory.iterdir()} == expected
+
+    # shipped files are copied verbatim, comments and all; the preset's
+    # YAMLs replace the defaults
+    preset_dir = paths.CONFIG_DIR / "presets" / preset
+    for name in expected - {"run.sh", f"{mode}.cfg"}:
+        source = preset_dir / name
+        if not source.exists():
+            source = paths.CONFIG_DIR / name
+        assert (directory / name).read_text() == source.read_text()
+
+    # the mode cfg inherits base.cfg, then the preset, by relative path
+    inherit = [
+        line
+        for line in (directory / f"{mode}.cfg").read_text().splitlines()
+        if line.startswith("inherit")
+    ]
+    layers = ["base.cfg"] + ([f"{preset}.cfg"] if preset != "default" else [])
+    assert inherit == [f"inherit = {', '.join(layers)}"]
+
+    # nothing points back into the source tree but the environment used
+    # to run
+    law = str(Path(sys.executable).parent / "law")
+    for path in directory.iterdir():
+        assert str(paths.REPO_DIR) not in path.read_text().replace(law, "")
+
+
+@pytest.mark.parametrize("mode", list(MODE_FILES))
+def test_run_script(tmp_path, mode):
+    directory = tmp_path / "exp"
+    init(directory, mode)
+    run_sh = directory / "run.sh"
+    assert run_sh.stat().st_mode & stat.S_IXUSR
+    text = run_sh.read_text()
+    for name, variable in paths.ROOTS.items():
+        expected = directory.resolve() / paths.ROOT_LAYOUT[name]
+        assert f"export {variable}={expected}\n" in text
+    pipeline = {"sandbox": "Sandbox", "tune": "Tune"}[mode]
+    law = Path(sys.executable).parent / "law"
+    assert f"LAW_CONFIG_FILE={directory.resolve() / f'{mode}.cfg'}" in text
+    assert f"{law} run \\\n    aframe.pipelines.sandbox.{pipeline}" in text
+    assert "--workers 5 --gpus 0" in text
+
+
+def test_run_script_works_from_anywhere(tmp_path):
+    """bash run.sh needs no activated venv and no particular cwd."""
+    directory = tmp_path / "exp"
+    init(directory, "sandbox", "quickstart")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # a luigi.cfg in the caller's directory must not leak in
+    (elsewhere / "luigi.cfg").write_text("[Infer]\nbackend = bogus\n")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AFRAME_", "LAW_", "VIRTUAL_ENV"))
+    }
+    env["PATH"] = "/usr/bin:/bin"
+    result = subprocess.run(
+        ["bash", str(directory / "run.sh"), "--print-status", "-1"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Sandbox(" in result.stdout
+    assert "backend=local" in result.stdout
+    assert str(directory.resolve() / "results" / "report.html") in (
+        result.stdout
+    )
+
+
+def test_refuses_non_empty_directory(tmp_path):
+    directory = tmp_path / "exp"
+    init(directory, "sandbox")
+    (directory / "notes.txt").write_text("mine")
+    with pytest.raises(InitError, match="not empty.*--force"):
+        init(directory, "tune")
+    init(directory, "tune", force=True)
+    # --force rewrites configs and keeps everything else
+    assert (directory / "notes.txt").read_text() == "mine"
+    assert (directory / "tune.cfg").exists()
+
+
+def test_refuses_a_file(tmp_path):
+    path = tmp_path / "exp"
+    path.write_text("")
+    with pytest.raises(InitError, match="not a directory"):
+        init(path, "sandbox")
+
+
+def test_unknown_mode_and_preset(tmp_path):
+    with pytest.raises(InitError, match="unknown mode 'review'.*sandbox"):
+        init(tmp_path / "a", "review")
+    with pytest.raises(InitError, match="unknown preset 'huge'.*quickstart"):
+        init(tmp_path / "b", "sandbox", "huge")
+    assert not (tmp_path / "a").exists()
+
+
+def test_cli(tmp_path, capsys):
+    directory = tmp_path / "exp"
+    args = ["offline", "--mode", "tune", "--directory", str(directory)]
+    assert main(args) == 0
+    assert "run.sh" in capsys.readouterr().out
+    assert main(args) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert main([*args, "--force", "--preset", "quickstart"]) == 0
+    assert main(["offline", "--mode", "x", "--directory", "y"]) == 2
+    assert "sandbox, tune" in capsys.readouterr().err

@@ -1,0 +1,192 @@
+"""The pipeline graph, asserted without running it."""
+
+import subprocess
+import sys
+
+import pytest
+from luigi.parameter import MissingParameterException
+
+from aframe.paths import MissingRootError
+from aframe.pipelines.sandbox import Sandbox, Tune
+from aframe.segments import write_segments
+from aframe.tasks import data
+from aframe.tasks.data import (
+    TrainingBackground,
+    TrainingSegments,
+    TrainingWaveforms,
+    ValidationWaveforms,
+)
+from aframe.tasks.export import Export
+from aframe.tasks.infer import Infer
+from aframe.tasks.plots import SensitiveVolume
+from aframe.tasks.train import RayTune, Train
+
+
+def chain(pipeline):
+    """The main tasks of a pipeline, found through requires()."""
+    volume = pipeline.requires()
+    infer = volume.requires()["events"]
+    export = infer.workflow_requires()["model"]
+    training = export.requires()
+    return volume, infer, export, training
+
+
+@pytest.mark.parametrize(
+    "pipeline_cls, train_cls, mode",
+    [(Sandbox, Train, "sandbox"), (Tune, RayTune, "tune")],
+)
+def test_requirements(experiment, pipeline_cls, train_cls, mode):
+    directory = experiment(mode)
+    pipeline = pipeline_cls(gpus="0,1")
+    volume, infer, export, training = chain(pipeline)
+
+    assert isinstance(volume, SensitiveVolume)
+    assert isinstance(infer, Infer) and infer.is_workflow()
+    assert isinstance(volume.requires()["injections"], data.TestingWaveforms)
+    assert isinstance(export, Export)
+    assert type(training) is train_cls
+    assert isinstance(
+        infer.workflow_requires()["segments"], data.TestingSegments
+    )
+
+    inputs = training.requires()
+    assert isinstance(inputs["background"], TrainingBackground)
+    assert isinstance(inputs["training_waveforms"], TrainingWaveforms)
+    assert isinstance(inputs["validation_waveforms"], ValidationWaveforms)
+    background = inputs["background"]
+    assert isinstance(
+        background.workflow_requires()["segments"], TrainingSegments
+    )
+    assert isinstance(
+        inputs["validation_waveforms"].requires(), type(background)
+    )
+
+    # shared parameters come from [pipeline] of the preset and reach every
+    # task; --gpus too
+    for task in (volume, infer, export, training, background):
+        assert task.sample_rate == 1024
+        assert task.ifos == ("H1", "L1")
+        assert task.gpus == "0,1"
+    # task parameters come from their own sections, relative to the cfg
+    assert training.configs()[0] == directory / "train.yaml"
+    assert export.configs() == (directory / "export.yaml",)
+    assert infer.backend == "local"
+
+
+def test_parameters_given_on_the_command_line_flow_down(experiment):
+    experiment()
+    _, infer, _, training = chain(Sandbox(sample_rate=512, lowpass=300.0))
+    assert training.sample_rate == infer.sample_rate == 512
+    assert training.lowpass == 300
+    assert training.fftlength is None
+
+
+def test_outputs_live_under_the_data_roots(experiment):
+    directory = experiment()
+    volume, infer, export, training = chain(Sandbox())
+    assert volume.output()["report"].path == str(
+        directory / "results" / "report.html"
+    )
+    assert export.output().path == str(
+        directory / "results" / "model_repo" / "manifest.json"
+    )
+    assert training.output().path == str(directory / "training" / "model.pt")
+    waveforms = TrainingWaveforms.req(training, branch=1)
+    assert waveforms.output().path == str(
+        directory / "data/train/training_waveforms/waveforms-1.hdf5"
+    )
+    assert ValidationWaveforms.req(training).output().path == str(
+        directory / "data/train/validation_waveforms.hdf5"
+    )
+    assert TrainingSegments.req(training).output().path == str(
+        directory / "data/train/segments.txt"
+    )
+
+
+def test_branch_maps_wait_for_the_segments(experiment):
+    directory = experiment()
+    _, infer, _, training = chain(Sandbox())
+    # a fresh experiment: placeholders until the segment lists exist
+    assert infer.get_branch_map() == {0: None}
+    assert TrainingBackground.req(training).get_branch_map() == {0: None}
+    waveforms = TrainingWaveforms.req(training)
+    counts = waveforms.get_branch_map()
+    assert len(counts) == 2 and sum(counts.values()) == 2000
+
+    # the quickstart splits its hour of testing into two 1800 s chunks
+    start, stop = 1240583383, 1240586983
+    write_segments([(start, stop)], directory / "data/test/segments.txt")
+    write_segments(
+        [(1240579783, start)], directory / "data/train/segments.txt"
+    )
+    _, infer, _, training = chain(Sandbox())
+    background = data.TestingBackground.req(infer)
+    assert list(background.get_branch_map().values()) == [
+        (start, 1800),
+        (start + 1800, 1800),
+    ]
+    assert background.get_branch_tasks()[1].output().path == str(
+        directory / f"data/test/background/background-{start + 1800}-1800.hdf5"
+    )
+    train_bg = TrainingBackground.req(training).get_branch_tasks()
+    assert len(train_bg) == 1
+
+    injections = data.TestingWaveforms.req(infer)
+    branches = infer.get_branch_map()
+    assert branches == injections.get_branch_map()
+    # Tb = 21600 s needs 7 timeslides of the two chunks (1800 - 64 - k)
+    assert len(branches) == 14
+    assert max(b.index for b in branches.values()) == 7
+
+    branch = infer.get_branch_tasks()[3]
+    assert branch.branch_data.chunk == 1
+    name = f"{start + 1800}-1800-2"
+    assert branch.output()["foreground"].path == str(
+        directory / "results" / "infer" / name / "foreground.hdf5"
+    )
+    inputs = branch.requires()
+    assert inputs["background"].branch == 1
+    assert inputs["injections"].branch == 3
+    assert inputs["injections"].output().path == str(
+        directory / "data/test/injections" / f"injections-{name}.hdf5"
+    )
+
+
+def test_unset_root_is_an_error_naming_it(experiment, monkeypatch):
+    experiment()
+    monkeypatch.setenv("AFRAME_RESULTS_DIR", "")
+    volume = Sandbox().requires()
+    with pytest.raises(MissingRootError, match="AFRAME_RESULTS_DIR"):
+        volume.output()
+
+
+def test_missing_parameter_names_the_section(experiment):
+    directory = experiment()
+    cfg = directory / "base.cfg"
+    cfg.write_text(cfg.read_text().replace("seed = 101588\n", ""))
+    from tests.conftest import load_law_config
+
+    load_law_config(directory / "sandbox.cfg")
+    with pytest.raises(
+        MissingParameterException, match=r"'seed'.*\[pipeline\]"
+    ):
+        Sandbox()
+
+
+def test_stages_not_yet_implemented_say_so(experiment):
+    experiment()
+    _, _, export, _ = chain(Sandbox())
+    with pytest.raises(NotImplementedError, match="export stage"):
+        export.run()
+
+
+def test_importing_the_pipelines_imports_no_numerics():
+    code = (
+        "import sys, aframe.pipelines.sandbox, aframe.init; "
+        "heavy = {'torch', 'numpy', 'h5py', 'gwpy', 'lightning'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "[]", result.stderr

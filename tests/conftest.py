@@ -1,0 +1,51 @@
+"""Fixtures shared by the test suite."""
+
+from pathlib import Path
+
+import law
+import luigi
+import pytest
+
+from aframe import paths
+from aframe.init import init
+
+
+def reset_config() -> None:
+    """Forget the law and luigi configuration and luigi's task instances.
+
+    Both keep their configuration in process-wide singletons, and luigi
+    caches task instances by their parameters.
+    """
+    law.config.Config._instance = None
+    luigi.configuration.LuigiConfigParser._instance = None
+    luigi.task_register.Register.clear_instance_cache()
+
+
+def load_law_config(cfg: Path) -> None:
+    """Make law and luigi read ``cfg`` as if the process started with it."""
+    reset_config()
+    law.config.Config.instance(str(cfg))
+
+
+@pytest.fixture
+def experiment(tmp_path, monkeypatch):
+    """A factory of experiment directories, loaded as the law config.
+
+    ``experiment(mode, preset)`` runs aframe-init into ``tmp_path/exp``,
+    exports the data roots run.sh would export, and loads the mode's cfg.
+    """
+
+    def make(mode: str = "sandbox", preset: str = "quickstart") -> Path:
+        directory = tmp_path / f"{mode}-{preset}"
+        init(directory, mode, preset)
+        for name, variable in paths.ROOTS.items():
+            monkeypatch.setenv(
+                variable, str(directory / paths.ROOT_LAYOUT[name])
+            )
+        cfg = directory / f"{mode}.cfg"
+        monkeypatch.setenv("LAW_CONFIG_FILE", str(cfg))
+        load_law_config(cfg)
+        return directory
+
+    yield make
+    reset_config()
