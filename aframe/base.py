@@ -105,11 +105,15 @@ class StageTask(ContainerParams):
     stage: str = ""
     uses_gpu: bool = False
 
+    def workdir(self) -> Path:
+        """Where a run's parameters and log go: beside its first output."""
+        output = Path(law.util.flatten(self.output())[0].path)
+        return output.parent / "logs" / output.name.split(".")[0]
+
     def run_stage(
         self,
         subcommand: str,
         parameters: dict[str, Any],
-        workdir: Path,
         configs: tuple[Path, ...] = (),
     ) -> None:
         """Run ``aframe-<stage> <subcommand>`` with ``parameters``.
@@ -125,7 +129,7 @@ class StageTask(ContainerParams):
             self.stage,
             subcommand,
             parameters,
-            workdir,
+            self.workdir(),
             configs=configs,
             image=image,
             gpus=self.gpus if self.uses_gpu else "",

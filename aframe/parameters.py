@@ -94,6 +94,10 @@ class PipelineParams(ContainerParams):
     strain_files = luigi.ListParameter(
         description="files source: strain files or glob patterns"
     )
+    frame_channel = luigi.Parameter(
+        description="files source: the strain channel of GWF files, "
+        "without the ifo prefix"
+    )
     train_start = luigi.FloatParameter(description="GPS start of training")
     train_stop = luigi.FloatParameter(
         description="GPS end of training, and start of testing"

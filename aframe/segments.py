@@ -138,3 +138,29 @@ def timeslides(
                 f"than Tb = {Tb:.0f} s: lower Tb or add test data"
             )
     return branches
+
+
+def coalesce(segments: Iterable[Segment]) -> list[Segment]:
+    """Sorted segments with overlapping and touching ones merged."""
+    merged: list[Segment] = []
+    for start, stop in sorted(segments):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def intersect(a: Iterable[Segment], b: Iterable[Segment]) -> list[Segment]:
+    """The times in both segment lists, coalesced."""
+    a, b = coalesce(a), coalesce(b)
+    common, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        start, stop = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < stop:
+            common.append((start, stop))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return common

@@ -20,6 +20,21 @@ from typing import Any
 
 logger = logging.getLogger("aframe.stage")
 
+
+def _show_log() -> None:
+    """Send stage logs to stdout, where luigi's own log goes.
+
+    luigi configures only its own loggers, so without a handler the
+    stages' lines would be lost from the terminal.
+    """
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 # how many of a failed stage's last lines go into the error
 TAIL_LINES = 40
 
@@ -114,7 +129,9 @@ def run(
     args = command(
         stage, subcommand, (*configs, overrides), image, gpus, binds
     )
-    logger.info("running %s", shlex.join(args))
+    _show_log()
+    prefix = f"[aframe-{stage} {subcommand} {workdir.name}]"
+    logger.info("%s running %s", prefix, shlex.join(args))
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     log_file = workdir / f"{subcommand}.log"
     with (
@@ -132,7 +149,7 @@ def run(
         for line in process.stdout:
             log.write(line)
             tail.append(line.rstrip("\n"))
-            logger.info("[aframe-%s] %s", stage, line.rstrip("\n"))
+            logger.info("%s %s", prefix, line.rstrip("\n"))
         returncode = process.wait()
     if returncode != 0:
         last = "\n".join(tail)

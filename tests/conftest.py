@@ -49,3 +49,22 @@ def experiment(tmp_path, monkeypatch):
 
     yield make
     reset_config()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-network",
+        action="store_true",
+        help="run the tests that fetch data from GWOSC",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip, with the reason shown, tests whose optional part is missing."""
+    if not config.getoption("--run-network"):
+        skip = pytest.mark.skip(
+            reason="needs internet access to GWOSC (pass --run-network)"
+        )
+        for item in items:
+            if "network" in item.keywords:
+                item.add_marker(skip)

@@ -25,6 +25,15 @@ from aframe.workflows import SegmentWorkflow, Workflow
 class DataTask(PipelineParams, StageTask):
     stage = "data"
 
+    def source_parameters(self) -> dict:
+        """Where the strain comes from, as the data stage's arguments."""
+        return {
+            "source": self.data_source,
+            "ifos": list(self.ifos),
+            "strain_files": list(self.strain_files),
+            "channel": self.frame_channel,
+        }
+
 
 # --------------------------------------------------------------- segments
 class Segments(DataTask):
@@ -48,7 +57,18 @@ class Segments(DataTask):
         return law.LocalFileTarget(self.root(self.data_root) / "segments.txt")
 
     def run(self):
-        self.not_implemented()
+        start, stop = self.span()
+        self.run_stage(
+            "segments",
+            {
+                **self.source_parameters(),
+                "start": start,
+                "stop": stop,
+                "min_duration": self.min_duration,
+                "flag": self.flag,
+                "output": self.output().path,
+            },
+        )
 
 
 class TrainingSegments(Segments):
@@ -101,7 +121,19 @@ class Background(DataTask, SegmentWorkflow):
         )
 
     def run(self):
-        self.not_implemented()
+        start, duration = self.branch_data
+        self.run_stage(
+            "background",
+            {
+                **self.source_parameters(),
+                "start": start,
+                "duration": duration,
+                "sample_rate": self.sample_rate,
+                "seed": self.seed,
+                "noise_psd": self.noise_psd,
+                "output": self.output().path,
+            },
+        )
 
 
 class TrainingBackground(Background):

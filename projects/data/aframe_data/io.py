@@ -1,0 +1,55 @@
+"""Reading and writing the data stage's HDF5 files, atomically."""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_hdf5(path: Path) -> Iterator[h5py.File]:
+    """An HDF5 file that appears at ``path`` only once fully written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_background(
+    path: Path,
+    strain: dict[str, np.ndarray],
+    ifos: list[str],
+    t0: float,
+    sample_rate: float,
+) -> None:
+    """Background strain: one float64 dataset per ifo, in ``ifos`` order.
+
+    Root attributes ``t0`` (GPS s), ``sample_rate`` (Hz) and ``ifos``; each
+    dataset also carries gwpy's ``x0``/``dx`` so gwpy can read it.
+    """
+    with atomic_hdf5(path) as f:
+        f.attrs["t0"] = t0
+        f.attrs["sample_rate"] = sample_rate
+        f.attrs["ifos"] = list(ifos)
+        for ifo in ifos:
+            dataset = f.create_dataset(
+                ifo, data=np.asarray(strain[ifo], dtype=np.float64)
+            )
+            dataset.attrs["x0"] = t0
+            dataset.attrs["dx"] = 1 / sample_rate
+
+
+def read_background(path: Path) -> tuple[dict[str, np.ndarray], float, float]:
+    """The strain per ifo, t0 (GPS s) and sample rate (Hz) of a file."""
+    with h5py.File(path, "r") as f:
+        ifos = [str(ifo) for ifo in f.attrs["ifos"]]
+        strain = {ifo: f[ifo][:] for ifo in ifos}
+        return strain, float(f.attrs["t0"]), float(f.attrs["sample_rate"])
