@@ -164,3 +164,21 @@ def intersect(a: Iterable[Segment], b: Iterable[Segment]) -> list[Segment]:
         else:
             j += 1
     return common
+
+
+def shares(weights: Sequence[float], total: int) -> list[int]:
+    """Split ``total`` in proportion to ``weights``, summing exactly.
+
+    Largest-remainder rounding: each share is its proportional part rounded
+    down, and the leftover units go to the largest remainders.
+    """
+    weight = sum(weights)
+    if total <= 0 or weight <= 0:
+        return [0] * len(weights)
+    exact = [total * w / weight for w in weights]
+    counts = [math.floor(x) for x in exact]
+    leftover = total - sum(counts)
+    order = sorted(range(len(exact)), key=lambda i: counts[i] - exact[i])
+    for i in order[:leftover]:
+        counts[i] += 1
+    return counts

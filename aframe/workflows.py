@@ -4,11 +4,15 @@ from pathlib import Path
 
 import law
 
-from aframe.segments import Chunk, read_segments, split_segments
+from aframe.segments import read_segments, split_segments
 
 
 class Workflow(law.LocalWorkflow):
     """Where branches run: ``--workflow local`` (the default)."""
+
+    def pending(self) -> law.LocalFileTarget:
+        """The output of a branch whose segment list does not exist yet."""
+        return law.LocalFileTarget(is_tmp="pending-segments")
 
 
 class SegmentWorkflow(Workflow):
@@ -25,18 +29,9 @@ class SegmentWorkflow(Workflow):
     def segments_file(self) -> Path:
         raise NotImplementedError
 
-    def branches_from(self, chunks: list[Chunk]) -> list:
-        """The branch data for the chunks of the segment list."""
-        return chunks
-
     def create_branch_map(self):
         path = self.segments_file()
         if not path.exists():
             return [None]
         self.cache_branch_map = True
-        chunks = split_segments(read_segments(path), self.max_duration)
-        return self.branches_from(chunks)
-
-    def pending(self) -> law.LocalFileTarget:
-        """The output of a branch whose segment list does not exist yet."""
-        return law.LocalFileTarget(is_tmp="pending-segments")
+        return split_segments(read_segments(path), self.max_duration)

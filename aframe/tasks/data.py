@@ -18,7 +18,7 @@ import luigi
 
 from aframe.base import StageTask
 from aframe.parameters import PipelineParams
-from aframe.segments import Chunk, timeslides
+from aframe.segments import Chunk, Timeslide, livetime, shares, timeslides
 from aframe.workflows import SegmentWorkflow, Workflow
 
 
@@ -33,6 +33,21 @@ class DataTask(PipelineParams, StageTask):
             "strain_files": list(self.strain_files),
             "channel": self.frame_channel,
         }
+
+    def signals(self) -> dict:
+        """The prior and waveform model, as the data stage's ``signals``."""
+        return {
+            "prior": self.prior,
+            "approximant": self.waveform_approximant,
+            "sample_rate": self.sample_rate,
+            "duration": self.waveform_duration,
+            "minimum_frequency": self.minimum_frequency,
+            "reference_frequency": self.reference_frequency,
+            "right_pad": self.right_pad,
+        }
+
+    def band(self) -> dict:
+        return {"highpass": self.highpass, "lowpass": self.lowpass}
 
 
 # --------------------------------------------------------------- segments
@@ -167,7 +182,16 @@ class TrainingWaveforms(DataTask, Workflow):
         )
 
     def run(self):
-        self.not_implemented()
+        self.run_stage(
+            "training_waveforms",
+            {
+                "signals": self.signals(),
+                "num_signals": self.branch_data,
+                "seed": self.seed,
+                "branch": self.branch,
+                "output": self.output().path,
+            },
+        )
 
 
 class ValidationWaveforms(DataTask):
@@ -189,25 +213,39 @@ class ValidationWaveforms(DataTask):
         )
 
     def run(self):
-        self.not_implemented()
+        backgrounds = self.input()["collection"].targets.values()
+        self.run_stage(
+            "validation_waveforms",
+            {
+                "signals": self.signals(),
+                "background_files": [t.path for t in backgrounds],
+                "ifos": list(self.ifos),
+                "num_signals": self.num_signals,
+                "snr_threshold": self.snr_threshold,
+                **self.band(),
+                "seed": self.seed,
+                "output": self.output().path,
+            },
+        )
 
 
-class TimeslideWorkflow(Workflow):
-    """Branches (test chunk, timeslide k) whose livetime reaches ``Tb``.
+class TestingChunks(Workflow):
+    """Workflows over the test chunks and their timeslides.
 
-    Testing injections and inference share this map, so every analysed
+    The timeslides are the (chunk, k) pairs whose livetime reaches ``Tb``;
+    testing injections and inference share them, so every analysed
     timeslide has its own injections and none are generated in vain.
+    Until the test segments exist the branch map is a placeholder.
     """
 
     cache_branch_map_default = False
 
-    def create_branch_map(self):
-        chunks = TestingBackground.req(self, branch=-1).chunks()
-        if chunks is None:
-            return [None]
-        self.cache_branch_map = True
+    def chunks(self) -> list[Chunk] | None:
+        return TestingBackground.req(self, branch=-1).chunks()
+
+    def timeslides(self) -> list[Timeslide]:
         return timeslides(
-            chunks, self.Tb, self.shifts, self.inference_psd_length
+            self.chunks(), self.Tb, self.shifts, self.inference_psd_length
         )
 
     def workflow_requires(self):
@@ -215,24 +253,27 @@ class TimeslideWorkflow(Workflow):
         reqs["segments"] = TestingSegments.req(self)
         return reqs
 
-    def background(self) -> TestingBackground:
-        """The background branch this branch analyses."""
-        return TestingBackground.req(self, branch=self.branch_data.chunk)
-
-    def branch_name(self) -> str:
-        """``<t0>-<duration>-<k>``: the chunk and the timeslide."""
-        start, duration = self.background().branch_data
-        return f"{start:.0f}-{duration:.0f}-{self.branch_data.index}"
+    def injections_file(self, chunk: Chunk, index: int) -> law.LocalFileTarget:
+        """The injections of timeslide ``index`` of ``chunk``."""
+        name = f"injections-{chunk.start:.0f}-{chunk.duration:.0f}-{index}"
+        return law.LocalFileTarget(
+            self.root("test_data") / "injections" / f"{name}.hdf5"
+        )
 
 
-class TestingWaveforms(DataTask, TimeslideWorkflow):
-    """Injections for one timeslide of one test chunk, with every draw."""
+class TestingWaveforms(DataTask, TestingChunks):
+    """Injections for each timeslide of one test chunk, with every draw.
+
+    One branch per chunk generates all its timeslides, so the process
+    start-up (torch, bilby) is paid once per chunk; each timeslide still
+    has its own file and its own seed, so a rerun reproduces it exactly.
+    """
 
     uses_gpu = True
 
     num_injections = luigi.IntParameter(
-        description="injections over all timeslides (a target: each "
-        "branch gets its share of its livetime)"
+        description="injections over all timeslides (each gets a share "
+        "proportional to its livetime)"
     )
     spacing = luigi.FloatParameter(
         description="shortest time between injections (s)"
@@ -244,17 +285,84 @@ class TestingWaveforms(DataTask, TimeslideWorkflow):
         description="lowest network SNR injected, against the chunk's PSD"
     )
 
+    def create_branch_map(self):
+        chunks = self.chunks()
+        if chunks is None:
+            return [None]
+        self.cache_branch_map = True
+        return dict(enumerate(chunks))
+
     def requires(self):
-        return self.background()
+        return TestingBackground.req(self)
+
+    def branch_timeslides(self) -> list[tuple[Timeslide, int]]:
+        """This chunk's timeslides and their share of num_injections."""
+        chunks = self.chunks()
+        branches = self.timeslides()
+        seconds = [
+            livetime(chunks[b.chunk], b.shifts, self.inference_psd_length)
+            for b in branches
+        ]
+        counts = shares(seconds, self.num_injections)
+        return [
+            (branch, count)
+            for branch, count in zip(branches, counts, strict=True)
+            if branch.chunk == self.branch
+        ]
 
     def output(self):
         if self.branch_data is None:
-            return law.LocalFileTarget(is_tmp="pending-segments")
-        return law.LocalFileTarget(
-            self.root("test_data")
-            / "injections"
-            / f"injections-{self.branch_name()}.hdf5"
-        )
+            return self.pending()
+        return {
+            branch.index: self.injections_file(self.branch_data, branch.index)
+            for branch, _ in self.branch_timeslides()
+        }
 
     def run(self):
-        self.not_implemented()
+        outputs = self.output()
+        self.run_stage(
+            "testing_waveforms",
+            {
+                "signals": self.signals(),
+                "background_file": self.input().path,
+                "ifos": list(self.ifos),
+                "timeslides": [
+                    {
+                        "index": branch.index,
+                        "shifts": list(branch.shifts),
+                        "num_injections": count,
+                        "output": outputs[branch.index].path,
+                    }
+                    for branch, count in self.branch_timeslides()
+                ],
+                "spacing": self.spacing,
+                "buffer": self.buffer,
+                "psd_length": self.inference_psd_length,
+                "snr_threshold": self.snr_threshold,
+                **self.band(),
+                "seed": self.seed,
+            },
+        )
+
+
+class TimeslideWorkflow(TestingChunks):
+    """A workflow with one branch per (test chunk, timeslide)."""
+
+    def create_branch_map(self):
+        if self.chunks() is None:
+            return [None]
+        self.cache_branch_map = True
+        return self.timeslides()
+
+    def background(self) -> TestingBackground:
+        """The background branch this branch analyses."""
+        return TestingBackground.req(self, branch=self.branch_data.chunk)
+
+    def injections(self) -> TestingWaveforms:
+        """The testing-waveforms branch of this branch's chunk."""
+        return TestingWaveforms.req(self, branch=self.branch_data.chunk)
+
+    def branch_name(self) -> str:
+        """``<t0>-<duration>-<k>``: the chunk and the timeslide."""
+        start, duration = self.background().branch_data
+        return f"{start:.0f}-{duration:.0f}-{self.branch_data.index}"

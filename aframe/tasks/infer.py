@@ -4,7 +4,7 @@ import law
 import luigi
 
 from aframe.base import StageTask
-from aframe.tasks.data import TestingWaveforms, TimeslideWorkflow
+from aframe.tasks.data import TimeslideWorkflow
 from aframe.tasks.export import Export, TrainedModelParams
 
 
@@ -45,12 +45,12 @@ class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
         return {
             "model": Export.req(self),
             "background": self.background(),
-            "injections": TestingWaveforms.req(self),
+            "injections": self.injections(),
         }
 
     def output(self):
         if self.branch_data is None:
-            return law.LocalFileTarget(is_tmp="pending-segments")
+            return self.pending()
         directory = self.root("results") / "infer" / self.branch_name()
         return {
             "background": law.LocalFileTarget(directory / "background.hdf5"),

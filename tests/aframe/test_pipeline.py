@@ -131,12 +131,22 @@ def test_branch_maps_wait_for_the_segments(experiment):
     train_bg = TrainingBackground.req(training).get_branch_tasks()
     assert len(train_bg) == 1
 
-    injections = data.TestingWaveforms.req(infer)
     branches = infer.get_branch_map()
-    assert branches == injections.get_branch_map()
     # Tb = 21600 s needs 7 timeslides of the two chunks (1800 - 64 - k)
     assert len(branches) == 14
     assert max(b.index for b in branches.values()) == 7
+    # injections: one branch per chunk, one file per timeslide, and the
+    # timeslides' shares of num_injections add up
+    injections = data.TestingWaveforms.req(infer)
+    assert list(injections.get_branch_map()) == [0, 1]
+    chunk = injections.get_branch_tasks()[1]
+    assert sorted(chunk.output()) == list(range(1, 8))
+    shares = [n for _, n in chunk.branch_timeslides()]
+    other = [
+        n for _, n in injections.get_branch_tasks()[0].branch_timeslides()
+    ]
+    assert sum(shares) + sum(other) == 1000
+    assert shares == sorted(shares, reverse=True)
 
     branch = infer.get_branch_tasks()[3]
     assert branch.branch_data.chunk == 1
@@ -146,8 +156,8 @@ def test_branch_maps_wait_for_the_segments(experiment):
     )
     inputs = branch.requires()
     assert inputs["background"].branch == 1
-    assert inputs["injections"].branch == 3
-    assert inputs["injections"].output().path == str(
+    assert inputs["injections"].branch == 1
+    assert inputs["injections"].output()[2].path == str(
         directory / "data/test/injections" / f"injections-{name}.hdf5"
     )
 

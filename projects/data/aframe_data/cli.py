@@ -1,5 +1,8 @@
 """The aframe-data command line: one subcommand per data product.
 
+The signal subcommands import torch and bilby inside their bodies, so the
+strain subcommands start in a second rather than ten.
+
     aframe-data segments --config segments.yaml
     aframe-data background --config background.yaml
 
@@ -8,18 +11,22 @@ Each subcommand is a typed function; ``--help`` lists its arguments.
 
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from jsonargparse import CLI
 
 from aframe.segments import write_segments
 from aframe_data import strain
 from aframe_data.errors import DataError
-from aframe_data.io import write_background
+from aframe_data.io import read_background, write_background, write_tables
 from aframe_data.segments import find_segments
+from aframe_data.signals import Signals
 
 Source = Literal["simulated", "gwosc", "files"]
+logger = logging.getLogger("aframe_data")
 
 
 def segments(
@@ -91,7 +98,252 @@ def background(
     write_background(output, data, ifos, start, sample_rate)
 
 
-COMMANDS = [segments, background]
+def training_waveforms(
+    signals: Signals,
+    num_signals: int,
+    seed: int,
+    output: Path,
+    branch: int = 0,
+) -> None:
+    """Write polarisations of prior draws, for injection in training.
+
+    Args:
+        signals: the prior and the waveform model.
+        num_signals: how many waveforms.
+        seed: the config seed.
+        output: the HDF5 file: parameters/*, waveforms/{cross,plus}.
+        branch: which of the files this is, combined with the seed.
+    """
+    from aframe_data import priors
+
+    stream = priors.stream_seed(seed, priors.TRAINING, branch)
+    parameters = priors.sample(signals.prior, num_signals, stream)
+    cross, plus = signals.polarisations(parameters)
+    write_tables(
+        output,
+        signals.attrs(),
+        {
+            "parameters": parameters,
+            "waveforms": {"cross": cross, "plus": plus},
+        },
+    )
+
+
+def validation_waveforms(
+    signals: Signals,
+    background_files: list[Path],
+    ifos: list[str],
+    num_signals: int,
+    snr_threshold: float,
+    highpass: float,
+    seed: int,
+    output: Path,
+    lowpass: float | None = None,
+) -> None:
+    """Write projected signals above an SNR threshold, for validation.
+
+    The SNRs are against the PSD of the training background.  Sky
+    positions are stored as the Earth-fixed azimuth ``phi`` (validation
+    signals have no time).
+
+    Args:
+        signals: the prior and the waveform model.
+        background_files: the training background files.
+        ifos: the interferometers, in the order of the responses.
+        num_signals: how many signals to keep.
+        snr_threshold: the lowest network SNR kept.
+        highpass: the SNR band's lower edge (Hz).
+        seed: the seed of the draws.
+        output: the HDF5 file: parameters/*, waveforms/<ifo>.
+        lowpass: the SNR band's upper edge (Hz); None for Nyquist.
+    """
+    from aframe_data import priors
+    from aframe_data.injections import background_psd, rejection_sample
+
+    psd, rate = background_psd(background_files, ifos, signals.duration)
+    if rate != signals.sample_rate:
+        raise DataError(
+            f"the background is sampled at {rate} Hz, the signals at "
+            f"{signals.sample_rate} Hz"
+        )
+    stream = priors.stream_seed(seed, priors.VALIDATION)
+    draws, responses = rejection_sample(
+        signals,
+        num_signals,
+        ifos,
+        psd,
+        snr_threshold,
+        highpass,
+        lowpass,
+        stream,
+    )
+    write_tables(
+        output,
+        {
+            **signals.attrs(),
+            "ifos": ifos,
+            "snr_threshold": snr_threshold,
+            "num_draws": num_signals + len(draws.rejected["snr"]),
+        },
+        {
+            "parameters": draws.accepted,
+            "waveforms": {ifo: responses[:, i] for i, ifo in enumerate(ifos)},
+        },
+    )
+
+
+def injection_times(
+    start: float,
+    stop: float,
+    count: int,
+    spacing: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``count`` times evenly over [start, stop), jittered by up to 0.5 s.
+
+    Fewer fit when the pitch would fall under ``spacing`` + 1 s; the
+    jitter keeps injections off a fixed phase of the inference grid.
+    """
+    room = max(0.0, stop - start)
+    fits = int(room // (spacing + 1))
+    if count > fits:
+        logger.warning(
+            "%d injections with %s s spacing do not fit in %.0f s: placing %d",
+            count,
+            spacing,
+            room,
+            fits,
+        )
+        count = fits
+    if count == 0:
+        return np.zeros(0)
+    pitch = room / count
+    centres = start + (np.arange(count) + 0.5) * pitch
+    return centres + rng.uniform(-0.5, 0.5, count)
+
+
+@dataclass
+class TimeslideInjections:
+    """The injections of one timeslide of a test chunk.
+
+    Args:
+        index: the timeslide's index k, which seeds its draws.
+        shifts: the shift of each ifo (s).
+        num_injections: how many (fewer if they do not fit).
+        output: the HDF5 file: parameters/*, waveforms/<ifo>, rejected/*.
+    """
+
+    index: int
+    shifts: list[float]
+    num_injections: int
+    output: Path
+
+
+def testing_waveforms(
+    signals: Signals,
+    background_file: Path,
+    ifos: list[str],
+    timeslides: list[TimeslideInjections],
+    spacing: float,
+    buffer: float,
+    psd_length: float,
+    snr_threshold: float,
+    highpass: float,
+    seed: int,
+    lowpass: float | None = None,
+) -> None:
+    """Write the injections of each timeslide of one test chunk.
+
+    Injection times lie where inference analyses the shifted chunk: after
+    its PSD window and before the largest shift cuts it short, ``buffer``
+    from either end.  Every draw is written, accepted (with its responses)
+    and rejected, each with the time and right ascension it was drawn for.
+    SNRs are against the chunk's PSD.
+
+    Args:
+        signals: the prior and the waveform model.
+        background_file: the chunk's background strain.
+        ifos: the interferometers, in the order of the responses.
+        timeslides: the timeslides to write.
+        spacing: the shortest time between injections (s).
+        buffer: injection-free time at both ends (s).
+        psd_length: the inference PSD window at the start of the chunk (s).
+        snr_threshold: the lowest network SNR injected.
+        highpass: the SNR band's lower edge (Hz).
+        seed: the config seed, combined with the chunk and timeslide.
+        lowpass: the SNR band's upper edge (Hz); None for Nyquist.
+    """
+    from aframe_data import priors
+    from aframe_data.injections import gmst, rejection_sample, welch_psd
+
+    data, t0, rate = read_background(background_file)
+    duration = data[ifos[0]].size / rate
+    psd = welch_psd(data, ifos, rate, signals.duration)
+    for timeslide in timeslides:
+        if len(timeslide.shifts) != len(ifos):
+            raise DataError(
+                f"timeslide {timeslide.index}: {len(timeslide.shifts)} "
+                f"shifts for {len(ifos)} ifos"
+            )
+        stream = priors.stream_seed(
+            seed, priors.TESTING, round(t0), timeslide.index
+        )
+        times = injection_times(
+            t0 + psd_length + buffer,
+            t0 + duration - max(timeslide.shifts) - buffer,
+            timeslide.num_injections,
+            spacing,
+            np.random.default_rng(stream),
+        )
+        logger.info(
+            "timeslide %d (shifts %s s): %d injections",
+            timeslide.index,
+            timeslide.shifts,
+            times.size,
+        )
+        draws, responses = rejection_sample(
+            signals,
+            times.size,
+            ifos,
+            psd,
+            snr_threshold,
+            highpass,
+            lowpass,
+            stream,
+        )
+        for table in (draws.accepted, draws.rejected):
+            slots = table.pop("slot", np.zeros(0, dtype=int))
+            table["injection_time"] = times[slots]
+            phi = table.pop("phi", np.zeros(0))
+            table["ra"] = np.mod(phi + gmst(times[slots]), 2 * np.pi)
+        write_tables(
+            timeslide.output,
+            {
+                **signals.attrs(),
+                "ifos": ifos,
+                "shifts": timeslide.shifts,
+                "t0": t0,
+                "chunk_duration": duration,
+                "snr_threshold": snr_threshold,
+                "num_draws": times.size + len(draws.rejected.get("snr", ())),
+            },
+            {
+                "parameters": draws.accepted,
+                "waveforms": {
+                    ifo: responses[:, i] for i, ifo in enumerate(ifos)
+                },
+                "rejected": draws.rejected,
+            },
+        )
+
+
+COMMANDS = [
+    segments,
+    background,
+    training_waveforms,
+    validation_waveforms,
+    testing_waveforms,
+]
 
 
 def main(args: list[str] | None = None) -> int:

@@ -53,3 +53,38 @@ def read_background(path: Path) -> tuple[dict[str, np.ndarray], float, float]:
         ifos = [str(ifo) for ifo in f.attrs["ifos"]]
         strain = {ifo: f[ifo][:] for ifo in ifos}
         return strain, float(f.attrs["t0"]), float(f.attrs["sample_rate"])
+
+
+def write_tables(
+    path: Path,
+    attrs: dict,
+    groups: dict[str, dict[str, np.ndarray]],
+) -> None:
+    """An HDF5 file of groups of equal-length arrays, and root attributes.
+
+    Waveform arrays are chunked a row at a time, so that training reads
+    random rows without loading whole files.
+    """
+    with atomic_hdf5(path) as f:
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        for name, arrays in groups.items():
+            group = f.require_group(name)
+            for key, array in arrays.items():
+                array = np.asarray(array)
+                chunks = (1, *array.shape[1:]) if array.ndim > 1 else None
+                if array.size == 0:
+                    chunks = None
+                group.create_dataset(key, data=array, chunks=chunks)
+
+
+def read_tables(
+    path: Path, groups: tuple[str, ...] = ("parameters",)
+) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
+    """The root attributes and the named groups of a ``write_tables`` file."""
+    with h5py.File(path, "r") as f:
+        attrs = dict(f.attrs)
+        tables = {
+            name: {key: f[name][key][()] for key in f[name]} for name in groups
+        }
+    return attrs, tables

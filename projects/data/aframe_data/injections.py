@@ -1,0 +1,242 @@
+"""Projected signals, their SNRs, and rejection sampling.
+
+The sky position of a draw is handled as the Earth-fixed azimuth
+phi = ra - GMST(t), which alone sets a signal's projection.  Since ra is
+uniform and independent of everything else, so is phi: rejection sampling
+works on phi, and the true right ascension of each draw is recorded with the
+sidereal time of the injection it was drawn for.
+"""
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aframe_data import priors
+from aframe_data.errors import DataError
+from aframe_data.io import read_background
+from aframe_data.signals import Signals
+
+logger = logging.getLogger("aframe_data")
+
+
+# ------------------------------------------------------------------- PSD
+def welch_psd(
+    strain: dict[str, np.ndarray],
+    ifos: list[str],
+    sample_rate: float,
+    fftlength: float,
+) -> np.ndarray:
+    """Median-Welch PSDs (n_ifo, F) on the rfft grid of fftlength (1/Hz)."""
+    from scipy.signal import welch
+
+    size = round(fftlength * sample_rate)
+    psds = []
+    for ifo in ifos:
+        if strain[ifo].size < 2 * size:
+            raise DataError(
+                f"{strain[ifo].size / sample_rate:.0f} s of {ifo} background "
+                f"is too short for a PSD with {fftlength} s FFTs"
+            )
+        _, psd = welch(
+            strain[ifo], fs=sample_rate, nperseg=size, average="median"
+        )
+        psds.append(psd)
+    return np.stack(psds)
+
+
+def background_psd(
+    paths: list[Path], ifos: list[str], fftlength: float
+) -> tuple[np.ndarray, float]:
+    """The PSD of background files, averaged weighted by their length."""
+    total, weight, rate = 0.0, 0.0, None
+    for path in paths:
+        strain, _, sample_rate = read_background(path)
+        missing = set(ifos) - set(strain)
+        if missing:
+            raise DataError(f"{path} holds no {', '.join(sorted(missing))}")
+        if rate not in (None, sample_rate):
+            raise DataError(f"{path}: sample rate {sample_rate} != {rate}")
+        rate = sample_rate
+        seconds = strain[ifos[0]].size / sample_rate
+        total = total + seconds * welch_psd(strain, ifos, rate, fftlength)
+        weight += seconds
+    if not weight:
+        raise DataError("no background files to estimate the PSD from")
+    return total / weight, rate
+
+
+# -------------------------------------------------------- projection, SNR
+# Earth's rotation rate relative to the stars (rad/s)
+SIDEREAL_RATE = 7.2921158553e-5
+
+
+def gmst(times: np.ndarray) -> np.ndarray:
+    """Greenwich mean sidereal time (rad) at GPS times.
+
+    astropy gives the sidereal time at the earliest time; the others follow
+    at the sidereal rate (off by far less than a microradian over a day),
+    which is a hundred times faster than astropy for every time.
+    """
+    from astropy.time import Time
+    from astropy.utils import iers
+
+    times = np.asarray(times, dtype=np.float64)
+    if times.size == 0:
+        return np.zeros(0)
+    # the IERS tables shipped with astropy suffice: never download
+    iers.conf.auto_download = False
+    reference = float(times.min())
+    angle = Time(reference, format="gps").sidereal_time("mean", "greenwich")
+    return np.mod(
+        angle.radian + SIDEREAL_RATE * (times - reference), 2 * np.pi
+    )
+
+
+def project(
+    parameters: dict[str, np.ndarray],
+    cross: np.ndarray,
+    plus: np.ndarray,
+    ifos: list[str],
+    sample_rate: float,
+) -> np.ndarray:
+    """Detector responses (N, n_ifo, T) float32 for Earth-fixed ``phi``."""
+    from ml4gw.gw import compute_observed_strain, get_ifo_geometry
+
+    tensors, vertices = get_ifo_geometry(*ifos)
+
+    def tensor(key):
+        return torch.as_tensor(parameters[key], dtype=torch.float64)
+
+    responses = compute_observed_strain(
+        tensor("dec"),
+        tensor("psi"),
+        tensor("phi"),
+        tensors.double(),
+        vertices.double(),
+        sample_rate,
+        cross=torch.as_tensor(cross, dtype=torch.float64),
+        plus=torch.as_tensor(plus, dtype=torch.float64),
+    )
+    return responses.numpy().astype(np.float32)
+
+
+def snrs(
+    responses: np.ndarray,
+    psd: np.ndarray,
+    sample_rate: float,
+    highpass: float,
+    lowpass: float | None,
+) -> np.ndarray:
+    """Optimal SNR of each response in each ifo, (N, n_ifo), in float64.
+
+    The PSD (n_ifo, F) is interpolated onto the responses' rfft grid; the
+    band is [highpass, lowpass or Nyquist).
+    """
+    size = responses.shape[-1]
+    frequencies = np.fft.rfftfreq(size, 1 / sample_rate)
+    psd_frequencies = np.linspace(0, sample_rate / 2, psd.shape[-1])
+    band = frequencies >= highpass
+    if lowpass is not None:
+        band &= frequencies < lowpass
+    band[-1] = False
+    spectrum = np.fft.rfft(responses.astype(np.float64), axis=-1)[..., band]
+    spectrum /= sample_rate
+    noise = np.stack(
+        [np.interp(frequencies[band], psd_frequencies, p) for p in psd]
+    )
+    df = sample_rate / size
+    return np.sqrt(4 * df * np.sum(np.abs(spectrum) ** 2 / noise, axis=-1))
+
+
+# ---------------------------------------------------- rejection sampling
+@dataclass
+class Draws:
+    """Accepted and rejected draws of a rejection sampling."""
+
+    accepted: dict[str, np.ndarray] = field(default_factory=dict)
+    rejected: dict[str, np.ndarray] = field(default_factory=dict)
+    responses: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, table: str, rows: dict[str, np.ndarray]) -> None:
+        target = getattr(self, table)
+        for key, value in rows.items():
+            target[key] = (
+                np.concatenate([target[key], value])
+                if key in target
+                else value
+            )
+
+    @property
+    def num_accepted(self) -> int:
+        return len(self.accepted.get("snr", ()))
+
+
+def rejection_sample(
+    signals: Signals,
+    count: int,
+    ifos: list[str],
+    psd: np.ndarray,
+    snr_threshold: float,
+    highpass: float,
+    lowpass: float | None,
+    seed: int,
+    max_batch: int = 2048,
+) -> tuple[Draws, np.ndarray]:
+    """Draw until ``count`` signals reach ``snr_threshold``.
+
+    Draws are taken in order: every draw up to the one that completes the
+    count is recorded, accepted or rejected, and none after it, so the
+    rejected draws are exactly those a one-at-a-time sampler would make.
+
+    Returns:
+        the draws, and the accepted responses (count, n_ifo, T) float32.
+        Each draw's ``slot`` is the index of the accepted signal it was
+        drawn for.
+    """
+    draws = Draws()
+    if count == 0:
+        size = round(signals.duration * signals.sample_rate)
+        return draws, np.zeros((0, len(ifos), size), dtype=np.float32)
+    acceptance = 0.5
+    batch = 0
+    while draws.num_accepted < count:
+        remaining = count - draws.num_accepted
+        size = min(max_batch, max(16, math.ceil(1.2 * remaining / acceptance)))
+        batch_seed = priors.stream_seed(seed, batch)
+        parameters = priors.sample(signals.prior, size, batch_seed)
+        # the prior's ra is used as the Earth-fixed azimuth, see above
+        parameters["phi"] = parameters.pop("ra")
+        cross, plus = signals.polarisations(parameters)
+        responses = project(parameters, cross, plus, ifos, signals.sample_rate)
+        ifo_snrs = snrs(responses, psd, signals.sample_rate, highpass, lowpass)
+        parameters["ifo_snrs"] = ifo_snrs
+        parameters["snr"] = np.sqrt(np.sum(ifo_snrs**2, axis=-1))
+        passed = parameters["snr"] >= snr_threshold
+        # the accepted signal each draw was made for (its time slot)
+        parameters["slot"] = (
+            draws.num_accepted + np.cumsum(passed) - passed
+        ).astype(np.int64)
+        # keep the draws up to the one that completes the count
+        last = np.flatnonzero(np.cumsum(passed) == remaining)
+        keep = last[0] + 1 if last.size else size
+        parameters = {k: v[:keep] for k, v in parameters.items()}
+        passed = passed[:keep]
+        draws.add("accepted", {k: v[passed] for k, v in parameters.items()})
+        draws.add("rejected", {k: v[~passed] for k, v in parameters.items()})
+        draws.responses.append(responses[:keep][passed])
+        acceptance = max(draws.num_accepted, 1) / (
+            draws.num_accepted + len(draws.rejected.get("snr", ()))
+        )
+        batch += 1
+        logger.info(
+            "%d of %d signals above SNR %s (acceptance %.2f)",
+            draws.num_accepted,
+            count,
+            snr_threshold,
+            acceptance,
+        )
+    return draws, np.concatenate(draws.responses)

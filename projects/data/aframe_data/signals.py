@@ -1,0 +1,51 @@
+"""The signal model shared by the waveform subcommands."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The injection prior and the waveform model.
+
+    Args:
+        prior: the prior's name (see aframe_data.priors).
+        approximant: IMRPhenomPv2, IMRPhenomD or TaylorF2.
+        sample_rate: sample rate of the waveforms (Hz).
+        duration: length of the waveforms (s).
+        minimum_frequency: where the waveforms start (Hz).
+        reference_frequency: where the spins are defined (Hz).
+        right_pad: time from coalescence to the end of a waveform (s).
+    """
+
+    prior: str
+    approximant: str
+    sample_rate: float
+    duration: float
+    minimum_frequency: float
+    reference_frequency: float
+    right_pad: float
+
+    def polarisations(self, parameters):
+        """(cross, plus) of the draws ``parameters``; see waveforms."""
+        from aframe_data import waveforms
+
+        return waveforms.polarisations(
+            parameters,
+            self.approximant,
+            self.sample_rate,
+            self.duration,
+            self.minimum_frequency,
+            self.reference_frequency,
+            self.right_pad,
+        )
+
+    def attrs(self) -> dict:
+        return {
+            "prior": self.prior,
+            "approximant": self.approximant,
+            "sample_rate": self.sample_rate,
+            "duration": self.duration,
+            "minimum_frequency": self.minimum_frequency,
+            "reference_frequency": self.reference_frequency,
+            "right_pad": self.right_pad,
+        }

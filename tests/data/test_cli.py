@@ -1,0 +1,121 @@
+"""aframe-data subcommands end to end on small simulated data."""
+
+import h5py
+import numpy as np
+import pytest
+
+from aframe_data import strain
+from aframe_data.cli import main
+from aframe_data.io import read_tables, write_background
+
+SIGNALS = [
+    "--signals.prior=mlgwsc1_bbh",
+    "--signals.approximant=IMRPhenomD",
+    "--signals.sample_rate=1024",
+    "--signals.duration=4",
+    "--signals.minimum_frequency=20",
+    "--signals.reference_frequency=50",
+    "--signals.right_pad=0.5",
+]
+T0 = 1240583383
+
+
+@pytest.fixture(scope="module")
+def background(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bg") / "background.hdf5"
+    data = strain.simulated(["H1", "L1"], T0, 300, 1024, "aLIGO_O4_high", 1)
+    write_background(path, data, ["H1", "L1"], T0, 1024)
+    return path
+
+
+def run_testing_waveforms(background, output_dir):
+    args = [
+        "testing_waveforms",
+        *SIGNALS,
+        f"--background_file={background}",
+        "--ifos=[H1,L1]",
+        "--spacing=4",
+        "--buffer=4",
+        "--psd_length=16",
+        "--snr_threshold=6",
+        "--highpass=32",
+        "--seed=11",
+    ]
+    for index in (1, 2):
+        args.append(
+            f"--timeslides+={{index: {index}, shifts: [0, {index}], "
+            f"num_injections: 10, output: {output_dir}/inj-{index}.hdf5}}"
+        )
+    assert main(args) == 0
+
+
+def test_testing_waveforms(background, tmp_path):
+    run_testing_waveforms(background, tmp_path / "a")
+    run_testing_waveforms(background, tmp_path / "b")
+    for index in (1, 2):
+        path = tmp_path / "a" / f"inj-{index}.hdf5"
+        attrs, tables = read_tables(path, ("parameters", "rejected"))
+        accepted, rejected = tables["parameters"], tables["rejected"]
+        assert len(accepted["snr"]) == 10
+        assert attrs["num_draws"] == 10 + len(rejected["snr"])
+        assert list(attrs["shifts"]) == [0, index]
+        times = accepted["injection_time"]
+        assert times.min() >= T0 + 16 + 4 - 0.5
+        assert times.max() <= T0 + 300 - index - 4 + 0.5
+        assert set(rejected["injection_time"]) <= set(times)
+        assert np.all((accepted["ra"] >= 0) & (accepted["ra"] < 2 * np.pi))
+        with h5py.File(path) as f:
+            assert f["waveforms/L1"].shape == (10, 4096)
+        # a rerun reproduces the branch exactly
+        _, again = read_tables(tmp_path / "b" / f"inj-{index}.hdf5")
+        for key, value in accepted.items():
+            np.testing.assert_array_equal(again["parameters"][key], value)
+    # the two timeslides draw differently
+    _, one = read_tables(tmp_path / "a" / "inj-1.hdf5")
+    _, two = read_tables(tmp_path / "a" / "inj-2.hdf5")
+    assert not np.array_equal(one["parameters"]["ra"], two["parameters"]["ra"])
+
+
+def test_training_and_validation_waveforms(background, tmp_path):
+    training = tmp_path / "training.hdf5"
+    args = [*SIGNALS, "--num_signals=20", "--seed=1", f"--output={training}"]
+    assert main(["training_waveforms", *args, "--branch=0"]) == 0
+    with h5py.File(training) as f:
+        assert f["waveforms/cross"].shape == (20, 4096)
+        assert f.attrs["right_pad"] == 0.5
+        peaks = np.argmax(np.abs(f["waveforms/plus"][:]), axis=1)
+        assert np.all(np.abs(peaks - 3.5 * 1024) < 0.05 * 1024)
+
+    validation = tmp_path / "validation.hdf5"
+    assert (
+        main(
+            [
+                "validation_waveforms",
+                *SIGNALS,
+                f"--background_files=[{background}]",
+                "--ifos=[H1,L1]",
+                "--num_signals=15",
+                "--snr_threshold=8",
+                "--highpass=32",
+                "--seed=1",
+                f"--output={validation}",
+            ]
+        )
+        == 0
+    )
+    attrs, tables = read_tables(validation)
+    assert np.all(tables["parameters"]["snr"] >= 8)
+    assert list(attrs["ifos"]) == ["H1", "L1"] and attrs["num_draws"] >= 15
+    # validation and training draw from different streams
+    _, train = read_tables(training)
+    assert not np.isin(
+        tables["parameters"]["mass_1"], train["parameters"]["mass_1"]
+    ).any()
+
+
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
+    args = ["background", "--source=simulated", "--ifos=[H1]", "--start=0"]
+    args += ["--duration=10", "--sample_rate=1024", f"--output={tmp_path}/x"]
+    assert main([*args, "--noise_psd=nope"]) == 2
+    assert "unknown noise_psd 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,103 @@
+"""Projection, SNRs and rejection sampling against bilby."""
+
+import numpy as np
+import pytest
+from bilby.gw.detector import InterferometerList
+from bilby.gw.utils import optimal_snr_squared
+
+from aframe_data import injections
+from aframe_data.cli import injection_times
+from aframe_data.psd import interpolate_psd, load_psd
+from aframe_data.signals import Signals
+
+RATE = 1024
+SIGNALS = Signals("mlgwsc1_bbh", "IMRPhenomD", RATE, 4, 20, 50, 0.5)
+
+
+def design_psd(size):
+    frequencies = np.linspace(0, RATE / 2, size // 2 + 1)
+    psd = interpolate_psd(*load_psd("aLIGO_O4_high"), frequencies)
+    return np.stack([psd, psd * 2])
+
+
+def test_snr_matches_bilby():
+    rng = np.random.default_rng(0)
+    responses = rng.standard_normal((3, 2, 4 * RATE)) * 1e-22
+    psd = design_psd(4 * RATE)
+    ours = injections.snrs(responses, psd, RATE, highpass=32, lowpass=None)
+    frequencies = np.fft.rfftfreq(4 * RATE, 1 / RATE)
+    band = (frequencies >= 32) & (frequencies < RATE / 2)
+    for i in range(3):
+        for j in range(2):
+            spectrum = np.fft.rfft(responses[i, j]) / RATE
+            expected = optimal_snr_squared(
+                spectrum[band], psd[j][band], duration=4
+            ).real
+            assert ours[i, j] == pytest.approx(np.sqrt(expected), rel=1e-6)
+
+
+def test_projection_matches_bilby_antenna_patterns():
+    """A plus-only, then cross-only, impulse at GPS t projects as bilby's F."""
+    time = 1240583383.0
+    size = 4 * RATE
+    impulse = np.zeros((1, size))
+    impulse[0, size // 2] = 1.0
+    ra, dec, psi = 1.3, -0.4, 0.7
+    parameters = {
+        "dec": np.array([dec]),
+        "psi": np.array([psi]),
+        "phi": np.array([ra]) - injections.gmst(np.array([time])),
+    }
+    ifos = InterferometerList(["H1", "L1"])
+    for mode, (cross, plus) in {
+        "plus": (0 * impulse, impulse),
+        "cross": (impulse, 0 * impulse),
+    }.items():
+        responses = injections.project(
+            parameters, cross, plus, ["H1", "L1"], RATE
+        )
+        for i, ifo in enumerate(ifos):
+            expected = ifo.antenna_response(ra, dec, time, psi, mode)
+            # the delay from the geocentre moves the peak by a few samples
+            assert responses[0, i].sum() == pytest.approx(expected, abs=1e-3)
+
+
+def test_rejection_sampling_records_every_draw_in_order():
+    psd = design_psd(4 * RATE)
+    draws, responses = injections.rejection_sample(
+        SIGNALS, 50, ["H1", "L1"], psd, 12, 32, None, seed=3
+    )
+    accepted, rejected = draws.accepted, draws.rejected
+    assert len(accepted["snr"]) == 50 and responses.shape == (50, 2, 4 * RATE)
+    assert np.all(accepted["snr"] >= 12) and np.all(rejected["snr"] < 12)
+    # the draw that completes the count is the last one recorded
+    assert accepted["slot"].tolist() == list(range(50))
+    assert np.all(rejected["slot"] <= 49)
+    # the stored responses have the stored SNRs
+    np.testing.assert_allclose(
+        injections.snrs(responses, psd, RATE, 32, None),
+        accepted["ifo_snrs"],
+        rtol=1e-4,
+    )
+    again, _ = injections.rejection_sample(
+        SIGNALS, 50, ["H1", "L1"], psd, 12, 32, None, seed=3
+    )
+    np.testing.assert_array_equal(again.rejected["snr"], rejected["snr"])
+
+
+def test_no_signals_asked():
+    draws, responses = injections.rejection_sample(
+        SIGNALS, 0, ["H1"], design_psd(4 * RATE)[:1], 8, 32, None, 0
+    )
+    assert responses.shape == (0, 1, 4 * RATE) and draws.num_accepted == 0
+
+
+def test_injection_times():
+    rng = np.random.default_rng(0)
+    times = injection_times(100, 1100, 50, 16, rng)
+    assert times.size == 50
+    assert times.min() >= 100 and times.max() <= 1100
+    assert np.diff(times).min() >= 16
+    # too many for the room: as many as fit
+    assert injection_times(100, 1100, 500, 16, rng).size == 58
+    assert injection_times(100, 90, 5, 16, rng).size == 0

@@ -1,0 +1,52 @@
+"""The named injection priors."""
+
+import numpy as np
+import pytest
+from astropy.cosmology import Planck15
+from scipy import stats
+
+from aframe_data import priors
+from aframe_data.errors import DataError
+
+
+@pytest.mark.parametrize("name", list(priors.PRIORS))
+def test_draws(name):
+    draws = priors.sample(name, 4000, seed=5)
+    assert np.all(draws["mass_2_source"] <= draws["mass_1_source"])
+    z = draws["redshift"]
+    np.testing.assert_allclose(
+        draws["mass_1"], draws["mass_1_source"] * (1 + z)
+    )
+    np.testing.assert_allclose(
+        draws["luminosity_distance"], Planck15.luminosity_distance(z).value
+    )
+    # redshifts follow dVc/dz / (1 + z), the sensitive-volume measure
+    z_max = priors.get_prior(name)["redshift"].maximum
+    grid = np.linspace(0, z_max, 2001)
+    density = Planck15.differential_comoving_volume(grid).value / (1 + grid)
+    cdf = np.cumsum(density)
+    cdf /= cdf[-1]
+    result = stats.kstest(z, lambda x: np.interp(x, grid, cdf))
+    assert result.pvalue > 1e-3
+    # the same seed gives the same draws, another seed others
+    again = priors.sample(name, 10, seed=5)
+    other = priors.sample(name, 10, seed=6)
+    np.testing.assert_array_equal(
+        again["ra"], priors.sample(name, 10, 5)["ra"]
+    )
+    assert not np.array_equal(again["ra"], other["ra"])
+
+
+def test_streams_differ():
+    seeds = {
+        priors.stream_seed(1, priors.TRAINING, 0),
+        priors.stream_seed(1, priors.VALIDATION),
+        priors.stream_seed(1, priors.TESTING, 1240583383, 1),
+        priors.stream_seed(1, priors.TESTING, 1240583383, 2),
+    }
+    assert len(seeds) == 4
+
+
+def test_unknown_prior_lists_the_known():
+    with pytest.raises(DataError, match="unknown prior 'x'.*mlgwsc1_bbh"):
+        priors.get_prior("x")
