@@ -101,3 +101,11 @@ def test_injection_times():
     # too many for the room: as many as fit
     assert injection_times(100, 1100, 500, 16, rng).size == 58
     assert injection_times(100, 90, 5, 16, rng).size == 0
+
+
+def test_gmst_matches_lal():
+    import lal
+
+    times = 1240583383 + np.array([0.0, 17.5, 3600, 86400])
+    expected = [lal.GreenwichMeanSiderealTime(t) % (2 * np.pi) for t in times]
+    np.testing.assert_allclose(injections.gmst(times), expected, atol=1e-7)

@@ -77,23 +77,25 @@ SIDEREAL_RATE = 7.2921158553e-5
 def gmst(times: np.ndarray) -> np.ndarray:
     """Greenwich mean sidereal time (rad) at GPS times.
 
-    astropy gives the sidereal time at the earliest time; the others follow
-    at the sidereal rate (off by far less than a microradian over a day),
-    which is a hundred times faster than astropy for every time.
+    IAU 1982 GMST of UTC, as lal computes it (UT1 - UTC < 0.9 s is
+    neglected, as there); the sidereal time of the earliest time is
+    computed, the others follow at the sidereal rate (off by far less than
+    a microradian over a day).  This avoids reading the IERS tables, which
+    costs seconds.
     """
+    import erfa
     from astropy.time import Time
     from astropy.utils import iers
 
     times = np.asarray(times, dtype=np.float64)
     if times.size == 0:
         return np.zeros(0)
-    # the IERS tables shipped with astropy suffice: never download
+    # the leap seconds shipped with astropy suffice: never download
     iers.conf.auto_download = False
     reference = float(times.min())
-    angle = Time(reference, format="gps").sidereal_time("mean", "greenwich")
-    return np.mod(
-        angle.radian + SIDEREAL_RATE * (times - reference), 2 * np.pi
-    )
+    utc = Time(reference, format="gps").utc
+    angle = erfa.gmst82(utc.jd1, utc.jd2)
+    return np.mod(angle + SIDEREAL_RATE * (times - reference), 2 * np.pi)
 
 
 def project(
