@@ -36,12 +36,40 @@ class TrainingTask(PipelineParams, StageTask):
     def configs(self):
         return (resolve_config_path(self.train_config),)
 
+    def fit_parameters(self) -> dict:
+        """What the pipeline owns of a fit: the shared physics and data."""
+        inputs = self.input()
+
+        def paths(workflow):
+            return [t.path for t in workflow["collection"].targets.values()]
+
+        return {
+            "run_dir": str(self.root("train_run")),
+            "seed_everything": self.seed,
+            "data": {
+                "ifos": list(self.ifos),
+                "sample_rate": self.sample_rate,
+                "kernel_length": self.kernel_length,
+                "fduration": self.fduration,
+                "psd_length": self.psd_length,
+                "fftlength": self.fftlength,
+                "highpass": self.highpass,
+                "lowpass": self.lowpass,
+                "background_files": paths(inputs["background"]),
+                "training_waveforms": paths(inputs["training_waveforms"]),
+                "validation_waveforms": inputs["validation_waveforms"].path,
+            },
+        }
+
 
 class Train(TrainingTask):
     """Fit the detector with the Lightning CLI (DDP over --gpus 0,1)."""
 
     def run(self):
-        self.not_implemented()
+        parameters = self.fit_parameters()
+        if len([g for g in self.gpus.split(",") if g.strip()]) > 1:
+            parameters["trainer"] = {"strategy": "ddp"}
+        self.run_stage("fit", parameters, configs=self.configs())
 
 
 class RayTune(TrainingTask):

@@ -18,6 +18,33 @@ logger = logging.getLogger("aframe_data")
 # approximant -> whether it takes precessing spins (s1x..s2z) or aligned
 # ones (chi1, chi2)
 APPROXIMANTS = {"IMRPhenomPv2": True, "IMRPhenomD": False, "TaylorF2": False}
+# inspiral-only models, which must end at the innermost stable orbit
+INSPIRALS = {"TaylorF2"}
+# the GW frequency of the innermost stable circular orbit times the total
+# mass: c^3 / (6^1.5 pi G Msun) (Hz Msun)
+ISCO_HZ_MSUN = 4397.0
+
+
+def end_at_coalescence(
+    waveform: torch.Tensor,
+    total_mass: torch.Tensor,
+    coalescence: int,
+    sample_rate: float,
+) -> torch.Tensor:
+    """Zero an inspiral after coalescence and taper its last ISCO cycle.
+
+    ml4gw's frequency-domain TaylorF2 runs past the ISCO up to the Nyquist
+    frequency and its time-domain conditioning tapers the end of the
+    buffer, so the chirp would go on; lalsimulation ends it here.
+    """
+    steps = torch.arange(waveform.shape[-1], device=waveform.device)
+    cycle = torch.round(sample_rate * total_mass / ISCO_HZ_MSUN).clamp(min=4)
+    start = coalescence - cycle[:, None]
+    ramp = ((coalescence - steps[None]) / cycle[:, None]).clamp(0, 1)
+    taper = torch.where(
+        steps[None] < start, 1.0, 0.5 - 0.5 * torch.cos(torch.pi * ramp)
+    )
+    return waveform * taper
 
 
 def device() -> torch.device:
@@ -124,7 +151,14 @@ def polarisations(
         parameters, approximant_name, reference_frequency, on
     )
     count = inputs["mass_1"].shape[0]
-    size = round(duration * sample_rate)
+    size = duration * sample_rate
+    if abs(size - round(size)) > 1e-6:
+        raise DataError(
+            f"waveform_duration {duration} s is not a whole number of "
+            f"samples at {sample_rate} Hz"
+        )
+    size = round(size)
+    coalescence = size - round(right_pad * sample_rate)
     cross = np.zeros((count, size), dtype=np.float32)
     plus = np.zeros((count, size), dtype=np.float32)
     order = torch.argsort(inputs["chirp_mass"]).cpu()
@@ -133,9 +167,12 @@ def polarisations(
         batch = {key: value[index.to(on)] for key, value in inputs.items()}
         with torch.no_grad():
             hc, hp = generator(**batch)
-        if hp.shape[-1] != size:
-            # chirps longer than the window are cut at its start
-            hc, hp = hc[..., -size:], hp[..., -size:]
+        if approximant_name in INSPIRALS:
+            total = batch["mass_1"] + batch["mass_2"]
+            hc, hp = (
+                end_at_coalescence(h, total, coalescence, sample_rate)
+                for h in (hc, hp)
+            )
         cross[index.numpy()] = hc.cpu().numpy()
         plus[index.numpy()] = hp.cpu().numpy()
     if not (np.isfinite(cross).all() and np.isfinite(plus).all()):

@@ -1,11 +1,157 @@
-"""The aframe-train command line."""
+"""The aframe-train command line: a LightningCLI over Aframe and its data.
 
+    aframe-train fit --config train.yaml --config overrides.yaml
+
+The run directory (``--run_dir``) receives the CSV metrics, the
+checkpoints (best and last), the resolved config, a training-curve plot,
+and, once training ends, the best model's weights for export:
+``model.pt`` (TorchScript of the network, CPU) and ``model.json`` (the
+settings it was trained with).
+"""
+
+import json
+import logging
+import os
 import sys
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+
+from aframe_train.augment import STRAIN_SCALE
+from aframe_train.data import AframeDataModule, DataError
+from aframe_train.model import Aframe
+
+logger = logging.getLogger("aframe_train")
+
+
+class AframeCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser):
+        parser.add_argument(
+            "--run_dir", type=Path, required=True, help="training outputs"
+        )
+        parser.link_arguments("data.ifos", "model.num_ifos", compute_fn=len)
+        parser.link_arguments("data.valid_stride", "model.valid_stride")
+
+    def instantiate_trainer(self, **kwargs):
+        run_dir = Path(self._get(self.config, "run_dir"))
+        trainer = self._get(self.config_init, "trainer", default={})
+        callbacks = trainer.get("callbacks") or []
+        if not isinstance(callbacks, list):
+            callbacks = [callbacks]
+        checkpoint = ModelCheckpoint(
+            dirpath=run_dir / "checkpoints",
+            filename="best",
+            monitor="valid_auroc",
+            mode="max",
+            save_last=True,
+        )
+        kwargs.setdefault("callbacks", [*callbacks, checkpoint, EpochLog()])
+        # progress bars only on a terminal; logs get one line per epoch
+        kwargs.setdefault("enable_progress_bar", sys.stdout.isatty())
+        kwargs.setdefault("logger", CSVLogger(run_dir, name="", version=""))
+        kwargs.setdefault("default_root_dir", run_dir)
+        return super().instantiate_trainer(**kwargs)
+
+
+class EpochLog(Callback):
+    """One log line per epoch: the metrics a person watches."""
+
+    def on_train_epoch_end(self, trainer, module):
+        metrics = trainer.callback_metrics
+        values = ", ".join(
+            f"{name} {float(metrics[name]):.4f}"
+            for name in ("train_loss", "valid_auroc", "valid_found_snr20")
+            if name in metrics
+        )
+        rank_zero_info(f"epoch {trainer.current_epoch}: {values}")
+
+
+@rank_zero_only
+def save_weights(cli: AframeCLI) -> None:
+    """Write the best model's TorchScript and settings, then the plot."""
+    run_dir = Path(cli._get(cli.config, "run_dir"))
+    checkpoint = cli.trainer.checkpoint_callback
+    best = checkpoint.best_model_path or checkpoint.last_model_path
+    model = Aframe.load_from_checkpoint(best, map_location="cpu")
+    data = cli.datamodule.hparams
+    network = model.network.eval()
+    size = round(data.kernel_length * data.sample_rate)
+    example = torch.zeros(1, len(data.ifos), size)
+    traced = torch.jit.trace(network, example)
+    settings = {
+        "ifos": list(data.ifos),
+        "sample_rate": data.sample_rate,
+        "kernel_length": data.kernel_length,
+        "fduration": data.fduration,
+        "psd_length": data.psd_length,
+        "fftlength": data.fftlength,
+        "highpass": data.highpass,
+        "lowpass": data.lowpass,
+        "strain_scale": STRAIN_SCALE,
+        "checkpoint": str(best),
+        "valid_auroc": float(checkpoint.best_model_score or float("nan")),
+    }
+    tmp = run_dir / ".model.json.tmp"
+    tmp.write_text(json.dumps(settings, indent=2) + "\n")
+    os.replace(tmp, run_dir / "model.json")
+    # model.pt is the task's output: written last, atomically
+    tmp = run_dir / ".model.pt.tmp"
+    traced.save(str(tmp))
+    os.replace(tmp, run_dir / "model.pt")
+    logger.info(
+        "best model (valid_auroc %.4f): %s", settings["valid_auroc"], best
+    )
+    plot_training(run_dir / "metrics.csv", run_dir / "training.png")
+
+
+def plot_training(metrics: Path, output: Path) -> None:
+    """Training loss per step and validation metrics per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    table = np.genfromtxt(metrics, delimiter=",", names=True)
+    columns = table.dtype.names
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    if "train_loss" in columns:
+        rows = np.isfinite(table["train_loss"])
+        axes[0].plot(table["step"][rows], table["train_loss"][rows])
+    axes[0].set(xlabel="step", ylabel="training loss (BCE)", yscale="log")
+    for name in ("valid_auroc", "valid_found_snr20"):
+        if name in columns:
+            rows = np.isfinite(table[name])
+            axes[1].plot(
+                table["epoch"][rows], table[name][rows], "o-", label=name
+            )
+    axes[1].set(xlabel="epoch", ylim=(0, 1.02))
+    axes[1].legend()
+    figure.tight_layout()
+    figure.savefig(output, dpi=100)
+    plt.close(figure)
 
 
 def main(args: list[str] | None = None) -> int:
-    print(
-        "aframe-train: this stage is not implemented yet",
-        file=sys.stderr,
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stdout,
     )
-    return 2
+    try:
+        cli = AframeCLI(
+            Aframe,
+            AframeDataModule,
+            args=args,
+            save_config_kwargs={"overwrite": True},
+        )
+    except DataError as error:
+        print(f"aframe-train: error: {error}", file=sys.stderr)
+        return 2
+    if cli.subcommand == "fit":
+        save_weights(cli)
+    return 0

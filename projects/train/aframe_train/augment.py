@@ -1,0 +1,176 @@
+"""Training batches: background windows, injected signals, whitening.
+
+Everything here runs on the training device, batch by batch.  Strain is
+handled multiplied by ``STRAIN_SCALE``: whitening does not care about the
+scale, and at O(1) amplitudes PSDs stay far from float32's subnormals
+(raw strain PSDs are ~1e-46 / Hz).
+"""
+
+import torch
+from ml4gw.distributions import PowerLaw
+from ml4gw.gw import (
+    compute_network_snr,
+    compute_observed_strain,
+    get_ifo_geometry,
+)
+from ml4gw.transforms import SpectralDensity, Whiten
+
+STRAIN_SCALE = 1e21
+
+
+class Whitener(torch.nn.Module):
+    """PSD from the leading psd_length seconds, whiten the rest.
+
+    Input windows are (B, C, (psd_length + kernel_length + fduration) fs);
+    output kernels (B, C, kernel_length fs).  Training, validation and the
+    exported preprocessor all whiten through this one module.
+    """
+
+    def __init__(
+        self,
+        sample_rate: float,
+        kernel_length: float,
+        fduration: float,
+        psd_length: float,
+        fftlength: float | None,
+        highpass: float | None,
+        lowpass: float | None,
+    ) -> None:
+        super().__init__()
+        self.psd_size = round(psd_length * sample_rate)
+        self.window_size = round((kernel_length + fduration) * sample_rate)
+        fftlength = fftlength or kernel_length + fduration
+        self.spectral_density = SpectralDensity(
+            sample_rate, fftlength, average="median"
+        )
+        self.whiten = Whiten(fduration, sample_rate, highpass, lowpass)
+
+    def psd(self, X: torch.Tensor) -> torch.Tensor:
+        """The PSD (B, C, F) of the leading psd_length of windows."""
+        return self.spectral_density(X[..., : self.psd_size].double())
+
+    def forward(
+        self, X: torch.Tensor, psd: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if psd is None:
+            psd = self.psd(X)
+        return self.whiten(X[..., -self.window_size :], psd)
+
+
+class Injector(torch.nn.Module):
+    """Project polarisations, rescale them to sampled SNRs, and place them.
+
+    The merger lands uniformly between ``kernel_left_pad`` seconds after
+    the start of the whitened kernel and ``kernel_right_pad`` before its
+    end.
+    """
+
+    def __init__(
+        self,
+        ifos: list[str],
+        sample_rate: float,
+        kernel_length: float,
+        fduration: float,
+        highpass: float | None,
+        lowpass: float | None,
+        kernel_left_pad: float,
+        kernel_right_pad: float,
+        coalescence: int,
+        snr_min: float,
+        snr_max: float,
+        snr_index: float,
+    ) -> None:
+        super().__init__()
+        tensors, vertices = get_ifo_geometry(*ifos)
+        self.register_buffer("tensors", tensors)
+        self.register_buffer("vertices", vertices)
+        self.sample_rate = sample_rate
+        self.highpass, self.lowpass = highpass, lowpass
+        self.window_size = round((kernel_length + fduration) * sample_rate)
+        half_filter = round(fduration * sample_rate / 2)
+        self.first = half_filter + round(kernel_left_pad * sample_rate)
+        self.last = (
+            half_filter
+            + round((kernel_length - kernel_right_pad) * sample_rate)
+            - 1
+        )
+        if self.last < self.first:
+            raise ValueError(
+                "kernel_left_pad + kernel_right_pad leave no room for the "
+                "merger in the kernel"
+            )
+        self.coalescence = coalescence
+        self.snr = PowerLaw(snr_min, snr_max, snr_index)
+
+    def project(self, cross, plus, psd):
+        """Responses (N, C, T) on random skies, at PowerLaw network SNRs."""
+        n, device = cross.shape[0], cross.device
+        dec = torch.arcsin(2 * torch.rand(n, device=device) - 1)
+        psi = torch.pi * torch.rand(n, device=device)
+        phi = 2 * torch.pi * torch.rand(n, device=device)
+        responses = compute_observed_strain(
+            dec,
+            psi,
+            phi,
+            self.tensors,
+            self.vertices,
+            self.sample_rate,
+            cross=cross,
+            plus=plus,
+        )
+        snr = compute_network_snr(
+            responses, psd, self.sample_rate, self.highpass, self.lowpass
+        )
+        target = self.snr.sample((n,)).to(device)
+        return responses * (target / snr)[:, None, None]
+
+    def place(
+        self,
+        responses: torch.Tensor,
+        merger: torch.Tensor | None = None,
+        coalescence: int | None = None,
+    ) -> torch.Tensor:
+        """The part of each response inside a window, merger placed.
+
+        Args:
+            responses: (N, C, T) signals.
+            merger: the window sample of each merger; None draws them.
+            coalescence: the coalescence sample of the responses; None for
+                the training waveforms'.
+        """
+        n, channels, size = responses.shape
+        device = responses.device
+        if merger is None:
+            merger = torch.randint(
+                self.first, self.last + 1, (n,), device=device
+            )
+        if coalescence is None:
+            coalescence = self.coalescence
+        # window sample i holds response sample i + coalescence - merger
+        start = coalescence - merger
+        index = start[:, None] + torch.arange(self.window_size, device=device)
+        inside = (index >= 0) & (index < size)
+        index = index.clamp(0, size - 1)[:, None].expand(-1, channels, -1)
+        placed = torch.gather(responses, -1, index)
+        return placed * inside[:, None]
+
+
+def swap_channels(signals: torch.Tensor) -> torch.Tensor:
+    """Give each signal one channel of another signal: no coherent event."""
+    n, channels = signals.shape[:2]
+    if n < 2:
+        return torch.zeros_like(signals)
+    channel = torch.randint(channels, (n,), device=signals.device)
+    rows = torch.arange(n, device=signals.device)
+    swapped = signals.clone()
+    swapped[rows, channel] = signals.roll(1, 0)[rows, channel]
+    return swapped
+
+
+def mute_channel(signals: torch.Tensor) -> torch.Tensor:
+    """Zero one channel of each signal: the event is in one ifo only."""
+    n, channels = signals.shape[:2]
+    channel = torch.randint(channels, (n,), device=signals.device)
+    muted = signals.clone()
+    muted[torch.arange(n, device=signals.device), channel] = 0
+    return muted

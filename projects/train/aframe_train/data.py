@@ -1,0 +1,414 @@
+"""The data module: background windows, signals, and time-slid validation.
+
+Training batches are drawn on the CPU as raw background windows (each ifo
+from an independent time, so windows hold no coincident event) and
+polarisations; projection, injection and whitening happen on the device in
+``on_after_batch_transfer``.  Validation uses the last ``valid_fraction``
+of the background, time-slid until it holds ``valid_livetime`` seconds.
+"""
+
+import logging
+from pathlib import Path
+
+import h5py
+import lightning.pytorch as pl
+import numpy as np
+import torch
+
+from aframe_train.augment import (
+    STRAIN_SCALE,
+    Injector,
+    Whitener,
+    mute_channel,
+    swap_channels,
+)
+
+logger = logging.getLogger("aframe_train")
+
+# the step between validation timeslides (s): timeslide k delays the c-th
+# ifo by c k VALID_SHIFT seconds
+VALID_SHIFT = 1.0
+
+
+class DataError(ValueError):
+    """Training input the stage cannot use."""
+
+
+def read_background(
+    paths: list[Path], ifos: list[str], sample_rate: float
+) -> list[torch.Tensor]:
+    """Each file's strain as a (C, T) float32 tensor, scaled."""
+    if not paths:
+        raise DataError("no background files to train on")
+    strain = []
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            if float(f.attrs["sample_rate"]) != sample_rate:
+                raise DataError(
+                    f"{path} is sampled at {f.attrs['sample_rate']} Hz, "
+                    f"not the pipeline's {sample_rate} Hz"
+                )
+            missing = [ifo for ifo in ifos if ifo not in f]
+            if missing:
+                raise DataError(f"{path} holds no {', '.join(missing)}")
+            data = np.stack([f[ifo][:] for ifo in ifos]) * STRAIN_SCALE
+        strain.append(torch.as_tensor(data, dtype=torch.float32))
+    return strain
+
+
+def read_waveforms(path: Path, group: str, keys: list[str]) -> torch.Tensor:
+    """Waveforms (N, len(keys), T) of a data-stage file, scaled."""
+    with h5py.File(path, "r") as f:
+        if f"waveforms/{keys[0]}" not in f or not len(
+            f[f"waveforms/{keys[0]}"]
+        ):
+            raise DataError(f"{path} holds no {group} waveforms")
+        data = np.stack([f[f"waveforms/{key}"][:] for key in keys], axis=1)
+    return torch.as_tensor(data * STRAIN_SCALE, dtype=torch.float32)
+
+
+def waveform_attrs(path: Path) -> dict:
+    with h5py.File(path, "r") as f:
+        return dict(f.attrs)
+
+
+class TrainingBatches(torch.utils.data.IterableDataset):
+    """``batches`` batches of raw windows and polarisations, per epoch."""
+
+    def __init__(self, background, waveforms, batch_size, batches, size):
+        super().__init__()
+        self.background = background
+        self.waveforms = waveforms
+        self.batch_size = batch_size
+        self.batches = batches
+        self.size = size
+        lengths = torch.tensor([x.shape[-1] - size for x in background])
+        self.weights = lengths.double() / lengths.sum()
+
+    def __len__(self):
+        return self.batches
+
+    def sample_windows(self) -> torch.Tensor:
+        channels = self.background[0].shape[0]
+        files = torch.multinomial(self.weights, self.batch_size, True)
+        windows = torch.empty(self.batch_size, channels, self.size)
+        steps = torch.arange(self.size)
+        for i in files.unique():
+            rows = torch.nonzero(files == i).flatten()
+            data = self.background[int(i)]
+            last = data.shape[-1] - self.size
+            for channel in range(channels):
+                # each ifo from its own time: no coincident events
+                starts = torch.randint(0, last + 1, (rows.numel(),))
+                windows[rows, channel] = data[channel][starts[:, None] + steps]
+        return windows
+
+    def __iter__(self):
+        for _ in range(self.batches):
+            rows = torch.randint(len(self.waveforms), (self.batch_size,))
+            yield self.sample_windows(), self.waveforms[rows]
+
+
+class ValidationWindows(torch.utils.data.Dataset):
+    """Time-slid background windows, and the same with signals added.
+
+    Item i < num_background is background window i, labelled with its
+    timeslide; the rest are (signal, view) pairs on background windows.
+    """
+
+    def __init__(
+        self, background, signals, size, stride, shift, livetime, views
+    ):
+        super().__init__()
+        channels, length = background.shape
+        self.background, self.signals, self.size = background, signals, size
+        self.shift, self.views = shift, views
+        self.windows = []  # (timeslide, start)
+        timeslide = 0
+        while len(self.windows) * stride < livetime:
+            timeslide += 1
+            # timeslide k delays ifo c by c k shift samples
+            lost = timeslide * shift * (channels - 1)
+            starts = range(0, length - lost - size + 1, stride)
+            if not starts:
+                raise DataError(
+                    "the validation background is too short for "
+                    "valid_livetime: lower it or raise valid_fraction"
+                )
+            self.windows += [(timeslide, s) for s in starts]
+
+    @property
+    def num_background(self) -> int:
+        return len(self.windows)
+
+    def __len__(self):
+        return self.num_background + len(self.signals) * len(self.views)
+
+    def window(self, index: int) -> torch.Tensor:
+        timeslide, start = self.windows[index]
+        return torch.stack(
+            [
+                channel[start + c * timeslide * self.shift :][: self.size]
+                for c, channel in enumerate(self.background)
+            ]
+        )
+
+    def __getitem__(self, index):
+        if index < self.num_background:
+            timeslide, _ = self.windows[index]
+            return self.window(index), timeslide, -1, -1
+        signal, view = divmod(index - self.num_background, len(self.views))
+        window = self.window(signal % self.num_background)
+        return window, 0, signal, view
+
+
+class AframeDataModule(pl.LightningDataModule):
+    """Background and signals for training and time-slid validation.
+
+    Args:
+        ifos: the interferometers, in channel order.
+        sample_rate: the strain sample rate (Hz).
+        kernel_length: the whitened window the network sees (s).
+        fduration: the whitening filter length (s).
+        psd_length: background before a window whose PSD whitens it (s).
+        highpass: the whitening highpass (Hz).
+        background_files: the training background (data-stage HDF5).
+        training_waveforms: files of polarisations for training.
+        validation_waveforms: the file of projected validation signals.
+        batch_size: windows per training batch.
+        batches_per_epoch: training batches per epoch.
+        fftlength: FFT length of the PSD (s); None: kernel + fduration.
+        lowpass: the whitening lowpass (Hz); None for none.
+        waveform_prob: probability that a window gets a signal.
+        swap_prob: probability of a signal with one ifo's channel taken
+            from another signal, labelled background.
+        mute_prob: probability of a signal with one ifo zeroed, labelled
+            background.
+        kernel_left_pad: earliest merger after the kernel's start (s).
+        kernel_right_pad: latest merger before the kernel's end (s).
+        snr_min: lowest network SNR of training signals.
+        snr_max: highest network SNR of training signals.
+        snr_index: power-law index of the SNR distribution.
+        valid_fraction: share of the background kept for validation.
+        valid_stride: time between validation windows (s).
+        num_valid_views: positions at which each validation signal is
+            seen; its score is the mean over them.
+        valid_livetime: time-slid validation background (s).
+        waveforms_in_memory: at most this many training waveforms are
+            loaded at once; a new random subset is loaded every epoch.
+    """
+
+    def __init__(
+        self,
+        ifos: list[str],
+        sample_rate: float,
+        kernel_length: float,
+        fduration: float,
+        psd_length: float,
+        highpass: float,
+        background_files: list[Path],
+        training_waveforms: list[Path],
+        validation_waveforms: Path,
+        batch_size: int,
+        batches_per_epoch: int,
+        fftlength: float | None = None,
+        lowpass: float | None = None,
+        waveform_prob: float = 0.5,
+        swap_prob: float = 0.0,
+        mute_prob: float = 0.0,
+        kernel_left_pad: float = 0.25,
+        kernel_right_pad: float = 0.05,
+        snr_min: float = 4,
+        snr_max: float = 100,
+        snr_index: float = -3,
+        valid_fraction: float = 0.25,
+        valid_stride: float = 0.5,
+        num_valid_views: int = 4,
+        valid_livetime: float = 3600,
+        waveforms_in_memory: int = 20000,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        if waveform_prob + swap_prob + mute_prob > 1:
+            raise ValueError(
+                "waveform_prob + swap_prob + mute_prob must not exceed 1"
+            )
+        rate = sample_rate
+        self.window_size = round(
+            (psd_length + kernel_length + fduration) * rate
+        )
+        self.whitener = Whitener(
+            rate,
+            kernel_length,
+            fduration,
+            psd_length,
+            fftlength,
+            highpass,
+            lowpass,
+        )
+        self.waveform_files = [Path(p) for p in training_waveforms]
+        attrs = waveform_attrs(self.waveform_files[0])
+        self.injector = Injector(
+            ifos,
+            rate,
+            kernel_length,
+            fduration,
+            highpass,
+            lowpass,
+            kernel_left_pad,
+            kernel_right_pad,
+            round((attrs["duration"] - attrs["right_pad"]) * rate),
+            snr_min,
+            snr_max,
+            snr_index,
+        )
+        self.validation_coalescence = None
+
+    # ------------------------------------------------------------ setup
+    def setup(self, stage: str) -> None:
+        hp = self.hparams
+        strain = read_background(hp.background_files, hp.ifos, hp.sample_rate)
+        shortest = min(x.shape[-1] for x in strain)
+        if shortest <= self.window_size:
+            raise DataError(
+                f"background files of {shortest / hp.sample_rate:.0f} s "
+                "are shorter than a training window (psd_length + "
+                f"kernel_length + fduration = "
+                f"{self.window_size / hp.sample_rate} s)"
+            )
+        self.train_background, self.valid_background = self.split(strain)
+        attrs = waveform_attrs(hp.validation_waveforms)
+        if float(attrs["sample_rate"]) != hp.sample_rate:
+            raise DataError(
+                f"{hp.validation_waveforms} is sampled at "
+                f"{attrs['sample_rate']} Hz, not {hp.sample_rate} Hz"
+            )
+        self.valid_signals = read_waveforms(
+            hp.validation_waveforms, "validation", list(hp.ifos)
+        )
+        with h5py.File(hp.validation_waveforms, "r") as f:
+            self.valid_snrs = torch.as_tensor(f["parameters/snr"][:])
+        self.validation_coalescence = round(
+            (attrs["duration"] - attrs["right_pad"]) * hp.sample_rate
+        )
+
+    def split(self, strain):
+        """Training files, and the validation tail of the background."""
+        total = sum(x.shape[-1] for x in strain)
+        wanted = round(self.hparams.valid_fraction * total)
+        last = strain[-1]
+        if wanted >= last.shape[-1] - self.window_size:
+            raise DataError(
+                "valid_fraction leaves the last background file too short "
+                "to train on: lower valid_fraction or add background"
+            )
+        return [*strain[:-1], last[:, :-wanted]], last[:, -wanted:]
+
+    def load_training_waveforms(self) -> torch.Tensor:
+        """All training waveforms, or a random subset of them."""
+        counts = []
+        for path in self.waveform_files:
+            with h5py.File(path, "r") as f:
+                counts.append(len(f["waveforms/cross"]))
+        total = sum(counts)
+        if total == 0:
+            raise DataError("the training waveform files hold no waveforms")
+        keep = min(total, self.hparams.waveforms_in_memory)
+        chosen = np.sort(np.random.choice(total, keep, replace=False))
+        rows, offset = [], 0
+        for path, count in zip(self.waveform_files, counts, strict=True):
+            local = chosen[(chosen >= offset) & (chosen < offset + count)]
+            with h5py.File(path, "r") as f:
+                rows.append(
+                    np.stack(
+                        [
+                            f["waveforms/cross"][local - offset],
+                            f["waveforms/plus"][local - offset],
+                        ],
+                        axis=1,
+                    )
+                )
+            offset += count
+        return torch.as_tensor(np.concatenate(rows) * STRAIN_SCALE)
+
+    # ------------------------------------------------------ dataloaders
+    def train_dataloader(self):
+        dataset = TrainingBatches(
+            self.train_background,
+            self.load_training_waveforms(),
+            self.hparams.batch_size,
+            self.hparams.batches_per_epoch,
+            self.window_size,
+        )
+        return torch.utils.data.DataLoader(dataset, batch_size=None)
+
+    def val_dataloader(self):
+        hp = self.hparams
+        stride = round(hp.valid_stride * hp.sample_rate)
+        first, last = self.injector.first, self.injector.last
+        views = np.linspace(first, last, hp.num_valid_views).round()
+        self.valid_windows = ValidationWindows(
+            self.valid_background,
+            self.valid_signals,
+            self.window_size,
+            stride,
+            round(VALID_SHIFT * hp.sample_rate),
+            round(hp.valid_livetime * hp.sample_rate),
+            views.astype(int).tolist(),
+        )
+        # no gradients in validation: larger batches fit
+        return torch.utils.data.DataLoader(
+            self.valid_windows, batch_size=4 * hp.batch_size, shuffle=False
+        )
+
+    # ------------------------------------------------------ on device
+    def on_after_batch_transfer(self, batch, dataloader_idx):
+        self.whitener.to(batch[0].device)
+        self.injector.to(batch[0].device)
+        if self.trainer.training:
+            return self.augment(*batch)
+        return self.validation_batch(*batch)
+
+    def augment(self, X, waveforms):
+        """Inject, swap and mute signals; whiten; label."""
+        hp = self.hparams
+        psd = self.whitener.psd(X)
+        # background augmentations that keep its statistics
+        X = X * torch.where(torch.rand_like(X[:, :, :1]) < 0.5, -1, 1)
+        u = torch.rand(len(X), device=X.device)
+        signal = u < hp.waveform_prob
+        swap = (u >= hp.waveform_prob) & (u < hp.waveform_prob + hp.swap_prob)
+        mute = (u >= hp.waveform_prob + hp.swap_prob) & (
+            u < hp.waveform_prob + hp.swap_prob + hp.mute_prob
+        )
+        injected = signal | swap | mute
+        if injected.any():
+            responses = self.injector.project(
+                waveforms[injected, 0], waveforms[injected, 1], psd[injected]
+            )
+            placed = self.injector.place(responses)
+            kinds = torch.where(
+                signal[injected], 0, torch.where(swap[injected], 1, 2)
+            )
+            if (kinds == 1).any():
+                placed[kinds == 1] = swap_channels(placed[kinds == 1])
+            if (kinds == 2).any():
+                placed[kinds == 2] = mute_channel(placed[kinds == 2])
+            X[injected, :, -placed.shape[-1] :] += placed
+        return self.whitener(X, psd), signal.float()[:, None]
+
+    def validation_batch(self, X, timeslide, signal, view):
+        """Whiten; add signals at their views where the item has one."""
+        psd = self.whitener.psd(X)
+        has = signal >= 0
+        if has.any():
+            responses = self.valid_signals.to(X.device)[signal[has]]
+            merger = torch.as_tensor(
+                self.valid_windows.views, device=X.device
+            )[view[has]]
+            placed = self.injector.place(
+                responses, merger, self.validation_coalescence
+            )
+            X = X.clone()
+            X[has, :, -placed.shape[-1] :] += placed
+        return self.whitener(X, psd), timeslide, signal

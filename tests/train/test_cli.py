@@ -1,0 +1,120 @@
+"""aframe-train fit end to end on tiny data, and its errors."""
+
+import json
+
+import h5py
+import pytest
+import torch
+
+from aframe_data import cli as data_cli
+from aframe_data import strain
+from aframe_data.io import write_background
+from aframe_train.cli import main
+
+RATE = 512
+SIGNALS = [
+    "--signals.prior=mlgwsc1_bbh",
+    "--signals.approximant=IMRPhenomD",
+    f"--signals.sample_rate={RATE}",
+    "--signals.duration=2",
+    "--signals.minimum_frequency=20",
+    "--signals.reference_frequency=50",
+    "--signals.right_pad=0.25",
+]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("train-data")
+    background = directory / "background.hdf5"
+    noise = strain.simulated(["H1", "L1"], 1e9, 240, RATE, "aLIGO_O4_high", 0)
+    write_background(background, noise, ["H1", "L1"], 1e9, RATE)
+    training = directory / "training.hdf5"
+    args = ["--num_signals=40", "--seed=1", f"--output={training}"]
+    assert data_cli.main(["training_waveforms", *SIGNALS, *args]) == 0
+    validation = directory / "validation.hdf5"
+    args = [
+        f"--background_files=[{background}]",
+        "--ifos=[H1,L1]",
+        "--num_signals=20",
+        "--snr_threshold=6",
+        "--highpass=32",
+        "--seed=1",
+        f"--output={validation}",
+    ]
+    assert data_cli.main(["validation_waveforms", *SIGNALS, *args]) == 0
+    return background, training, validation
+
+
+def fit_args(data, run_dir, **data_overrides):
+    background, training, validation = data
+    settings = {
+        "ifos": ["H1", "L1"],
+        "sample_rate": RATE,
+        "kernel_length": 1,
+        "fduration": 1,
+        "psd_length": 4,
+        "highpass": 32,
+        "background_files": [str(background)],
+        "training_waveforms": [str(training)],
+        "validation_waveforms": str(validation),
+        "batch_size": 8,
+        "batches_per_epoch": 3,
+        "valid_livetime": 30,
+        "num_valid_views": 2,
+        **data_overrides,
+    }
+    args = ["fit", f"--run_dir={run_dir}", "--seed_everything=1"]
+    for key, value in settings.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        args.append(f"--data.{key}={text}")
+    args += ["--model.layers=[1, 1]", "--model.norm_groups=8"]
+    args += ["--trainer.max_epochs=2", "--trainer.accelerator=cpu"]
+    args += ["--trainer.log_every_n_steps=1"]
+    return args
+
+
+def test_fit_writes_the_weights_export_needs(data, tmp_path):
+    assert main(fit_args(data, tmp_path)) == 0
+    for name in ("model.pt", "model.json", "metrics.csv", "config.yaml"):
+        assert (tmp_path / name).exists(), name
+    assert (tmp_path / "training.png").stat().st_size > 1000
+    assert (tmp_path / "checkpoints" / "best.ckpt").exists()
+    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
+    settings = json.loads((tmp_path / "model.json").read_text())
+    assert settings["ifos"] == ["H1", "L1"] and settings["sample_rate"] == RATE
+    assert 0 <= settings["valid_auroc"] <= 1
+    network = torch.jit.load(tmp_path / "model.pt")
+    assert network(torch.randn(3, 2, RATE)).shape == (3, 1)
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
+    assert "valid_auroc" in header and "train_loss" in header
+
+
+def test_kernel_longer_than_the_background(data, tmp_path, capsys):
+    assert main(fit_args(data, tmp_path, psd_length=400)) == 2
+    assert "shorter than a training window" in capsys.readouterr().err
+
+
+def test_empty_waveform_file(data, tmp_path, capsys):
+    empty = tmp_path / "empty.hdf5"
+    with h5py.File(data[2]) as source, h5py.File(empty, "w") as f:
+        f.attrs.update(source.attrs)
+        f["parameters/snr"] = source["parameters/snr"][:0]
+        for ifo in ("H1", "L1"):
+            f[f"waveforms/{ifo}"] = source[f"waveforms/{ifo}"][:0]
+    args = fit_args(data, tmp_path, validation_waveforms=str(empty))
+    assert main(args) == 2
+    assert "holds no validation waveforms" in capsys.readouterr().err
+
+
+def test_nan_loss_names_the_step(data, tmp_path, monkeypatch):
+    from aframe_train.model import Aframe
+
+    monkeypatch.setattr(
+        Aframe, "forward", lambda self, X: self.network(X) * float("nan")
+    )
+    args = fit_args(data, tmp_path)
+    with pytest.raises(
+        FloatingPointError, match=r"at step \d+ \(batch \d+ of epoch 0\)"
+    ):
+        main(args)
