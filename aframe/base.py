@@ -11,6 +11,7 @@ Two ideas live here:
   ``aframe.stage``).
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,20 @@ class StageTask(ContainerParams):
             image=image,
             gpus=self.gpus if self.uses_gpu else "",
             binds=self._binds(),
+            threads=self.threads(),
         )
+
+    def threads(self) -> int | None:
+        """CPU threads for the stage: None (all) unless branches share.
+
+        Branches of a workflow run side by side on the luigi workers; each
+        using every core would oversubscribe the CPU several times over.
+        """
+        if not isinstance(self, law.BaseWorkflow) or self.is_workflow():
+            return None
+        branches = len(self.as_workflow().get_branch_map())
+        workers = luigi.interface.core().workers
+        return max(1, (os.cpu_count() or 1) // max(1, min(workers, branches)))
 
     def _binds(self) -> list[Path]:
         binds = [paths.root(name) for name in paths.ROOTS]

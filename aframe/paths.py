@@ -6,6 +6,7 @@ path, never at import, and an unset or empty variable is an error that names
 it (upstream silently wrote everything into the working directory).
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -53,3 +54,12 @@ def root(name: str) -> Path:
             f"{variable} yourself"
         )
     return Path(value).expanduser().resolve()
+
+
+def sha256(path: Path) -> str:
+    """The sha256 of a file, e.g. of the weights a model repository holds."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

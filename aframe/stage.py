@@ -35,6 +35,9 @@ def _show_log() -> None:
         logger.propagate = False
 
 
+# variables a container gets besides the AFRAME_* ones
+FORWARDED = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
+
 # how many of a failed stage's last lines go into the error
 TAIL_LINES = 40
 
@@ -90,8 +93,10 @@ def command(
     return [*container, str(image), f"aframe-{stage}", *args]
 
 
-def environment(gpus: str) -> dict[str, str]:
+def environment(gpus: str, threads: int | None = None) -> dict[str, str]:
     """The stage's environment: ours, with CUDA_VISIBLE_DEVICES from gpus.
+
+    ``threads`` caps the CPU threads of torch and numpy (OMP_NUM_THREADS).
 
     ``--cleanenv`` keeps the host environment out of a container, so the
     variables a stage needs are forwarded with the APPTAINERENV_ prefix.
@@ -99,8 +104,10 @@ def environment(gpus: str) -> dict[str, str]:
     env = dict(os.environ)
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = gpus
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     for name in list(env):
-        if name.startswith("AFRAME_") or name == "CUDA_VISIBLE_DEVICES":
+        if name.startswith("AFRAME_") or name in FORWARDED:
             env[f"APPTAINERENV_{name}"] = env[name]
     return env
 
@@ -122,6 +129,7 @@ def run(
     image: Path | None = None,
     gpus: str = "",
     binds: list[Path] | tuple[Path, ...] = (),
+    threads: int | None = None,
 ) -> None:
     """Run a stage subcommand, streaming its output; raise on failure."""
     overrides = workdir / f"{subcommand}.yaml"
@@ -141,7 +149,7 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=environment(gpus),
+            env=environment(gpus, threads),
             text=True,
             bufsize=1,
         ) as process,

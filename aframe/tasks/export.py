@@ -1,10 +1,14 @@
 """Export: the trained detector as a Triton model repository."""
 
+import json
+from pathlib import Path
+
 import law
 import luigi
 
 from aframe.base import StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
+from aframe.paths import sha256
 from aframe.tasks.train import Train
 
 
@@ -42,5 +46,33 @@ class Export(TrainedModelParams, StageTask):
     def configs(self):
         return (resolve_config_path(self.export_config),)
 
+    def complete(self):
+        """Done when the repository holds the current weights.
+
+        New weights (a retrained model) make the export incomplete again;
+        the stage then writes a new version beside the old one.
+        """
+        manifest = Path(self.output().path)
+        weights = Path(self.input().path)
+        if not manifest.exists() or not weights.exists():
+            return False
+        recorded = json.loads(manifest.read_text()).get("weights_sha256")
+        return recorded == sha256(weights)
+
     def run(self):
-        self.not_implemented()
+        self.run_stage(
+            "export",
+            {
+                "weights": self.input().path,
+                "repository": str(Path(self.output().path).parent),
+                "ifos": list(self.ifos),
+                "sample_rate": self.sample_rate,
+                "kernel_length": self.kernel_length,
+                "fduration": self.fduration,
+                "psd_length": self.inference_psd_length,
+                "inference_sampling_rate": self.inference_sampling_rate,
+                "batch_size": self.inference_batch_size,
+                "streams_per_gpu": self.streams_per_gpu,
+            },
+            configs=self.configs(),
+        )

@@ -1,5 +1,7 @@
 """Inference over time-slid background and injections."""
 
+from pathlib import Path
+
 import law
 import luigi
 
@@ -51,11 +53,56 @@ class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
     def output(self):
         if self.branch_data is None:
             return self.pending()
-        directory = self.root("results") / "infer" / self.branch_name()
+        directory = self.branch_dir()
         return {
             "background": law.LocalFileTarget(directory / "background.hdf5"),
             "foreground": law.LocalFileTarget(directory / "foreground.hdf5"),
         }
 
     def run(self):
-        self.not_implemented()
+        inputs = self.input()
+        injections = inputs["injections"][self.branch_data.index]
+        self.run_stage(
+            "analyse",
+            {
+                "repository": str(Path(inputs["model"].path).parent),
+                "background_file": inputs["background"].path,
+                "injections_file": injections.path,
+                "shifts": list(self.branch_data.shifts),
+                "output_dir": str(self.branch_dir()),
+                "integration_window_length": self.integration_window_length,
+                "cluster_window_length": self.cluster_window_length,
+                "backend": self.backend,
+            },
+        )
+
+    def branch_dir(self) -> Path:
+        return self.root("results") / "infer" / self.branch_name()
+
+
+class AggregateEvents(TrainedModelParams, StageTask):
+    """All branches' events: background (Tb summed) and injections."""
+
+    stage = "infer"
+
+    def requires(self):
+        return Infer.req(self)
+
+    def output(self):
+        results = self.root("results")
+        return {
+            "background": law.LocalFileTarget(results / "background.hdf5"),
+            "foreground": law.LocalFileTarget(results / "foreground.hdf5"),
+        }
+
+    def run(self):
+        branches = self.requires().get_branch_tasks().values()
+        outputs = self.output()
+        self.run_stage(
+            "aggregate",
+            {
+                "branch_dirs": [str(b.branch_dir()) for b in branches],
+                "background": outputs["background"].path,
+                "foreground": outputs["foreground"].path,
+            },
+        )

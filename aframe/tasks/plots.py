@@ -3,10 +3,9 @@
 import law
 import luigi
 
-from aframe.base import StageTask
-from aframe.tasks.data import TestingWaveforms
+from aframe.base import StageTask, config_file
 from aframe.tasks.export import TrainedModelParams
-from aframe.tasks.infer import Infer
+from aframe.tasks.infer import AggregateEvents
 
 
 class SensitiveVolume(TrainedModelParams, StageTask):
@@ -20,10 +19,7 @@ class SensitiveVolume(TrainedModelParams, StageTask):
     )
 
     def requires(self):
-        return {
-            "events": Infer.req(self),
-            "injections": TestingWaveforms.req(self),
-        }
+        return AggregateEvents.req(self)
 
     def output(self):
         results = self.root("results")
@@ -33,4 +29,18 @@ class SensitiveVolume(TrainedModelParams, StageTask):
         }
 
     def run(self):
-        self.not_implemented()
+        events = self.input()
+        cfg = config_file()
+        shown = sorted(cfg.parent.glob("*.cfg")) if cfg else []
+        shown += sorted(cfg.parent.glob("*.yaml")) if cfg else []
+        self.run_stage(
+            "report",
+            {
+                "background": events["background"].path,
+                "foreground": events["foreground"].path,
+                "output_dir": str(self.root("results")),
+                "mass_combos": [list(c) for c in self.mass_combos],
+                "config_files": [str(p) for p in shown],
+                "title": f"aframe search: {self.root('results').parent.name}",
+            },
+        )

@@ -17,7 +17,7 @@ from aframe.tasks.data import (
     ValidationWaveforms,
 )
 from aframe.tasks.export import Export
-from aframe.tasks.infer import Infer
+from aframe.tasks.infer import AggregateEvents, Infer
 from aframe.tasks.plots import SensitiveVolume
 from aframe.tasks.train import RayTune, Train
 
@@ -25,7 +25,7 @@ from aframe.tasks.train import RayTune, Train
 def chain(pipeline):
     """The main tasks of a pipeline, found through requires()."""
     volume = pipeline.requires()
-    infer = volume.requires()["events"]
+    infer = volume.requires().requires()
     export = infer.workflow_requires()["model"]
     training = export.requires()
     return volume, infer, export, training
@@ -42,7 +42,7 @@ def test_requirements(experiment, pipeline_cls, train_cls, mode):
 
     assert isinstance(volume, SensitiveVolume)
     assert isinstance(infer, Infer) and infer.is_workflow()
-    assert isinstance(volume.requires()["injections"], data.TestingWaveforms)
+    assert isinstance(volume.requires(), AggregateEvents)
     assert isinstance(export, Export)
     assert type(training) is train_cls
     assert isinstance(
@@ -181,13 +181,6 @@ def test_missing_parameter_names_the_section(experiment):
         MissingParameterException, match=r"'seed'.*\[pipeline\]"
     ):
         Sandbox()
-
-
-def test_stages_not_yet_implemented_say_so(experiment):
-    experiment()
-    _, _, export, _ = chain(Sandbox())
-    with pytest.raises(NotImplementedError, match="export stage"):
-        export.run()
 
 
 def test_importing_the_pipelines_imports_no_numerics():

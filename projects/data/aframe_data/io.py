@@ -63,13 +63,13 @@ def write_tables(
     """An HDF5 file of groups of equal-length arrays, and root attributes.
 
     Waveform arrays are chunked a row at a time, so that training reads
-    random rows without loading whole files.
+    random rows without loading whole files.  The group "" is the root.
     """
     with atomic_hdf5(path) as f:
         for key, value in attrs.items():
             f.attrs[key] = value
         for name, arrays in groups.items():
-            group = f.require_group(name)
+            group = f.require_group(name) if name else f
             for key, array in arrays.items():
                 array = np.asarray(array)
                 chunks = (1, *array.shape[1:]) if array.ndim > 1 else None
@@ -84,7 +84,12 @@ def read_tables(
     """The root attributes and the named groups of a ``write_tables`` file."""
     with h5py.File(path, "r") as f:
         attrs = dict(f.attrs)
-        tables = {
-            name: {key: f[name][key][()] for key in f[name]} for name in groups
-        }
+        tables = {}
+        for name in groups:
+            group = f[name] if name else f
+            tables[name] = {
+                key: group[key][()]
+                for key in group
+                if isinstance(group[key], h5py.Dataset)
+            }
     return attrs, tables

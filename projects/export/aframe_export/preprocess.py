@@ -1,0 +1,67 @@
+"""The inference preprocessor: whiten a stream buffer into batch kernels.
+
+A buffer holds ``psd_length`` seconds of background followed by the span
+of ``batch_size`` overlapping windows, one every 1 / inference_sampling_rate
+seconds.  The PSD of the leading part whitens the windows with the same
+filter settings as training (``fduration``, ``fftlength``, ``highpass``,
+``lowpass``): these come from the model's own ``model.json``, so export
+cannot whiten differently from training.
+"""
+
+import torch
+from ml4gw.transforms import SpectralDensity, Whiten
+
+
+class BatchWhitener(torch.nn.Module):
+    """(C, buffer_size) strain -> (batch_size, C, kernel_size) kernels.
+
+    Each window of the batch is whitened on its own with the PSD of the
+    buffer's leading psd_length, exactly as training whitens a window.
+    """
+
+    def __init__(
+        self,
+        sample_rate: float,
+        kernel_length: float,
+        fduration: float,
+        psd_length: float,
+        inference_sampling_rate: float,
+        batch_size: int,
+        fftlength: float | None,
+        highpass: float | None,
+        lowpass: float | None,
+        strain_scale: float,
+    ) -> None:
+        super().__init__()
+        self.stride = round(sample_rate / inference_sampling_rate)
+        if abs(self.stride - sample_rate / inference_sampling_rate) > 1e-9:
+            raise ValueError(
+                f"inference_sampling_rate {inference_sampling_rate} Hz does "
+                f"not divide the sample rate {sample_rate} Hz"
+            )
+        self.kernel_size = round(kernel_length * sample_rate)
+        self.psd_size = round(psd_length * sample_rate)
+        self.window = round((kernel_length + fduration) * sample_rate)
+        self.span = (batch_size - 1) * self.stride + self.window
+        self.batch_size = batch_size
+        self.strain_scale = strain_scale
+        self.spectral_density = SpectralDensity(
+            sample_rate,
+            fftlength or kernel_length + fduration,
+            average="median",
+        )
+        self.whiten = Whiten(fduration, sample_rate, highpass, lowpass)
+
+    @property
+    def buffer_size(self) -> int:
+        return self.psd_size + self.span
+
+    def forward(self, strain: torch.Tensor) -> torch.Tensor:
+        x = strain[None].double() * self.strain_scale
+        psd = self.spectral_density(x[..., : self.psd_size])
+        # each window is whitened on its own, as in training, so a kernel
+        # does not depend on its neighbours in the batch
+        windows = x[0, :, -self.span :].unfold(-1, self.window, self.stride)
+        windows = windows.transpose(0, 1).float()  # (batch, C, window)
+        psd = psd.expand(self.batch_size, -1, -1)
+        return self.whiten(windows, psd)

@@ -1,0 +1,111 @@
+"""False alarm rates from the time-slid background.
+
+    FAR(threshold) = max(n(statistic >= threshold), 1) / Tb
+
+in events per year: a threshold louder than every background event has
+fewer than one event in Tb, which the background cannot resolve, so the
+FAR is floored at 1 / Tb.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# the Julian year, the one year of every rate in this package
+SECONDS_PER_YEAR = 365.25 * 86400.0
+PER_MONTH = 12.0  # a FAR of one a month, per year
+PER_YEAR = 1.0
+
+
+def background_years(Tb: float) -> float:
+    """Tb (s) in years."""
+    return Tb / SECONDS_PER_YEAR
+
+
+def louder(statistic: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How many of ``statistic`` are >= each threshold, as int."""
+    ordered = np.sort(statistic)
+    below = np.searchsorted(ordered, thresholds, side="left")
+    return ordered.size - below
+
+
+def far(
+    thresholds: np.ndarray, statistic: np.ndarray, Tb: float
+) -> np.ndarray:
+    """The false alarm rate (per year) of each threshold.
+
+    Args:
+        thresholds: detection-statistic thresholds, any shape.
+        statistic: the background events' statistics, (N,).
+        Tb: background time analysed (s).
+    """
+    return np.maximum(louder(statistic, thresholds), 1) / background_years(Tb)
+
+
+def threshold_grid(
+    statistic: np.ndarray, max_points: int = 1000
+) -> np.ndarray:
+    """Thresholds for FAR curves: background statistics, descending.
+
+    Every distinct statistic when there are at most ``max_points``;
+    otherwise the k-th loudest at ranks k spaced evenly in log k, which
+    keeps every one of the loudest events (the low-FAR end) and thins the
+    quiet end, where FAR curves change slowly.
+    """
+    descending = np.unique(statistic)[::-1]
+    if descending.size <= max_points:
+        return descending
+    ranks = np.geomspace(1, descending.size, max_points).round()
+    return descending[np.unique(ranks).astype(int) - 1]
+
+
+@dataclass
+class OperatingPoint:
+    """A detection threshold chosen for a target FAR.
+
+    Args:
+        target: the FAR asked for (per year).
+        threshold: the detection-statistic threshold.
+        far: the threshold's FAR (per year).
+        supported: whether the background is long enough for the target;
+            if not, the threshold is that of the lowest FAR, 1 / Tb.
+    """
+
+    target: float
+    threshold: float
+    far: float
+    supported: bool
+
+
+def operating_point(
+    statistic: np.ndarray, Tb: float, target: float
+) -> OperatingPoint:
+    """The most sensitive threshold whose FAR is at most ``target``.
+
+    The thresholds tried are the background statistics: between two of
+    them the FAR is constant.  Where the target is below 1 / Tb, the
+    lowest FAR the background supports, 1 / Tb, is the goal instead.
+
+    Args:
+        statistic: the background events' statistics, (N,), N > 0.
+        Tb: background time analysed (s).
+        target: the FAR wanted (per year).
+    """
+    years = background_years(Tb)
+    descending = np.unique(statistic)[::-1]
+    counts = louder(statistic, descending)
+    # compare counts, not rates, so that a target of exactly k / Tb holds
+    allowed = max(target * years, 1.0) * (1 + 1e-9)
+    passing = np.flatnonzero(counts <= allowed)
+    if passing.size:
+        threshold = float(descending[passing[-1]])
+    else:
+        # the loudest statistic is tied: only a threshold above it
+        # reaches the floor
+        threshold = float(np.nextafter(descending[0], np.inf))
+    return OperatingPoint(
+        target,
+        threshold,
+        float(far(np.asarray(threshold), statistic, Tb)),
+        target * years >= 1,
+    )

@@ -1,0 +1,137 @@
+"""The report's figures, drawn with matplotlib's Agg canvas as PNG bytes.
+
+Figures are built on ``matplotlib.figure.Figure`` with an Agg canvas
+rather than through pyplot, so no global backend or figure registry is
+touched and nothing needs a display.
+"""
+
+import io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from aframe_plots.efficiency import Efficiency
+from aframe_plots.far import OperatingPoint
+from aframe_plots.volume import sensitive_distance
+
+
+def _figure(columns: int) -> tuple[Figure, list]:
+    figure = Figure(figsize=(5.5 * columns, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = [figure.add_subplot(1, columns, i + 1) for i in range(columns)]
+    for ax in axes:
+        ax.grid(True, which="both", alpha=0.3)
+    return figure, axes
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _mark_fars(ax, points: list[OperatingPoint]) -> None:
+    for point in points:
+        ax.axvline(point.far, color="grey", ls=":", lw=1)
+
+
+def far_plot(
+    thresholds: np.ndarray,
+    fars: np.ndarray,
+    points: list[OperatingPoint],
+) -> bytes:
+    """FAR (per year) against the detection-statistic threshold.
+
+    Args:
+        thresholds: descending thresholds, (T,).
+        fars: their FARs (per year), (T,).
+        points: operating points, marked on the curve.
+    """
+    figure, (ax,) = _figure(1)
+    ax.step(thresholds, fars, where="post", color="k")
+    for point in points:
+        ax.plot(point.threshold, point.far, "o", label=_far_label(point))
+    ax.set_yscale("log")
+    ax.set_xlabel("detection statistic threshold")
+    ax.set_ylabel("FAR (1 / yr): background events louder / Tb")
+    ax.legend()
+    return _png(figure)
+
+
+def _far_label(point: OperatingPoint) -> str:
+    mark = "" if point.supported else " (lowest supported)"
+    return f"FAR {point.far:.3g} / yr{mark}"
+
+
+def volume_plot(
+    fars: np.ndarray,
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    points: list[OperatingPoint],
+) -> bytes:
+    """Sensitive volume and sensitive distance against FAR.
+
+    Args:
+        fars: FAR of each threshold (per year), (T,).
+        curves: per population, the volume and its error (Gpc^3), (T,).
+        points: operating points, marked as vertical lines.
+    """
+    figure, (left, right) = _figure(2)
+    for name, (volume, error) in curves.items():
+        (line,) = left.plot(fars, volume, label=name)
+        left.fill_between(
+            fars,
+            volume - error,
+            volume + error,
+            color=line.get_color(),
+            alpha=0.25,
+        )
+        right.plot(fars, sensitive_distance(volume), color=line.get_color())
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("FAR (1 / yr)")
+        _mark_fars(ax, points)
+    left.set_ylabel("sensitive volume (Gpc$^3$)")
+    right.set_ylabel("sensitive distance (Mpc)")
+    left.legend(title="population (m1-m2)")
+    return _png(figure)
+
+
+def efficiency_plot(
+    by_snr: Efficiency,
+    by_distance: Efficiency,
+    snr_threshold: float,
+    point: OperatingPoint,
+) -> bytes:
+    """Found fraction of the draws against network SNR and distance.
+
+    Args:
+        by_snr: efficiency in bins of network optimal SNR.
+        by_distance: efficiency in bins of luminosity distance (Mpc).
+        snr_threshold: the injection SNR threshold, marked.
+        point: the operating point the efficiency is at.
+    """
+    figure, (left, right) = _figure(2)
+    for ax, binned, log in ((left, by_snr, True), (right, by_distance, False)):
+        centre = (
+            np.sqrt(binned.lower * binned.upper)
+            if log
+            else (binned.lower + binned.upper) / 2
+        )
+        ax.errorbar(
+            centre,
+            binned.efficiency,
+            yerr=binned.error,
+            xerr=(centre - binned.lower, binned.upper - centre),
+            fmt="o",
+            ms=3,
+        )
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_ylabel("efficiency (found / drawn)")
+    left.set_xscale("log")
+    left.axvline(snr_threshold, color="grey", ls=":", label="SNR threshold")
+    left.set_xlabel("network optimal SNR")
+    left.legend()
+    right.set_xlabel("luminosity distance (Mpc)")
+    figure.suptitle(f"at threshold {point.threshold:.4g}, {_far_label(point)}")
+    return _png(figure)

@@ -1,0 +1,1 @@
+from tests.export.conftest import power_weights  # noqa: F401

@@ -1,0 +1,153 @@
+"""aframe-infer analyse and aggregate on a small exported model."""
+
+import numpy as np
+import pytest
+
+from aframe_data import strain
+from aframe_data.io import read_tables, write_background, write_tables
+from aframe_export.export import export
+from aframe_infer.cli import aggregate, analyse, inject, main, shifted
+from aframe_infer.engine import LocalEngine, RepositoryError
+
+from ..export.conftest import RATE, SETTINGS
+
+T0 = 1240583383.0
+DURATION = 240
+
+
+@pytest.fixture
+def repository(power_weights, tmp_path):
+    path = tmp_path / "repo"
+    export(
+        power_weights,
+        path,
+        SETTINGS["ifos"],
+        RATE,
+        1.0,
+        1.0,
+        psd_length=16.0,
+        inference_sampling_rate=4.0,
+        batch_size=16,
+        platform="onnx",
+    )
+    return path
+
+
+@pytest.fixture
+def background(tmp_path):
+    data = strain.simulated(
+        ["H1", "L1"], T0, DURATION, RATE, "aLIGO_O4_high", 3
+    )
+    path = tmp_path / "background.hdf5"
+    write_background(path, data, ["H1", "L1"], T0, RATE)
+    return path
+
+
+def loud_injections(path, times, amplitude=3e-20):
+    """Sine-Gaussian bursts peaking at ``times`` (coalescence at 1.5 s)."""
+    t = np.arange(2 * RATE) / RATE - 1.5
+    burst = amplitude * np.sin(2 * np.pi * 60 * t) * np.exp(-((t / 0.05) ** 2))
+    responses = np.tile(burst, (len(times), 1)).astype(np.float32)
+    parameters = {
+        "injection_time": np.asarray(times),
+        "snr": np.full(len(times), 50.0),
+        "mass_1_source": np.full(len(times), 30.0),
+    }
+    write_tables(
+        path,
+        {
+            "duration": 2.0,
+            "right_pad": 0.5,
+            "num_draws": len(times) + 1,
+            "prior": "mlgwsc1_bbh",
+        },
+        {
+            "parameters": parameters,
+            "waveforms": {"H1": responses, "L1": responses},
+            "rejected": {
+                "snr": np.array([1.0]),
+                "mass_1_source": np.array([20.0]),
+            },
+        },
+    )
+    return path
+
+
+def test_shift_and_inject():
+    data = {"H1": np.arange(10.0), "L1": np.arange(10.0) + 100}
+    stream = shifted(data, ["H1", "L1"], [0, 2], 1)
+    assert stream.tolist() == [list(range(8)), list(range(102, 110))]
+    with pytest.raises(RepositoryError, match="longer than the strain"):
+        shifted(data, ["H1", "L1"], [0, 20], 1)
+    response = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    out = inject(
+        np.zeros((2, 8)),
+        0.0,
+        1.0,
+        np.array([3.0, 7.0]),
+        np.stack([response] * 2),
+        1,
+    )
+    assert out[0].tolist() == [0, 0, 1, 2, 3, 0, 1, 2]
+
+
+def test_engine_outputs_cover_the_stream(repository):
+    engine = LocalEngine(repository)
+    m = engine.manifest
+    size = 100 * RATE + 37
+    outputs = engine(
+        np.random.default_rng(0).standard_normal((2, size)) * 1e-21
+    )
+    times = engine.output_times(outputs.size, 0.0)
+    # the first output's kernel ends after the PSD window and one window
+    assert times[0] == pytest.approx(16 + 1 + 0.5)
+    # the last kernel (with half a filter) ends inside the strain
+    assert times[-1] + 0.5 <= size / RATE
+    assert times[-1] + 0.5 + 0.25 > size / RATE
+    assert np.all(np.diff(times) == 0.25)
+    assert m["buffer_size"] == (16 + 15 * 0.25 + 2) * RATE
+
+
+def test_analyse_finds_loud_injections_at_their_time(
+    repository, background, tmp_path
+):
+    times = T0 + np.array([60.0, 120.0, 180.0])
+    injections = loud_injections(tmp_path / "inj.hdf5", times)
+    out = tmp_path / "branch"
+    analyse(repository, background, [0, 1], out, 0.5, 4.0, injections)
+    attrs, tables = read_tables(out / "background.hdf5", ("",))
+    assert attrs["Tb"] == pytest.approx(DURATION - 1 - 16 - 2, abs=1)
+    background_stats = tables[""]["detection_statistic"]
+    assert np.all(tables[""]["shift"] == [0, 1])
+    _, found = read_tables(out / "foreground.hdf5", ("parameters", "rejected"))
+    parameters = found["parameters"]
+    assert np.all(parameters["detection_statistic"] > background_stats.max())
+    # within the kernel and the integration window of the burst
+    assert np.all(np.abs(parameters["detection_time"] - times) < 1.5)
+    assert found["rejected"]["snr"].tolist() == [1.0]
+
+    second = tmp_path / "branch2"
+    analyse(repository, background, [0, 2], second, 0.5, 4.0, injections)
+    merged_bg, merged_fg = tmp_path / "bg.hdf5", tmp_path / "fg.hdf5"
+    aggregate([out, second], merged_bg, merged_fg)
+    attrs, merged = read_tables(merged_bg, ("",))
+    statistic = merged[""]["detection_statistic"]
+    assert np.all(np.diff(statistic) >= 0)
+    assert attrs["Tb"] == pytest.approx(2 * DURATION - 3 - 2 * 18, abs=2)
+    fg_attrs, fg = read_tables(merged_fg, ("parameters", "rejected"))
+    assert fg["parameters"]["snr"].size == 6 and fg_attrs["num_draws"] == 8
+
+
+def test_mismatched_data_is_refused(repository, tmp_path, capsys):
+    data = strain.simulated(["H1", "L1"], T0, 64, 512, "aLIGO_O4_high", 3)
+    path = tmp_path / "bg512.hdf5"
+    write_background(path, data, ["H1", "L1"], T0, 512)
+    args = [
+        "analyse",
+        f"--repository={repository}",
+        f"--background_file={path}",
+    ]
+    args += ["--shifts=[0,1]", f"--output_dir={tmp_path}/o"]
+    args += ["--integration_window_length=1", "--cluster_window_length=4"]
+    assert main(args) == 2
+    assert "does not match the model (256" in capsys.readouterr().err

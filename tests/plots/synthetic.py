@@ -1,0 +1,64 @@
+"""Synthetic background and foreground files for the plots stage."""
+
+import h5py
+import numpy as np
+
+from aframe_data.io import write_tables
+from aframe_plots.far import SECONDS_PER_YEAR
+
+PRIOR = "mlgwsc1_bbh"
+SNR_THRESHOLD = 4.0
+# found draws are louder than every background event
+FOUND = 100.0
+
+
+def write_background(path, statistic, Tb=SECONDS_PER_YEAR, seed=0):
+    """Background events of the given statistics, at random times."""
+    statistic = np.asarray(statistic, float)
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "w") as f:
+        f.attrs["Tb"] = Tb
+        f["detection_statistic"] = statistic
+        f["detection_time"] = 1.26e9 + rng.uniform(0, Tb, statistic.size)
+        f["shift"] = np.stack(
+            [np.zeros(statistic.size), rng.integers(1, 50, statistic.size)],
+            axis=-1,
+        )
+    return path
+
+
+def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
+    """Draws as a foreground file: found draws are injected and found,
+    the rest are injected but missed (statistic -inf) where their SNR
+    reaches the threshold, and rejected otherwise.
+
+    The SNR is a stand-in, 12 Gpc / luminosity distance.
+    """
+    draws = dict(draws)
+    n = draws["redshift"].size
+    draws["snr"] = 12e3 / draws["luminosity_distance"]
+    draws["ifo_snrs"] = draws["snr"][:, None] * np.sqrt([0.5, 0.5])
+    draws["injection_time"] = np.linspace(1.26e9, 1.27e9, n)
+    accepted = found | (draws["snr"] >= SNR_THRESHOLD)
+    parameters = {key: value[accepted] for key, value in draws.items()}
+    parameters["detection_statistic"] = np.where(
+        found[accepted], FOUND, -np.inf
+    )
+    parameters["detection_time"] = parameters["injection_time"]
+    rejected = {
+        key: value[~accepted]
+        for key, value in draws.items()
+        if key != "injection_time"
+    }
+    write_tables(
+        path,
+        {
+            "Tb": 1e6,
+            "prior": prior,
+            "num_draws": n if num_draws is None else num_draws,
+            "snr_threshold": SNR_THRESHOLD,
+            "ifos": ["H1", "L1"],
+        },
+        {"parameters": parameters, "rejected": rejected},
+    )
+    return path

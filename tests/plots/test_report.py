@@ -1,0 +1,181 @@
+"""The report: its files, its tables and figures, and its messages for
+input that has no answer."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from aframe_data.io import write_tables
+from aframe_plots.report import PLOTS, make_report
+from tests.plots.synthetic import write_background, write_foreground
+
+IMAGE = '<img src="data:image/png;base64,'
+CONFIG = '[core]\ninherit = base.cfg\nifos = ["H1", "L1"]  # <&>\n'
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def without_images(page: str) -> str:
+    return re.sub(r'base64,[^"]*"', "", page)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, prior_draws):
+    """A report of the default populations on synthetic files."""
+    tmp = tmp_path_factory.mktemp("report")
+    background = write_background(
+        tmp / "background.hdf5", np.random.default_rng(1).normal(0, 1, 200)
+    )
+    found = prior_draws["luminosity_distance"] < 2000
+    foreground = write_foreground(tmp / "foreground.hdf5", prior_draws, found)
+    config = tmp / "sandbox.cfg"
+    config.write_text(CONFIG)
+    path = make_report(
+        background,
+        foreground,
+        tmp / "out",
+        config_files=[config],
+        title="test & search",
+    )
+    return path
+
+
+def test_report_has_tables_figures_and_configs(report):
+    page = report.read_text()
+    assert page.count(IMAGE) == 3
+    assert "<title>test &amp; search</title>" in page
+    assert "3.15576e+07 s = 1 yr" in page
+    assert "<td>injections analysed</td><td>14970</td>" in page
+    assert "<td>draws recorded (num_draws)</td><td>40000</td>" in page
+    # the volume table: a row per population, at 1 / month and 1 / year
+    assert "V (Gpc³) at FAR 1 / month: 12 / yr" in page
+    assert "V (Gpc³) at FAR 1 / year: 1 / yr" in page
+    for name in ("prior", "35-35", "35-20", "20-20"):
+        assert re.search(rf"<tr><td>{name}</td>(<td>[^<]*</td>){{6}}", page)
+    # mlgwsc1_bbh samples masses down to 10, half of 20-10 lies below
+    assert "Population 20-10: 50.0% of its probability lies outside" in page
+    assert "The 10 loudest background events" in page
+    assert page.count("<tr><td>10</td>") == 1
+    assert "<pre>[core]\ninherit = base.cfg" in page
+    assert "# &lt;&amp;&gt;" in page
+
+
+def test_report_files(report):
+    out = report.parent
+    for name in PLOTS:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(out.glob(".*tmp"))
+    with h5py.File(out / "sensitive_volume.h5") as f:
+        thresholds, fars = f["thresholds"][()], f["fars"][()]
+        assert np.all(np.diff(thresholds) < 0)
+        # Tb is a year: the loudest event's FAR is 1 / yr, then 2, 3, ...
+        np.testing.assert_allclose(fars, np.arange(1, 201))
+        for name in ("prior", "35-35", "35-20", "20-20"):
+            volume, error = f[name]["sv"][()], f[name]["err"][()]
+            assert volume.shape == error.shape == thresholds.shape
+            assert np.all((volume > 0) & (error > 0))
+            radius = 1e3 * (3 * volume / (4 * np.pi)) ** (1 / 3)
+            np.testing.assert_allclose(f[name]["sd"][()], radius)
+        assert "sv" not in f["20-10"]
+        assert "outside the masses" in f["20-10"].attrs["message"]
+
+
+def test_no_background_events(files, tmp_path):
+    _, foreground = files
+    background = write_background(tmp_path / "empty.hdf5", [])
+    page = make_report(background, foreground, tmp_path / "out").read_text()
+    assert "The background has no events in Tb = 3.15576e+07 s" in page
+    assert "There are no background events." in page
+    assert IMAGE not in page
+    assert not re.search(r"\bnan\b", without_images(page), re.IGNORECASE)
+    assert not any((tmp_path / "out" / name).exists() for name in PLOTS)
+    with h5py.File(tmp_path / "out" / "sensitive_volume.h5") as f:
+        assert f["thresholds"].size == 0
+        assert f["prior"]["sv"].size == 0
+
+
+def test_no_found_injections(files, tmp_path, prior_draws):
+    background, _ = files
+    missed = np.zeros(prior_draws["redshift"].size, bool)
+    foreground = write_foreground(
+        tmp_path / "missed.hdf5", prior_draws, missed
+    )
+    page = make_report(background, foreground, tmp_path / "out").read_text()
+    assert "No injection was found" in page
+    # the FAR curve is still drawn, the volume and efficiency are not
+    assert page.count(IMAGE) == 1
+    assert "V (Gpc³) at" not in page
+    assert not re.search(r"\bnan\b", without_images(page), re.IGNORECASE)
+
+
+def test_no_draws(files, tmp_path):
+    background, _ = files
+    foreground = tmp_path / "nothing.hdf5"
+    write_tables(
+        foreground,
+        {
+            "prior": "mlgwsc1_bbh",
+            "num_draws": 0,
+            "snr_threshold": 4.0,
+            "ifos": ["H1", "L1"],
+        },
+        {"parameters": {}, "rejected": {}},
+    )
+    page = make_report(background, foreground, tmp_path / "out").read_text()
+    assert "The foreground file has no injection draws." in page
+    assert page.count(IMAGE) == 1
+
+
+def test_draws_missing_from_the_file_are_flagged(files, tmp_path, prior_draws):
+    background, _ = files
+    found = prior_draws["luminosity_distance"] < 2000
+    foreground = write_foreground(
+        tmp_path / "short.hdf5", prior_draws, found, num_draws=40_007
+    )
+    page = make_report(
+        background, foreground, tmp_path / "out", mass_combos=[]
+    ).read_text()
+    assert "records 40007 draws but holds" in page
+
+
+def test_rerun_replaces_the_report(files, tmp_path):
+    background, foreground = files
+    first = make_report(background, foreground, tmp_path, mass_combos=[])
+    empty = write_background(tmp_path / "empty.hdf5", [])
+    second = make_report(empty, foreground, tmp_path, mass_combos=[])
+    assert first == second
+    assert "no events" in second.read_text()
+    # figures of the first run that the second has not drawn are gone
+    assert not (tmp_path / "far.png").exists()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
+def test_report_renders_in_a_browser(report, tmp_path):
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={screenshot}",
+            "--window-size=1280,2000",
+            report.resolve().as_uri(),
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    pixels = imread(screenshot)
+    assert pixels.shape[0] > 500 and pixels.shape[1] > 500
+    # a blank page is one colour; text, tables and figures are many
+    assert pixels.std() > 0.02
+    assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 50
