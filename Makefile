@@ -28,6 +28,7 @@ quickstart: install
 	@test -f $(QUICKSTART_DIR)/run.sh || $(BIN)/aframe-init offline \
 		--mode sandbox --preset quickstart --directory $(QUICKSTART_DIR)
 	bash $(QUICKSTART_DIR)/run.sh
+	@echo "the run's report: $(abspath $(QUICKSTART_DIR))/results/report.html"
 
 lint: install
 	$(BIN)/ruff check .
