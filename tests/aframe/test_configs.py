@@ -1,5 +1,7 @@
 """Every shipped config parses, through the loaders that read it."""
 
+import json
+
 import law
 import pytest
 import yaml
@@ -54,3 +56,72 @@ def test_stage_yamls_hold_no_shared_parameter(path):
                 yield from keys(value)
 
     assert not shared & set(keys(config))
+
+
+def preset_files(name):
+    """The shipped copies of one stage YAML: default and each preset's."""
+    found = [paths.CONFIG_DIR / name]
+    found += sorted((paths.CONFIG_DIR / "presets").glob(f"*/{name}"))
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    preset_files("train.yaml"),
+    ids=lambda p: str(p.relative_to(paths.CONFIG_DIR)),
+)
+def test_train_yamls_parse_against_the_train_cli(path, tmp_path, capsys):
+    from aframe_train.cli import main
+
+    # what the Train task adds: the shared physics and the data paths
+    overrides = tmp_path / "fit.yaml"
+    overrides.write_text(
+        json.dumps(
+            {
+                "run_dir": str(tmp_path),
+                "data": {
+                    "ifos": ["H1", "L1"],
+                    "sample_rate": 2048,
+                    "kernel_length": 1.5,
+                    "fduration": 1,
+                    "psd_length": 8,
+                    "highpass": 32,
+                    "background_files": ["b.hdf5"],
+                    "training_waveforms": ["w.hdf5"],
+                    "validation_waveforms": "v.hdf5",
+                },
+            }
+        )
+    )
+    args = ["fit", "--config", str(path), "--config", str(overrides)]
+    with pytest.raises(SystemExit) as exit:
+        main([*args, "--print_config"])
+    assert exit.value.code == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert (
+        printed["model"]["layers"]
+        == yaml.safe_load(path.read_text())["model"]["layers"]
+    )
+    assert printed["data"]["ifos"] == ["H1", "L1"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    preset_files("export.yaml"),
+    ids=lambda p: str(p.relative_to(paths.CONFIG_DIR)),
+)
+def test_export_yamls_parse_against_the_export_cli(path, capsys):
+    from aframe_export.cli import main
+
+    args = ["export", "--config", str(path), "--weights=m.pt"]
+    args += ["--repository=r", "--ifos=[H1,L1]", "--sample_rate=2048"]
+    args += ["--kernel_length=1.5", "--fduration=1", "--psd_length=64"]
+    args += ["--inference_sampling_rate=4", "--batch_size=128"]
+    with pytest.raises(SystemExit) as exit:
+        main([*args, "--print_config"])
+    assert exit.value.code == 0
+    assert yaml.safe_load(capsys.readouterr().out)["platform"] in (
+        "auto",
+        "onnx",
+        "tensorrt",
+    )
