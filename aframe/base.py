@@ -156,10 +156,3 @@ class StageTask(ContainerParams):
         if cfg is not None:
             binds.append(cfg.parent)
         return binds
-
-    def not_implemented(self) -> None:
-        """Raised by the run() of a stage that does not exist yet."""
-        raise NotImplementedError(
-            f"{self.get_task_family()}: the {self.stage} stage "
-            f"(aframe-{self.stage}) is not implemented yet"
-        )

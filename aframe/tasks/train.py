@@ -3,6 +3,7 @@
 import law
 import luigi
 
+from aframe import stage
 from aframe.base import StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
 from aframe.tasks.data import (
@@ -86,11 +87,16 @@ class RayTune(TrainingTask):
         "local one",
     )
 
-    def configs(self):
-        return (
-            *super().configs(),
-            resolve_config_path(self.tune_config),
-        )
-
     def run(self):
-        self.not_implemented()
+        fit_overrides = self.workdir() / "fit.yaml"
+        stage.write_parameters(self.fit_parameters(), fit_overrides)
+        self.run_stage(
+            "tune",
+            {
+                "train_config": str(self.configs()[0]),
+                "tune_config": str(resolve_config_path(self.tune_config)),
+                "fit_overrides": str(fit_overrides),
+                "run_dir": str(self.root("train_run")),
+                "ray_address": self.ray_address,
+            },
+        )

@@ -1,10 +1,12 @@
 """aframe-train fit end to end on tiny data, and its errors."""
 
 import json
+import subprocess
 
 import h5py
 import pytest
 import torch
+import yaml
 
 from aframe_data import cli as data_cli
 from aframe_data import strain
@@ -118,3 +120,59 @@ def test_nan_loss_names_the_step(data, tmp_path, monkeypatch):
         FloatingPointError, match=r"at step \d+ \(batch \d+ of epoch 0\)"
     ):
         main(args)
+
+
+def ray_processes() -> list[str]:
+    result = subprocess.run(
+        ["pgrep", "-f", "raylet|gcs_server"], capture_output=True, text=True
+    )
+    return result.stdout.split()
+
+
+@pytest.mark.slow
+def test_tune_two_trials(data, tmp_path):
+    args = fit_args(data, tmp_path / "unused")
+    fit_overrides = tmp_path / "fit.yaml"
+    # the fit arguments as the pipeline's overrides file
+    settings = {"data": {}, "model": {"layers": [1, 1], "norm_groups": 8}}
+    settings["trainer"] = {"accelerator": "cpu", "log_every_n_steps": 1}
+    for arg in args:
+        if arg.startswith("--data."):
+            key, value = arg[len("--data.") :].split("=", 1)
+            settings["data"][key] = yaml.safe_load(value)
+    fit_overrides.write_text(json.dumps(settings))
+    tune_config = tmp_path / "tune.yaml"
+    tune_config.write_text(
+        yaml.safe_dump(
+            {
+                "num_samples": 2,
+                "metric": "valid_auroc",
+                "mode": "max",
+                "scheduler": {"max_t": 2, "grace_period": 1},
+                "resources_per_trial": {"cpu": 1, "gpu": 0},
+                "param_space": {
+                    "model.learning_rate": {"loguniform": [1e-4, 1e-2]}
+                },
+            }
+        )
+    )
+    train_config = tmp_path / "train.yaml"
+    train_config.write_text(yaml.safe_dump({"trainer": {"max_epochs": 2}}))
+    run_dir = tmp_path / "run"
+    status = main(
+        [
+            "tune",
+            f"--train_config={train_config}",
+            f"--tune_config={tune_config}",
+            f"--fit_overrides={fit_overrides}",
+            f"--run_dir={run_dir}",
+        ]
+    )
+    assert status == 0
+    # both trials trained, each in its own directory
+    assert len(list(run_dir.glob("ray/tune/*/checkpoints/best.ckpt"))) == 2
+    network = torch.jit.load(run_dir / "model.pt")
+    assert network(torch.randn(1, 2, RATE)).shape == (1, 1)
+    settings = json.loads((run_dir / "model.json").read_text())
+    assert settings["ifos"] == ["H1", "L1"]
+    assert not ray_processes()

@@ -1,6 +1,7 @@
 """The aframe-train command line: a LightningCLI over Aframe and its data.
 
     aframe-train fit --config train.yaml --config overrides.yaml
+    aframe-train tune --config overrides.yaml   # see aframe_train.tune
 
 The run directory (``--run_dir``) receives the CSV metrics, the
 checkpoints (best and last), the resolved config, a training-curve plot,
@@ -70,31 +71,40 @@ class EpochLog(Callback):
         rank_zero_info(f"epoch {trainer.current_epoch}: {values}")
 
 
-@rank_zero_only
-def save_weights(cli: AframeCLI) -> None:
-    """Write the best model's TorchScript and settings, then the plot."""
-    run_dir = Path(cli._get(cli.config, "run_dir"))
-    checkpoint = cli.trainer.checkpoint_callback
-    best = checkpoint.best_model_path or checkpoint.last_model_path
-    model = Aframe.load_from_checkpoint(best, map_location="cpu")
-    data = cli.datamodule.hparams
+def write_weights(
+    checkpoint: Path, data: dict, run_dir: Path, score: float
+) -> None:
+    """The checkpoint's network as TorchScript, with its settings.
+
+    Args:
+        checkpoint: a Lightning checkpoint of Aframe.
+        data: the data module's settings (ifos, sample_rate, ...).
+        run_dir: gets model.json, then model.pt (the task's output).
+        score: the checkpoint's valid_auroc, for the record.
+    """
+    model = Aframe.load_from_checkpoint(checkpoint, map_location="cpu")
     network = model.network.eval()
-    size = round(data.kernel_length * data.sample_rate)
-    example = torch.zeros(1, len(data.ifos), size)
+    size = round(data["kernel_length"] * data["sample_rate"])
+    example = torch.zeros(1, len(data["ifos"]), size)
     traced = torch.jit.trace(network, example)
     settings = {
-        "ifos": list(data.ifos),
-        "sample_rate": data.sample_rate,
-        "kernel_length": data.kernel_length,
-        "fduration": data.fduration,
-        "psd_length": data.psd_length,
-        "fftlength": data.fftlength,
-        "highpass": data.highpass,
-        "lowpass": data.lowpass,
-        "strain_scale": STRAIN_SCALE,
-        "checkpoint": str(best),
-        "valid_auroc": float(checkpoint.best_model_score or float("nan")),
+        key: data.get(key)
+        for key in (
+            "sample_rate",
+            "kernel_length",
+            "fduration",
+            "psd_length",
+            "fftlength",
+            "highpass",
+            "lowpass",
+        )
     }
+    settings.update(
+        ifos=list(data["ifos"]),
+        strain_scale=STRAIN_SCALE,
+        checkpoint=str(checkpoint),
+        valid_auroc=score,
+    )
     tmp = run_dir / ".model.json.tmp"
     tmp.write_text(json.dumps(settings, indent=2) + "\n")
     os.replace(tmp, run_dir / "model.json")
@@ -102,9 +112,17 @@ def save_weights(cli: AframeCLI) -> None:
     tmp = run_dir / ".model.pt.tmp"
     traced.save(str(tmp))
     os.replace(tmp, run_dir / "model.pt")
-    logger.info(
-        "best model (valid_auroc %.4f): %s", settings["valid_auroc"], best
-    )
+    logger.info("best model (valid_auroc %.4f): %s", score, checkpoint)
+
+
+@rank_zero_only
+def save_weights(cli: AframeCLI) -> None:
+    """Write the best model's TorchScript and settings, then the plot."""
+    run_dir = Path(cli._get(cli.config, "run_dir"))
+    checkpoint = cli.trainer.checkpoint_callback
+    best = checkpoint.best_model_path or checkpoint.last_model_path
+    score = float(checkpoint.best_model_score or float("nan"))
+    write_weights(Path(best), dict(cli.datamodule.hparams), run_dir, score)
     plot_training(run_dir / "metrics.csv", run_dir / "training.png")
 
 
@@ -142,16 +160,27 @@ def main(args: list[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         stream=sys.stdout,
     )
+    args = sys.argv[1:] if args is None else args
     try:
-        cli = AframeCLI(
-            Aframe,
-            AframeDataModule,
-            args=args,
-            save_config_kwargs={"overwrite": True},
-        )
+        if args[:1] == ["tune"]:
+            from aframe_train.tune import main as tune_main
+
+            return tune_main(args[1:])
+        cli = fit(args)
     except DataError as error:
         print(f"aframe-train: error: {error}", file=sys.stderr)
         return 2
     if cli.subcommand == "fit":
         save_weights(cli)
     return 0
+
+
+def fit(args: list[str], callbacks=()) -> AframeCLI:
+    """Run the Lightning CLI (``fit`` and Lightning's other commands)."""
+    return AframeCLI(
+        Aframe,
+        AframeDataModule,
+        args=args,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
+    )
