@@ -125,3 +125,20 @@ def test_export_yamls_parse_against_the_export_cli(path, capsys):
         "onnx",
         "tensorrt",
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    preset_files("tune.yaml"),
+    ids=lambda p: str(p.relative_to(paths.CONFIG_DIR)),
+)
+def test_tune_yamls_parse_against_the_tune_stage(path):
+    from ray.tune.schedulers import ASHAScheduler
+
+    from aframe_train.tune import search_space
+
+    spec = yaml.safe_load(path.read_text())
+    assert search_space(spec["param_space"])
+    ASHAScheduler(time_attr="training_iteration", **spec["scheduler"])
+    assert set(spec["resources_per_trial"]) <= {"cpu", "gpu"}
+    assert spec["metric"] == "valid_auroc" and spec["mode"] == "max"

@@ -109,3 +109,11 @@ def test_gmst_matches_lal():
     times = 1240583383 + np.array([0.0, 17.5, 3600, 86400])
     expected = [lal.GreenwichMeanSiderealTime(t) % (2 * np.pi) for t in times]
     np.testing.assert_allclose(injections.gmst(times), expected, atol=1e-7)
+
+
+def test_background_shorter_than_the_psd_window():
+    from aframe_data.errors import DataError
+
+    strain = {"H1": np.zeros(6 * RATE)}
+    with pytest.raises(DataError, match="6 s of H1 background is too short"):
+        injections.welch_psd(strain, ["H1"], RATE, fftlength=4)
