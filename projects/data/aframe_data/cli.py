@@ -10,15 +10,14 @@ Each subcommand is a typed function; ``--help`` lists its arguments.
 """
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from jsonargparse import CLI
 
 from aframe.segments import write_segments
+from aframe.stage_cli import run_cli
 from aframe_data import strain
 from aframe_data.errors import DataError
 from aframe_data.io import read_background, write_background, write_tables
@@ -347,14 +346,4 @@ COMMANDS = [
 
 
 def main(args: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stdout,
-    )
-    try:
-        CLI(COMMANDS, args=args, as_positional=False)
-    except DataError as error:
-        print(f"aframe-data: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli("aframe-data", COMMANDS, DataError, args)

@@ -5,13 +5,12 @@ aframe-infer aggregate --config overrides.yaml # all branches' events
 """
 
 import logging
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
-from jsonargparse import CLI
 
+from aframe.stage_cli import run_cli
 from aframe_data.io import read_background, read_tables, write_tables
 from aframe_infer.engine import LocalEngine, RepositoryError
 from aframe_infer.postprocess import events, match
@@ -213,14 +212,4 @@ def aggregate(
 
 
 def main(args: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stdout,
-    )
-    try:
-        CLI([analyse, aggregate], args=args, as_positional=False)
-    except RepositoryError as error:
-        print(f"aframe-infer: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli("aframe-infer", [analyse, aggregate], RepositoryError, args)

@@ -7,13 +7,10 @@ Each subcommand is a typed function; ``--help`` lists its arguments.
 Bad input exits with status 2 and ``aframe-plots: error: ...``.
 """
 
-import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jsonargparse import CLI
-
+from aframe.stage_cli import run_cli
 from aframe_plots.errors import PlotsError
 from aframe_plots.report import MASS_COMBOS, make_report
 
@@ -63,17 +60,4 @@ COMMANDS = {"report": report}
 
 
 def main(args: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stdout,
-    )
-    try:
-        CLI(COMMANDS, args=args, as_positional=False, prog="aframe-plots")
-    except PlotsError as error:
-        print(f"aframe-plots: error: {error}", file=sys.stderr)
-        return 2
-    except SystemExit as stop:
-        # jsonargparse exits on --help (0) and on bad arguments (2)
-        return 0 if stop.code is None else int(stop.code)
-    return 0
+    return run_cli("aframe-plots", COMMANDS, PlotsError, args)

@@ -13,12 +13,12 @@ when the search ends.
 
 import logging
 import os
-import sys
 from pathlib import Path
 
 import yaml
-from jsonargparse import CLI
 from lightning.pytorch.callbacks import Callback
+
+from aframe.stage_cli import run_cli
 
 logger = logging.getLogger("aframe_train")
 
@@ -149,9 +149,4 @@ def tune(
 
 
 def main(args: list[str] | None = None) -> int:
-    try:
-        CLI(tune, args=args, as_positional=False)
-    except ValueError as error:
-        print(f"aframe-train tune: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli("aframe-train tune", tune, ValueError, args)

@@ -1,0 +1,43 @@
+"""What every stage's command line shares (standard library only).
+
+Stage CLIs are jsonargparse over typed functions; they log to stdout (the
+pipeline streams it), and input a stage cannot use ends the command with
+status 2 and ``<prog>: error: <what and where>`` on stderr.
+"""
+
+import logging
+import sys
+from collections.abc import Callable
+
+
+def run_cli(
+    prog: str,
+    commands: list[Callable] | dict[str, Callable] | Callable,
+    errors: type[Exception] | tuple[type[Exception], ...],
+    args: list[str] | None = None,
+) -> int:
+    """Run ``commands`` as ``prog``; return the exit status.
+
+    Args:
+        prog: the command's name, e.g. aframe-data.
+        commands: the typed functions (a dict or list gives subcommands).
+        errors: the exceptions that mean bad input.
+        args: the arguments; None reads sys.argv.
+    """
+    from jsonargparse import CLI
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stdout,
+    )
+    try:
+        CLI(commands, args=args, as_positional=False, prog=prog)
+    except errors as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as stop:
+        # jsonargparse exits on --help and --print_config (0) and on
+        # arguments it cannot parse (2)
+        return 0 if stop.code is None else int(stop.code)
+    return 0
