@@ -9,7 +9,8 @@ cannot whiten differently from training.
 """
 
 import torch
-from ml4gw.transforms import SpectralDensity, Whiten
+
+from aframe_train.augment import Whitener
 
 
 class BatchWhitener(torch.nn.Module):
@@ -39,29 +40,30 @@ class BatchWhitener(torch.nn.Module):
                 f"inference_sampling_rate {inference_sampling_rate} Hz does "
                 f"not divide the sample rate {sample_rate} Hz"
             )
-        self.kernel_size = round(kernel_length * sample_rate)
-        self.psd_size = round(psd_length * sample_rate)
-        self.window = round((kernel_length + fduration) * sample_rate)
+        # the training whitener itself: the same PSD estimate and filter
+        self.whitener = Whitener(
+            sample_rate,
+            kernel_length,
+            fduration,
+            psd_length,
+            fftlength,
+            highpass,
+            lowpass,
+        )
+        self.window = self.whitener.window_size
         self.span = (batch_size - 1) * self.stride + self.window
         self.batch_size = batch_size
         self.strain_scale = strain_scale
-        self.spectral_density = SpectralDensity(
-            sample_rate,
-            fftlength or kernel_length + fduration,
-            average="median",
-        )
-        self.whiten = Whiten(fduration, sample_rate, highpass, lowpass)
 
     @property
     def buffer_size(self) -> int:
-        return self.psd_size + self.span
+        return self.whitener.psd_size + self.span
 
     def forward(self, strain: torch.Tensor) -> torch.Tensor:
         x = strain[None].double() * self.strain_scale
-        psd = self.spectral_density(x[..., : self.psd_size])
+        psd = self.whitener.psd(x)
         # each window is whitened on its own, as in training, so a kernel
         # does not depend on its neighbours in the batch
         windows = x[0, :, -self.span :].unfold(-1, self.window, self.stride)
         windows = windows.transpose(0, 1).float()  # (batch, C, window)
-        psd = psd.expand(self.batch_size, -1, -1)
-        return self.whiten(windows, psd)
+        return self.whitener(windows, psd.expand(self.batch_size, -1, -1))
