@@ -10,7 +10,7 @@ STAMP := $(VENV)/.aframe-installed
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 LOCK_EXTRAS := --extra tune --extra dev
 
-.PHONY: install quickstart test lint lock clean-quickstart
+.PHONY: install quickstart test lint lock clean-quickstart docs
 
 install: $(STAMP)
 
@@ -44,3 +44,7 @@ lock:
 
 clean-quickstart:
 	rm -rf $(QUICKSTART_DIR)
+
+# the documentation, warnings as errors; open docs/_build/html/index.html
+docs: install
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html

@@ -1,0 +1,442 @@
+"""Sphinx directives that write parts of the docs from the code itself.
+
+Everything here runs at build time, so these parts cannot drift:
+
+``{cli-help}`` ``aframe-data segments``
+    the ``--help`` of a console script, run in this process.
+``{experiment}``
+    a fresh ``aframe-init`` directory: its files, its ``run.sh`` or the
+    ``law run ... --print-status -1`` of its pipeline.
+``{parameter-table}``
+    where every pipeline and task parameter is set, with its value in
+    ``base.cfg`` and in the quickstart preset.
+"""
+
+import configparser
+import contextlib
+import importlib
+import importlib.metadata
+import io
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+import tomllib
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive, directives
+
+# help text is formatted for an 79-column terminal
+COLUMNS = "79"
+# what a generated experiment's paths are shown as
+SHOWN_HOME = "/home/albert.einstein/aframe"
+SHOWN_REPO = "/home/albert.einstein/src/aframe"
+# the stage modules of aframe.tasks, in pipeline order
+STAGES = ("data", "train", "export", "infer", "plots")
+
+
+def _literal(text: str, language: str = "text") -> nodes.literal_block:
+    block = nodes.literal_block(text, text)
+    block["language"] = language
+    return block
+
+
+def _cell(content) -> nodes.entry:
+    entry = nodes.entry()
+    if isinstance(content, nodes.Node):
+        entry += nodes.paragraph("", "", content)
+    else:
+        entry += nodes.paragraph("", str(content))
+    return entry
+
+
+def table(headers: list[str], rows: list[list]) -> nodes.table:
+    """A docutils table; a cell is a string or an inline node."""
+    group = nodes.tgroup(cols=len(headers))
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    row = nodes.row()
+    for header in headers:
+        row += _cell(header)
+    head += row
+    group += head
+    body = nodes.tbody()
+    for values in rows:
+        row = nodes.row()
+        for value in values:
+            row += _cell(value)
+        body += row
+    group += body
+    result = nodes.table()
+    result += group
+    return result
+
+
+def code(text: str) -> nodes.literal:
+    return nodes.literal(text, text)
+
+
+# ---------------------------------------------------------------- cli-help
+def console_script(name: str):
+    """The function behind a console script.
+
+    Looked up in this checkout's pyproject.toml first, so that a script
+    added since the environment was installed is found, then among the
+    installed entry points.
+    """
+    from aframe.paths import REPO_DIR
+
+    with open(REPO_DIR / "pyproject.toml", "rb") as f:
+        scripts = tomllib.load(f)["project"].get("scripts", {})
+    if name in scripts:
+        module, _, attribute = scripts[name].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+    for script in importlib.metadata.entry_points(group="console_scripts"):
+        if script.name == name:
+            return script.load()
+    raise RuntimeError(f"no console script {name!r}")
+
+
+def run_console_script(argv: list[str]) -> str:
+    """The output of a console script run in this process.
+
+    Raises:
+        RuntimeError: no such script, or it failed.
+    """
+    main = console_script(argv[0])
+    args = argv[1:]
+    os.environ["COLUMNS"] = COLUMNS
+    out = io.StringIO()
+    status = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            status = main(args) or 0
+        except SystemExit as stop:
+            status = 0 if stop.code is None else stop.code
+    if status:
+        raise RuntimeError(
+            f"{shlex.join(argv)} exited with {status}:\n{out.getvalue()}"
+        )
+    return out.getvalue()
+
+
+def help_sections(text: str, wanted: list[str]) -> str:
+    """The sections of a help text that mention any of ``wanted``.
+
+    A section starts at an unindented line ending in ':' (argparse's
+    group titles); the usage block before the first is dropped.
+    """
+    sections, current = [], None
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            current = [line]
+            sections.append(current)
+        elif current is not None:
+            current.append(line)
+    kept = [
+        "\n".join(lines).rstrip()
+        for lines in sections
+        if any(w in "\n".join(lines) for w in wanted)
+    ]
+    return "\n\n".join(kept) + "\n"
+
+
+class CliHelp(Directive):
+    """``--help`` of a console script, e.g. ``aframe-data segments``.
+
+    ``:sections:`` keeps only the option groups mentioning any of the
+    comma-separated strings (the Lightning CLI's help is long).
+    """
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"sections": directives.unchanged}
+
+    def run(self):
+        argv = shlex.split(self.arguments[0])
+        try:
+            text = run_console_script([*argv, "--help"])
+        except Exception as error:
+            raise self.error(
+                f"cli-help {self.arguments[0]}: {error}"
+            ) from error
+        if "sections" in self.options:
+            wanted = [w.strip() for w in self.options["sections"].split(",")]
+            text = help_sections(text, wanted)
+        shown = f"$ {shlex.join(argv)} --help\n{text}"
+        return [_literal(shown, "console")]
+
+
+# -------------------------------------------------------------- experiment
+_EXPERIMENTS: dict[tuple[str, str], Path] = {}
+
+
+def experiment(mode: str, preset: str) -> Path:
+    """A fresh aframe-init directory, made once per build."""
+    key = (mode, preset)
+    if key not in _EXPERIMENTS:
+        from aframe.init import init
+
+        root = Path(tempfile.mkdtemp(prefix="aframe-docs-"))
+        directory = root / "my-first-run"
+        init(directory, mode, preset)
+        _EXPERIMENTS[key] = directory
+    return _EXPERIMENTS[key]
+
+
+def shown(text: str, directory: Path) -> str:
+    """``text`` with the build's paths replaced by a user's."""
+    from aframe.paths import REPO_DIR
+
+    text = text.replace(str(directory.parent), SHOWN_HOME)
+    return text.replace(str(REPO_DIR), SHOWN_REPO)
+
+
+def print_status(directory: Path) -> str:
+    """What ``bash run.sh --print-status -1`` prints."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AFRAME_", "LAW_", "LUIGI_"))
+    }
+    env["COLUMNS"] = COLUMNS
+    result = subprocess.run(
+        ["bash", str(directory / "run.sh"), "--print-status", "-1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"run.sh --print-status -1 failed:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+class Experiment(Directive):
+    """Part of a fresh experiment directory.
+
+    ``:mode:`` sandbox or tune, ``:preset:`` default or quickstart, and
+    ``:show:`` one of ``files`` (the listing), ``run.sh``, ``status``
+    (the pipeline's ``--print-status -1``) or a file's name.
+    """
+
+    option_spec = {
+        "mode": directives.unchanged,
+        "preset": directives.unchanged,
+        "show": directives.unchanged_required,
+    }
+
+    def run(self):
+        mode = self.options.get("mode", "sandbox")
+        preset = self.options.get("preset", "default")
+        what = self.options["show"]
+        try:
+            directory = experiment(mode, preset)
+            if what == "files":
+                names = sorted(p.name for p in directory.iterdir())
+                text = f"$ ls {directory}\n" + "\n".join(names) + "\n"
+                language = "console"
+            elif what == "status":
+                text = (
+                    f"$ bash {directory}/run.sh --print-status -1\n"
+                    + print_status(directory)
+                )
+                language = "console"
+            else:
+                text = (directory / what).read_text()
+                language = {".sh": "bash", ".cfg": "ini"}.get(
+                    Path(what).suffix, "yaml"
+                )
+        except Exception as error:
+            raise self.error(f"experiment {what}: {error}") from error
+        return [_literal(shown(text, directory), language)]
+
+
+# --------------------------------------------------------- parameter-table
+def read_cfg(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(path)
+    return parser
+
+
+def cfg_layers() -> dict[str, configparser.ConfigParser]:
+    from aframe.paths import CONFIG_DIR
+
+    return {
+        "base": read_cfg(CONFIG_DIR / "base.cfg"),
+        "sandbox": read_cfg(CONFIG_DIR / "sandbox.cfg"),
+        "tune": read_cfg(CONFIG_DIR / "tune.cfg"),
+        "quickstart": read_cfg(
+            CONFIG_DIR / "presets" / "quickstart" / "quickstart.cfg"
+        ),
+    }
+
+
+def value(
+    layer: configparser.ConfigParser, section: str, name: str
+) -> nodes.Node:
+    """An option's value in one layer, or nothing if it does not set it."""
+    if not layer.has_option(section, name):
+        return nodes.Text("")
+    text = layer.get(section, name)
+    return code(text) if text else nodes.Text("(empty)")
+
+
+def code_default(default) -> str:
+    """A parameter's default as a person writes it (a task by its name)."""
+    return default.__name__ if isinstance(default, type) else repr(default)
+
+
+def description(param) -> str:
+    return re.sub(r"\s+", " ", param.description or "").strip()
+
+
+def own_parameters(cls) -> list[tuple[str, object]]:
+    """The parameters aframe declares on ``cls`` (not law's own)."""
+    from aframe.parameters import PipelineParams
+
+    shared = {*dict(PipelineParams.get_params()), *condor_parameters()}
+    found = []
+    for name, param in cls.get_params():
+        if name in shared:
+            continue
+        owner = next(
+            (k for k in cls.__mro__ if name in vars(k)), cls
+        ).__module__
+        if owner.startswith("aframe"):
+            found.append((name, param))
+    return found
+
+
+def condor_parameters() -> list[str]:
+    """The parameters aframe adds to law's HTCondor workflow."""
+    from aframe.condor import CondorWorkflow
+
+    return [
+        name
+        for name, _ in CondorWorkflow.get_params()
+        if name in vars(CondorWorkflow)
+    ]
+
+
+def stage_tasks() -> list[type]:
+    """The tasks the pipelines run: the leaves under StageTask."""
+    from aframe.base import StageTask
+
+    for module in STAGES:
+        importlib.import_module(f"aframe.tasks.{module}")
+    importlib.import_module("aframe.pipelines.sandbox")
+
+    leaves, todo = [], [StageTask]
+    while todo:
+        cls = todo.pop()
+        children = cls.__subclasses__()
+        if not children and cls.__module__.startswith("aframe.tasks"):
+            leaves.append(cls)
+        todo.extend(children)
+    return sorted(
+        leaves,
+        key=lambda c: (STAGES.index(c.__module__.split(".")[-1]), c.__name__),
+    )
+
+
+class ParameterTable(Directive):
+    """``:kind:`` ``pipeline`` (the shared parameters), ``tasks`` (each
+    task's own) or ``condor`` (those of every HTCondor workflow)."""
+
+    option_spec = {"kind": directives.unchanged_required}
+
+    def run(self):
+        try:
+            kind = self.options["kind"]
+            if kind == "pipeline":
+                return [self.pipeline()]
+            if kind == "condor":
+                return [self.condor()]
+            return [self.tasks()]
+        except Exception as error:
+            raise self.error(f"parameter-table: {error}") from error
+
+    def pipeline(self) -> nodes.table:
+        from aframe.parameters import SHARED_PARAMETERS, PipelineParams
+
+        layers = cfg_layers()
+        params = dict(PipelineParams.get_params())
+        rows = []
+        for name in SHARED_PARAMETERS:
+            param = params[name]
+            rows.append(
+                [
+                    code(name),
+                    description(param),
+                    value(layers["base"], "pipeline", name),
+                    value(layers["quickstart"], "pipeline", name),
+                ]
+            )
+        return table(
+            ["[pipeline] option", "meaning", "base.cfg", "quickstart.cfg"],
+            rows,
+        )
+
+    def condor(self) -> nodes.table:
+        from aframe.condor import CondorWorkflow
+
+        layers = cfg_layers()
+        params = dict(CondorWorkflow.get_params())
+        rows = [
+            [
+                code(name),
+                description(params[name]),
+                code(code_default(params[name]._default)),
+                value(layers["base"], "pipeline", name),
+            ]
+            for name in condor_parameters()
+        ]
+        return table(["option", "meaning", "in the code", "base.cfg"], rows)
+
+    def tasks(self) -> nodes.table:
+        layers = cfg_layers()
+        rows = []
+        for cls in stage_tasks():
+            family = cls.get_task_family()
+            section = f"luigi_{family}"
+            for name, param in own_parameters(cls):
+                where = [
+                    layer
+                    for layer in ("base", "sandbox", "tune")
+                    if layers[layer].has_option(section, name)
+                ]
+                default = nodes.inline()
+                if where:
+                    default += value(layers[where[0]], section, name)
+                    if where[0] != "base":
+                        default += nodes.Text(f" ({where[0]}.cfg)")
+                else:
+                    default += nodes.Text("in the code: ")
+                    default += code(code_default(param._default))
+                rows.append(
+                    [
+                        code(f"[{section}]"),
+                        code(name),
+                        description(param),
+                        default,
+                        value(layers["quickstart"], section, name),
+                    ]
+                )
+        return table(
+            ["section", "option", "meaning", "default", "quickstart.cfg"],
+            rows,
+        )
+
+
+def setup(app):
+    app.add_directive("cli-help", CliHelp)
+    app.add_directive("experiment", Experiment)
+    app.add_directive("parameter-table", ParameterTable)
+    return {"parallel_read_safe": False, "parallel_write_safe": True}
