@@ -9,8 +9,11 @@ QUICKSTART_DIR ?= quickstart-run
 STAMP := $(VENV)/.aframe-installed
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 LOCK_EXTRAS := --extra tune --extra dev
+# the Triton server's environment (requirements-triton.in says why)
+TRITON_VENV ?= .venv-triton
+TRITON_STAMP := $(TRITON_VENV)/.aframe-installed
 
-.PHONY: install quickstart test lint lock clean-quickstart docs
+.PHONY: install triton-env quickstart test lint lock clean-quickstart docs
 
 install: $(STAMP)
 
@@ -24,6 +27,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
+triton-env: $(TRITON_STAMP)
+
+$(TRITON_STAMP): requirements-triton.lock
+	@test -x $(TRITON_VENV)/bin/python \
+		|| $(UV) venv --quiet --python $(PYTHON) $(TRITON_VENV)
+	$(UV) pip sync --python $(TRITON_VENV)/bin/python requirements-triton.lock
+	@touch $@
+
 quickstart: install
 	@test -f $(QUICKSTART_DIR)/run.sh || $(BIN)/aframe-init offline \
 		--mode sandbox --preset quickstart --directory $(QUICKSTART_DIR)
@@ -34,13 +45,17 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# the triton-marked tests serve the exported repository with a real server
+test: lint triton-env
 	$(BIN)/python -m pytest
 
 lock:
 	$(UV) pip compile pyproject.toml $(LOCK_EXTRAS) --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--output-file requirements.lock
+	$(UV) pip compile requirements-triton.in --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_35 \
+		--output-file requirements-triton.lock
 
 clean-quickstart:
 	rm -rf $(QUICKSTART_DIR)

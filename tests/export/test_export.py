@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from aframe_export.export import ExportError, export
+from aframe_export.snapshotter import Snapshotter
 from aframe_train.augment import STRAIN_SCALE, Whitener
 from aframe_train.model import resnet
 
@@ -25,7 +26,7 @@ def run_export(weights, repository, **changes):
 
 
 def test_onnx_detector_matches_torch(weights, tmp_path):
-    manifest = run_export(weights, tmp_path / "repo")
+    manifest = run_export(weights, tmp_path / "repo", serving="native")
     model = tmp_path / "repo" / "aframe" / "1" / "model.onnx"
     session = onnxruntime.InferenceSession(str(model))
     x = torch.randn(8, 2, RATE)
@@ -68,8 +69,11 @@ def test_reexport_is_a_noop_and_new_weights_a_new_version(weights, tmp_path):
     torch.manual_seed(5)
     save_model(weights.parent, resnet(2, [1, 1], 8))
     manifest = run_export(weights, repository)
-    assert manifest["versions"] == {"aframe": 2, "preprocessor": 2}
+    assert manifest["version"] == 2
     assert (repository / "aframe" / "1" / "model.onnx").exists()
+    # the ensemble pins the new export's models
+    ensemble = (repository / "aframe-stream" / "config.pbtxt").read_text()
+    assert ensemble.count("model_version: 2") == 3
 
 
 def test_mismatched_model_is_refused(tmp_path):
@@ -80,3 +84,74 @@ def test_mismatched_model_is_refused(tmp_path):
         run_export(weights, tmp_path / "repo")
     with pytest.raises(ExportError, match="no trained weights"):
         run_export(tmp_path / "missing.pt", tmp_path / "repo")
+
+
+def test_snapshotter_reproduces_the_unfolded_stream(weights, tmp_path):
+    manifest = run_export(weights, tmp_path / "repo")
+    session = onnxruntime.InferenceSession(
+        str(tmp_path / "repo" / "snapshotter" / "1" / "model.onnx")
+    )
+    update, buffer = manifest["update_size"], manifest["buffer_size"]
+    rng = np.random.default_rng(2)
+    stream = rng.standard_normal((2, 12 * update)).astype(np.float32)
+    state = np.zeros((2, buffer - update), np.float32)
+    snapshots = []
+    for chunk in np.split(stream, 12, axis=-1):
+        snapshot, state = session.run(None, {"update": chunk, "state": state})
+        snapshots.append(snapshot)
+    # a direct unfold of the zero-prefixed stream, one buffer per update
+    padded = np.pad(stream, ((0, 0), (buffer - update, 0)))
+    unfolded = torch.as_tensor(padded).unfold(-1, buffer, update)
+    np.testing.assert_array_equal(np.stack(snapshots, 1), unfolded.numpy())
+    with pytest.raises(ValueError, match="cannot hold an update"):
+        Snapshotter(update_size=10, buffer_size=5)
+
+
+def test_python_flavour_runs_every_model_through_the_runner(weights, tmp_path):
+    run_export(weights, tmp_path / "repo", serving="python")
+    repository = tmp_path / "repo"
+    for model in ("snapshotter", "preprocessor", "aframe"):
+        config = (repository / model / "config.pbtxt").read_text()
+        assert 'backend: "python"' in config
+        assert (repository / model / "1" / "model.py").exists()
+    snapshotter = (repository / "snapshotter" / "config.pbtxt").read_text()
+    assert "CONTROL_SEQUENCE_START" in snapshotter
+
+
+def test_native_flavour_uses_implicit_state(weights, tmp_path):
+    manifest = run_export(weights, tmp_path / "repo", serving="native")
+    repository = tmp_path / "repo"
+    snapshotter = (repository / "snapshotter" / "config.pbtxt").read_text()
+    state = manifest["buffer_size"] - manifest["update_size"]
+    assert 'platform: "onnxruntime_onnx"' in snapshotter
+    assert f"dims: [ 2, {state} ] zero_data: true" in snapshotter
+    preprocessor = (repository / "preprocessor" / "config.pbtxt").read_text()
+    assert 'platform: "pytorch_libtorch"' in preprocessor
+    assert not (repository / "aframe" / "1" / "model.py").exists()
+
+
+@pytest.mark.gpu
+def test_tensorrt_engine_matches_torch(weights, tmp_path):
+    pytest.importorskip(
+        "tensorrt", reason="tensorrt is not installed (not on PyPI here)"
+    )
+    if not torch.cuda.is_available():
+        pytest.skip("TensorRT needs a CUDA device")
+    manifest = run_export(weights, tmp_path / "repo", platform="tensorrt")
+    assert manifest["platform"] == "tensorrt"
+    assert manifest["serving"] == "native"
+    plan = tmp_path / "repo" / "aframe" / "1" / "model.plan"
+    assert plan.stat().st_size > 0
+    import tensorrt as trt
+
+    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+    engine = runtime.deserialize_cuda_engine(plan.read_bytes())
+    context = engine.create_execution_context()
+    x = torch.randn(8, 2, RATE, device="cuda")
+    out = torch.zeros(8, 1, device="cuda")
+    context.set_tensor_address("whitened", x.data_ptr())
+    context.set_tensor_address("detection_statistic", out.data_ptr())
+    context.execute_async_v3(torch.cuda.current_stream().cuda_stream)
+    torch.cuda.synchronize()
+    expected = torch.jit.load(str(weights)).cuda()(x)
+    assert (out - expected).abs().max().item() < 1e-3

@@ -1,24 +1,32 @@
 """Write the trained detector into a Triton model repository.
 
     model_repo/
-      aframe/config.pbtxt, aframe/<v>/model.onnx (or model.plan)
-      preprocessor/config.pbtxt, preprocessor/<v>/model.pt
-      manifest.json
+      snapshotter/<v>/model.onnx     the stream's state: updates -> buffers
+      preprocessor/<v>/model.pt      the training whitener (TorchScript)
+      aframe/<v>/model.onnx|plan     the detector
+      aframe-stream/<v>/             the ensemble of the three
+      */config.pbtxt, manifest.json
 
-``manifest.json`` is written last: it records the platform, the versions,
-the stream geometry and the sha256 of the weights, so a re-export of the
-same weights is a no-op and new weights write a new version.
+Every export writes one version number across the four models and the
+ensemble pins it.  ``manifest.json`` is written last: it records the
+platform, the serving flavour, the version, the stream geometry and the
+sha256 of the weights, so a re-export of the same weights is a no-op and
+new weights write a new version.
 """
 
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import torch
 
 from aframe.paths import sha256
+from aframe_export import triton
 from aframe_export.preprocess import BatchWhitener
+from aframe_export.snapshotter import Snapshotter, export_onnx
+from aframe_export.triton import Tensor
 
 logger = logging.getLogger("aframe_export")
 
@@ -96,36 +104,20 @@ def tensorrt_detector(onnx_path: Path, path: Path, fp16: bool) -> None:
     path.write_bytes(bytes(engine))
 
 
-def tensor_config(name, dtype, dims) -> str:
-    return (
-        f'  {{ name: "{name}" data_type: {dtype} '
-        f"dims: [ {', '.join(str(d) for d in dims)} ] }}"
+def choose_serving(serving: str, platform: str) -> str:
+    """'native' on GPU nodes (NVIDIA's Triton), else 'python'."""
+    if serving != "auto":
+        return serving
+    if platform == "tensorrt" or torch.cuda.is_available():
+        return "native"
+    logger.info(
+        "no GPU: the repository is served through Triton's python backend"
     )
-
-
-def write_config(
-    directory: Path, name: str, platform: str, inputs, outputs, instances, kind
-) -> None:
-    text = "\n".join(
-        [
-            f'name: "{name}"',
-            f'platform: "{platform}"',
-            "max_batch_size: 0",
-            "input [",
-            ",\n".join(tensor_config(*i) for i in inputs),
-            "]",
-            "output [",
-            ",\n".join(tensor_config(*o) for o in outputs),
-            "]",
-            f"instance_group [ {{ count: {instances} kind: {kind} }} ]",
-            "",
-        ]
-    )
-    (directory / "config.pbtxt").write_text(text)
+    return "python"
 
 
 def next_version(directory: Path) -> int:
-    versions = [int(p.name) for p in directory.glob("*") if p.name.isdigit()]
+    versions = [int(p.name) for p in directory.glob("*/*") if p.name.isdigit()]
     return max(versions, default=0) + 1
 
 
@@ -141,6 +133,7 @@ def export(
     batch_size: int,
     streams_per_gpu: int = 1,
     platform: str = "auto",
+    serving: str = "auto",
     aframe_instances: int = 1,
     fp16: bool = False,
 ) -> None:
@@ -157,8 +150,11 @@ def export(
         psd_length: background before each batch whose PSD whitens it (s).
         inference_sampling_rate: network evaluations per second (Hz).
         batch_size: windows per request.
-        streams_per_gpu: preprocessor instances (concurrent streams).
-        platform: auto, onnx or tensorrt.
+        streams_per_gpu: whitener instances (concurrent streams).
+        platform: auto, onnx or tensorrt (the detector's format).
+        serving: auto, native (NVIDIA's Triton: onnxruntime, TensorRT and
+            libtorch backends) or python (every model through Triton's
+            python backend: the nvidia-pytriton server, CPU).
         aframe_instances: detector instances.
         fp16: TensorRT only: half precision.
     """
@@ -170,6 +166,12 @@ def export(
     }
     settings = load_settings(weights, expected)
     platform = choose_platform(platform)
+    serving = choose_serving(serving, platform)
+    if serving == "python" and platform == "tensorrt":
+        raise ExportError(
+            "Triton's python backend cannot run a TensorRT engine: use "
+            "serving: native or platform: onnx"
+        )
     whitener = BatchWhitener(
         sample_rate,
         kernel_length,
@@ -182,11 +184,14 @@ def export(
         settings["lowpass"],
         settings["strain_scale"],
     )
+    update_size = batch_size * whitener.stride
     manifest = {
         "weights": str(weights),
         "weights_sha256": sha256(weights),
         "settings": settings,
         "platform": platform,
+        "serving": serving,
+        "ensemble": triton.ENSEMBLE,
         "ifos": list(ifos),
         "sample_rate": sample_rate,
         "kernel_length": kernel_length,
@@ -196,67 +201,98 @@ def export(
         "batch_size": batch_size,
         "stride": whitener.stride,
         "buffer_size": whitener.buffer_size,
-        "update_size": batch_size * whitener.stride,
+        "update_size": update_size,
+        "streams_per_gpu": streams_per_gpu,
+        "aframe_instances": aframe_instances,
     }
     manifest_path = repository / "manifest.json"
     if manifest_path.exists():
         previous = json.loads(manifest_path.read_text())
-        previous.pop("versions")
+        previous.pop("version", None)
         if previous == manifest:
             logger.info("%s already holds these weights", repository)
             return
-    kind = "KIND_GPU" if torch.cuda.is_available() else "KIND_CPU"
-    channels = len(ifos)
-    kernel = round(kernel_length * sample_rate)
 
-    detector_dir = repository / "aframe"
-    version = next_version(detector_dir)
-    target = detector_dir / str(version)
-    target.mkdir(parents=True, exist_ok=True)
-    network = torch.jit.load(str(weights), map_location="cpu").eval()
-    example = torch.zeros(batch_size, channels, kernel)
-    onnx_detector(network, example, target / "model.onnx")
-    if platform == "tensorrt":
-        tensorrt_detector(target / "model.onnx", target / "model.plan", fp16)
-        (target / "model.onnx").unlink()
+    version = next_version(repository)
+    channels, kernel = len(ifos), round(kernel_length * sample_rate)
+    python = serving == "python"
+    gpu = torch.cuda.is_available() and not python
+    kind = "KIND_GPU" if gpu else "KIND_CPU"
+
+    def model_dir(name: str) -> Path:
+        target = repository / name / str(version)
+        target.mkdir(parents=True, exist_ok=True)
+        if python and name != triton.ENSEMBLE:
+            runner = Path(__file__).with_name("triton_models") / "model.py"
+            shutil.copyfile(runner, target / "model.py")
+        return target
+
+    def write_config(name: str, backend: str, *args, **kwargs) -> None:
+        text = triton.model_config(
+            name, "python" if python else backend, *args, **kwargs
+        )
+        (repository / name / "config.pbtxt").write_text(text)
+
+    update = Tensor("update", (channels, update_size))
+    snapshot = Tensor("snapshot", (channels, whitener.buffer_size))
+    whitened = Tensor("whitened", (batch_size, channels, kernel))
+    statistic = Tensor("detection_statistic", (batch_size, 1))
+
+    snapshotter = Snapshotter(update_size, whitener.buffer_size)
+    export_onnx(snapshotter, channels, model_dir("snapshotter") / "model.onnx")
+    state = Tensor("state", (channels, snapshotter.state_size))
     write_config(
-        detector_dir,
-        "aframe",
-        "tensorrt_plan" if platform == "tensorrt" else "onnxruntime_onnx",
-        [("whitened", "TYPE_FP32", (batch_size, channels, kernel))],
-        [("detection_statistic", "TYPE_FP32", (batch_size, 1))],
-        aframe_instances,
+        "snapshotter",
+        "onnxruntime_onnx",
+        [update],
+        [snapshot],
+        1,
         kind,
+        triton.sequence_batching(None if python else state),
     )
 
-    preprocessor_dir = repository / "preprocessor"
-    preprocessor_version = next_version(preprocessor_dir)
-    target = preprocessor_dir / str(preprocessor_version)
-    target.mkdir(parents=True, exist_ok=True)
-    buffer = torch.zeros(channels, whitener.buffer_size)
-    traced = torch.jit.trace(whitener, buffer, check_trace=False)
+    target = model_dir("preprocessor")
+    strain = torch.zeros(channels, whitener.buffer_size)
+    traced = torch.jit.trace(whitener, strain, check_trace=False)
     traced.save(str(target / "model.pt"))
     write_config(
-        preprocessor_dir,
         "preprocessor",
         "pytorch_libtorch",
-        [("strain", "TYPE_FP32", (channels, whitener.buffer_size))],
-        [("whitened", "TYPE_FP32", (batch_size, channels, kernel))],
+        [Tensor("strain__0", snapshot.dims)],
+        [Tensor("whitened__0", whitened.dims)],
         streams_per_gpu,
         kind,
     )
 
-    manifest["versions"] = {
-        "aframe": version,
-        "preprocessor": preprocessor_version,
-    }
+    target = model_dir("aframe")
+    network = torch.jit.load(str(weights), map_location="cpu").eval()
+    onnx_detector(network, torch.zeros(whitened.dims), target / "model.onnx")
+    if platform == "tensorrt":
+        tensorrt_detector(target / "model.onnx", target / "model.plan", fp16)
+        (target / "model.onnx").unlink()
+    write_config(
+        "aframe",
+        "tensorrt_plan" if platform == "tensorrt" else "onnxruntime_onnx",
+        [whitened],
+        [statistic],
+        aframe_instances,
+        kind,
+    )
+
+    model_dir(triton.ENSEMBLE)
+    (repository / triton.ENSEMBLE / "config.pbtxt").write_text(
+        triton.ensemble_config(update, statistic, version)
+    )
+
+    manifest["version"] = version
     tmp = repository / ".manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, manifest_path)
     logger.info(
-        "exported %s (%s, version %d) to %s",
+        "exported %s to %s: version %d, %s detector, %s serving",
         weights,
-        platform,
-        version,
         repository,
+        version,
+        platform,
+        serving,
     )
