@@ -10,6 +10,18 @@ import sys
 from collections.abc import Callable
 
 
+def underscored(args: list[str]) -> list[str]:
+    """--input-file X -> --input_file X: options may be spelled either way
+    (the parameters are Python names)."""
+    result = []
+    for arg in args:
+        if arg.startswith("--"):
+            name, sep, value = arg.partition("=")
+            arg = "--" + name[2:].replace("-", "_") + sep + value
+        result.append(arg)
+    return result
+
+
 def run_cli(
     prog: str,
     commands: list[Callable] | dict[str, Callable] | Callable,
@@ -31,8 +43,10 @@ def run_cli(
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         stream=sys.stdout,
     )
+    if args is None:
+        args = sys.argv[1:]
     try:
-        CLI(commands, args=args, as_positional=False, prog=prog)
+        CLI(commands, args=underscored(args), as_positional=False, prog=prog)
     except errors as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

@@ -61,6 +61,16 @@ def pytest_addoption(parser):
 
 def pytest_collection_modifyitems(config, items):
     """Skip, with the reason shown, tests whose optional part is missing."""
+    from aframe_infer.server import default_server
+
+    if not (default_server() / "bin" / "python").exists():
+        skip = pytest.mark.skip(
+            reason=f"no Triton server environment at {default_server()} "
+            "(build it with `make triton-env`; make test does)"
+        )
+        for item in items:
+            if "triton" in item.keywords:
+                item.add_marker(skip)
     if not config.getoption("--run-network"):
         skip = pytest.mark.skip(
             reason="needs internet access to GWOSC (pass --run-network)"

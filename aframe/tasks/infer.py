@@ -29,7 +29,14 @@ class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
         default="",
         significant=False,
         description="gRPC address of a running Triton server; empty "
-        "starts one for the run (triton backend)",
+        "starts one for each branch (triton backend)",
+    )
+    triton_server = luigi.Parameter(
+        default="",
+        significant=False,
+        description="the Triton server a branch starts: the nvidia-pytriton "
+        "environment (empty: .venv-triton beside the project's venv), a "
+        "tritonserver binary, or an Apptainer image of NVIDIA's Triton",
     )
     integration_window_length = luigi.FloatParameter(
         description="length of the moving average of the output (s)"
@@ -73,6 +80,11 @@ class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
                 "integration_window_length": self.integration_window_length,
                 "cluster_window_length": self.cluster_window_length,
                 "backend": self.backend,
+                "triton_url": self.triton_url,
+                "triton_server": self.triton_server,
+                # each branch's two streams get their own sequence ids, so
+                # branches can share one server
+                "sequence_id": 2 * self.branch + 1,
             },
         )
 

@@ -1,1 +1,70 @@
-from tests.export.conftest import power_weights  # noqa: F401
+"""A small exported model, simulated strain and loud injections."""
+
+import numpy as np
+import pytest
+
+from aframe_data import strain
+from aframe_data.io import write_background, write_tables
+from aframe_export.export import export
+from tests.export.conftest import RATE, SETTINGS, power_weights  # noqa: F401
+
+T0 = 1240583383.0
+DURATION = 240
+
+
+@pytest.fixture
+def repository(power_weights, tmp_path):  # noqa: F811
+    path = tmp_path / "repo"
+    export(
+        power_weights,
+        path,
+        SETTINGS["ifos"],
+        RATE,
+        1.0,
+        1.0,
+        psd_length=16.0,
+        inference_sampling_rate=4.0,
+        batch_size=16,
+        platform="onnx",
+    )
+    return path
+
+
+@pytest.fixture
+def background(tmp_path):
+    data = strain.simulated(
+        ["H1", "L1"], T0, DURATION, RATE, "aLIGO_O4_high", 3
+    )
+    path = tmp_path / "background.hdf5"
+    write_background(path, data, ["H1", "L1"], T0, RATE)
+    return path
+
+
+def loud_injections(path, times, amplitude=3e-20):
+    """Sine-Gaussian bursts peaking at ``times`` (coalescence at 1.5 s)."""
+    t = np.arange(2 * RATE) / RATE - 1.5
+    burst = amplitude * np.sin(2 * np.pi * 60 * t) * np.exp(-((t / 0.05) ** 2))
+    responses = np.tile(burst, (len(times), 1)).astype(np.float32)
+    parameters = {
+        "injection_time": np.asarray(times),
+        "snr": np.full(len(times), 50.0),
+        "mass_1_source": np.full(len(times), 30.0),
+    }
+    write_tables(
+        path,
+        {
+            "duration": 2.0,
+            "right_pad": 0.5,
+            "num_draws": len(times) + 1,
+            "prior": "mlgwsc1_bbh",
+        },
+        {
+            "parameters": parameters,
+            "waveforms": {"H1": responses, "L1": responses},
+            "rejected": {
+                "snr": np.array([1.0]),
+                "mass_1_source": np.array([20.0]),
+            },
+        },
+    )
+    return path

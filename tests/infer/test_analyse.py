@@ -1,76 +1,18 @@
 """aframe-infer analyse and aggregate on a small exported model."""
 
 import numpy as np
+import onnxruntime
 import pytest
+import torch
 
 from aframe_data import strain
-from aframe_data.io import read_tables, write_background, write_tables
-from aframe_export.export import export
+from aframe_data.io import read_tables, write_background
 from aframe_infer.cli import aggregate, analyse, inject, main, shifted
-from aframe_infer.engine import LocalEngine, RepositoryError
+from aframe_infer.engine import LocalEngine, RepositoryError, read_manifest
+from aframe_infer.stream import Geometry
 
-from ..export.conftest import RATE, SETTINGS
-
-T0 = 1240583383.0
-DURATION = 240
-
-
-@pytest.fixture
-def repository(power_weights, tmp_path):
-    path = tmp_path / "repo"
-    export(
-        power_weights,
-        path,
-        SETTINGS["ifos"],
-        RATE,
-        1.0,
-        1.0,
-        psd_length=16.0,
-        inference_sampling_rate=4.0,
-        batch_size=16,
-        platform="onnx",
-    )
-    return path
-
-
-@pytest.fixture
-def background(tmp_path):
-    data = strain.simulated(
-        ["H1", "L1"], T0, DURATION, RATE, "aLIGO_O4_high", 3
-    )
-    path = tmp_path / "background.hdf5"
-    write_background(path, data, ["H1", "L1"], T0, RATE)
-    return path
-
-
-def loud_injections(path, times, amplitude=3e-20):
-    """Sine-Gaussian bursts peaking at ``times`` (coalescence at 1.5 s)."""
-    t = np.arange(2 * RATE) / RATE - 1.5
-    burst = amplitude * np.sin(2 * np.pi * 60 * t) * np.exp(-((t / 0.05) ** 2))
-    responses = np.tile(burst, (len(times), 1)).astype(np.float32)
-    parameters = {
-        "injection_time": np.asarray(times),
-        "snr": np.full(len(times), 50.0),
-        "mass_1_source": np.full(len(times), 30.0),
-    }
-    write_tables(
-        path,
-        {
-            "duration": 2.0,
-            "right_pad": 0.5,
-            "num_draws": len(times) + 1,
-            "prior": "mlgwsc1_bbh",
-        },
-        {
-            "parameters": parameters,
-            "waveforms": {"H1": responses, "L1": responses},
-            "rejected": {
-                "snr": np.array([1.0]),
-                "mass_1_source": np.array([20.0]),
-            },
-        },
-    )
-    return path
+from ..export.conftest import RATE
+from .conftest import DURATION, T0, loud_injections
 
 
 def test_shift_and_inject():
@@ -91,14 +33,14 @@ def test_shift_and_inject():
     assert out[0].tolist() == [0, 0, 1, 2, 3, 0, 1, 2]
 
 
-def test_engine_outputs_cover_the_stream(repository):
-    engine = LocalEngine(repository)
-    m = engine.manifest
+def test_stream_outputs_cover_the_strain(repository):
+    m = read_manifest(repository)
+    geometry = Geometry.from_manifest(m)
     size = 100 * RATE + 37
-    outputs = engine(
-        np.random.default_rng(0).standard_normal((2, size)) * 1e-21
-    )
-    times = engine.output_times(outputs.size, 0.0)
+    strain = np.random.default_rng(0).standard_normal((2, size)) * 1e-21
+    (responses,) = LocalEngine(repository).infer([geometry.updates(strain)])
+    outputs = geometry.outputs(responses, size)
+    times = geometry.output_times(outputs.size, 0.0)
     # the first output's kernel ends after the PSD window and one window
     assert times[0] == pytest.approx(16 + 1 + 0.5)
     # the last kernel (with half a filter) ends inside the strain
@@ -106,6 +48,26 @@ def test_engine_outputs_cover_the_stream(repository):
     assert times[-1] + 0.5 + 0.25 > size / RATE
     assert np.all(np.diff(times) == 0.25)
     assert m["buffer_size"] == (16 + 15 * 0.25 + 2) * RATE
+
+    # the same numbers as whitening each buffer of real data directly:
+    # no output has seen the snapshotter's zero state or the end padding
+    version = str(m["version"])
+    preprocessor = torch.jit.load(
+        str(repository / "preprocessor" / version / "model.pt")
+    )
+    detector = onnxruntime.InferenceSession(
+        str(repository / "aframe" / version / "model.onnx")
+    )
+    direct = []
+    buffer, update = m["buffer_size"], m["update_size"]
+    for start in range(0, size - buffer + 1, update):
+        kernels = preprocessor(
+            torch.as_tensor(strain[:, start : start + buffer]).float()
+        )
+        (scores,) = detector.run(None, {"whitened": kernels.numpy()})
+        direct.append(scores[:, 0])
+    direct = np.concatenate(direct)
+    np.testing.assert_allclose(outputs[: direct.size], direct, rtol=1e-5)
 
 
 def test_analyse_finds_loud_injections_at_their_time(

@@ -2,18 +2,36 @@
 
 aframe-infer analyse --config overrides.yaml   # one (chunk, timeslide)
 aframe-infer aggregate --config overrides.yaml # all branches' events
+aframe-infer mlgwsc --input-file X.hdf --output-file Y.hdf --repository R
 """
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from aframe.stage_cli import run_cli
-from aframe_data.io import read_background, read_tables, write_tables
-from aframe_infer.engine import LocalEngine, RepositoryError
+from aframe_data.io import (
+    atomic_hdf5,
+    read_background,
+    read_tables,
+    write_tables,
+)
+from aframe_data.strain import resample
+from aframe_infer.engine import (
+    LocalEngine,
+    RepositoryError,
+    ServerError,
+    TritonEngine,
+    read_manifest,
+    with_retries,
+)
 from aframe_infer.postprocess import events, match
+from aframe_infer.server import TritonServer
+from aframe_infer.stream import Geometry, StreamError
 
 logger = logging.getLogger("aframe_infer")
 
@@ -56,6 +74,75 @@ def inject(
     return stream
 
 
+@contextmanager
+def streamer(
+    repository: Path,
+    backend: str,
+    triton_url: str,
+    triton_server: str,
+    log_dir: Path,
+    first_sequence_id: int,
+    attempts: int = 3,
+    backoff: float = 2.0,
+) -> Iterator[tuple[dict, Callable]]:
+    """The manifest, and a function from (C, T) strains to their outputs.
+
+    The triton backend starts a server for the run unless ``triton_url``
+    names one; a server that fails is retried with exponential backoff
+    (and restarted when we started it) before a clear error.
+    """
+    manifest = read_manifest(repository)
+    geometry = Geometry.from_manifest(manifest)
+    server = None
+    if backend == "local":
+        infer = LocalEngine(repository).infer
+    elif backend == "triton":
+        if not triton_url:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            server = TritonServer(
+                repository, triton_server or None, log_dir / "triton.log"
+            )
+            if server.server.is_dir() and manifest["serving"] != "python":
+                raise RepositoryError(
+                    f"{repository} was exported for NVIDIA's Triton "
+                    f"(serving: {manifest['serving']}); the server in "
+                    f"{server.server} has only the python backend: set "
+                    "triton_server to a Triton image or binary, or export "
+                    "with serving: python"
+                )
+            with_retries(server.start, attempts, backoff, server.stop)
+            triton_url = server.url
+        engine = TritonEngine(triton_url, manifest, first_sequence_id)
+        restart = None
+        if server is not None:
+
+            def restart():
+                server.restart()
+                engine.url = server.url
+
+        def infer(streams):
+            return with_retries(
+                lambda: engine.infer(streams), attempts, backoff, restart
+            )
+    else:
+        raise RepositoryError(
+            f"backend {backend!r}: choose 'local' or 'triton'"
+        )
+
+    def run(strains: list[np.ndarray]) -> list[np.ndarray]:
+        responses = infer([geometry.updates(x) for x in strains])
+        return [
+            geometry.outputs(r, x.shape[-1])
+            for r, x in zip(responses, strains, strict=True)
+        ]
+
+    try:
+        yield manifest, run
+    finally:
+        if server is not None:
+            server.stop()
+
+
 def analyse(
     repository: Path,
     background_file: Path,
@@ -65,6 +152,9 @@ def analyse(
     cluster_window_length: float,
     injections_file: Path | None = None,
     backend: str = "local",
+    triton_url: str = "",
+    triton_server: str = "",
+    sequence_id: int = 1,
 ) -> None:
     """Analyse one timeslide of one test chunk: background and injections.
 
@@ -76,35 +166,65 @@ def analyse(
         integration_window_length: moving average of the outputs (s).
         cluster_window_length: one event per this many seconds (s).
         injections_file: this timeslide's injections (data stage).
-        backend: local (the embedded engine).
+        backend: local (the exported files in process) or triton.
+        triton_url: gRPC address of a running Triton server; empty starts
+            one for the run (triton backend).
+        triton_server: the server to start: the nvidia-pytriton
+            environment (default: .venv-triton beside this venv), a
+            tritonserver binary, or an Apptainer image of NVIDIA's Triton.
+        sequence_id: the background stream's Triton sequence id; the
+            foreground's is the next (unique per branch on a shared
+            server).
     """
-    if backend != "local":
-        raise RepositoryError(f"backend {backend!r} is not available yet")
-    engine = LocalEngine(repository)
-    m = engine.manifest
-    strain, t0, rate = read_background(background_file)
-    if rate != m["sample_rate"] or set(m["ifos"]) - set(strain):
-        raise RepositoryError(
-            f"{background_file} ({rate} Hz, {sorted(strain)}) does not match "
-            f"the model ({m['sample_rate']} Hz, {m['ifos']})"
+    with streamer(
+        repository,
+        backend,
+        triton_url,
+        triton_server,
+        output_dir,
+        sequence_id,
+    ) as (m, run):
+        strain, t0, rate = read_background(background_file)
+        if rate != m["sample_rate"] or set(m["ifos"]) - set(strain):
+            raise RepositoryError(
+                f"{background_file} ({rate} Hz, {sorted(strain)}) does not "
+                f"match the model ({m['sample_rate']} Hz, {m['ifos']})"
+            )
+        ifos = m["ifos"]
+        background = shifted(strain, ifos, shifts, rate)
+        injection_attrs, tables = read_tables(
+            injections_file, ("parameters", "rejected")
         )
-    ifos = m["ifos"]
-    stream = shifted(strain, ifos, shifts, rate)
+        parameters = tables["parameters"]
+        times = parameters.get("injection_time", np.zeros(0))
+        streams = [background]
+        if times.size:
+            with h5py.File(injections_file, "r") as f:
+                responses = np.stack([f[f"waveforms/{i}"][:] for i in ifos], 1)
+            coalescence = round(
+                (injection_attrs["duration"] - injection_attrs["right_pad"])
+                * rate
+            )
+            streams.append(
+                inject(background, t0, rate, times, responses, coalescence)
+            )
+        outputs = run(streams)
+
+    geometry = Geometry.from_manifest(m)
     isr = m["inference_sampling_rate"]
 
-    def analyse_stream(data):
-        outputs = engine(data)
-        times = engine.output_times(outputs.size, t0)
-        found = events(
-            outputs,
+    def find_events(output):
+        times = geometry.output_times(output.size, t0)
+        return events(
+            output,
             times,
             isr,
             integration_window_length,
             cluster_window_length,
         )
-        return outputs.size / isr, found
 
-    Tb, (statistic, time) = analyse_stream(stream)
+    Tb = outputs[0].size / isr
+    statistic, time = find_events(outputs[0])
     logger.info("background: %d events in %.0f s", statistic.size, Tb)
     attrs = {"Tb": Tb, "ifos": ifos, "shifts": shifts, "t0": t0}
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -119,20 +239,8 @@ def analyse(
             }
         },
     )
-
-    injection_attrs, tables = read_tables(
-        injections_file, ("parameters", "rejected")
-    )
-    parameters = tables["parameters"]
-    times = parameters.get("injection_time", np.zeros(0))
     if times.size:
-        with h5py.File(injections_file, "r") as f:
-            responses = np.stack([f[f"waveforms/{i}"][:] for i in ifos], 1)
-        coalescence = round(
-            (injection_attrs["duration"] - injection_attrs["right_pad"]) * rate
-        )
-        data = inject(stream, t0, rate, times, responses, coalescence)
-        _, (fg_statistic, fg_time) = analyse_stream(data)
+        fg_statistic, fg_time = find_events(outputs[1])
         found, found_time = match(
             times, fg_time, fg_statistic, cluster_window_length / 2
         )
@@ -149,6 +257,126 @@ def analyse(
         output_dir / "foreground.hdf5",
         {**injection_attrs, **attrs},
         {"parameters": parameters, "rejected": tables["rejected"]},
+    )
+
+
+def read_mlgwsc(
+    path: Path, ifos: list[str]
+) -> list[tuple[float, float, np.ndarray]]:
+    """(start, sample rate, (C, T) strain) of each segment of an MLGWSC-1
+    file: groups <ifo>/<gps start>, attrs start_time and delta_t."""
+    segments = []
+    with h5py.File(path, "r") as f:
+        missing = [ifo for ifo in ifos if ifo not in f]
+        if missing:
+            raise RepositoryError(
+                f"{path} has no {', '.join(missing)} group: the MLGWSC-1 "
+                "layout has one group per ifo"
+            )
+        names = sorted(f[ifos[0]], key=float)
+        for name in names:
+            datasets = []
+            for ifo in ifos:
+                if name not in f[ifo]:
+                    raise RepositoryError(
+                        f"{path}: segment {name} is in {ifos[0]} but not "
+                        f"in {ifo}"
+                    )
+                datasets.append(f[ifo][name])
+            attrs = datasets[0].attrs
+            size = min(d.shape[0] for d in datasets)
+            strain = np.stack([d[:size] for d in datasets])
+            segments.append(
+                (
+                    float(attrs["start_time"]),
+                    1 / float(attrs["delta_t"]),
+                    strain,
+                )
+            )
+    return segments
+
+
+def mlgwsc(
+    input_file: Path,
+    output_file: Path,
+    repository: Path,
+    integration_window_length: float = 1.5,
+    cluster_window_length: float = 8.0,
+    time_uncertainty: float = 0.5,
+    backend: str = "local",
+    triton_url: str = "",
+    triton_server: str = "",
+) -> None:
+    """Analyse a Mock Data Challenge 1 file; write its event format.
+
+    Args:
+        input_file: strain in the MLGWSC-1 layout (H1/<gps start>,
+            L1/<gps start> datasets with start_time and delta_t attrs),
+            resampled to the model's rate when it differs.
+        output_file: events as the challenge's evaluate.py reads them:
+            datasets time (GPS s), stat (larger is louder) and var (the
+            time window around each event that counts as a hit, s).
+        repository: the exported model repository.
+        integration_window_length: moving average of the outputs (s).
+        cluster_window_length: one event per this many seconds (s).
+        time_uncertainty: the var of every event (s).
+        backend: local or triton.
+        triton_url: gRPC address of a running Triton server.
+        triton_server: the server to start (see analyse).
+    """
+    output_file = Path(output_file)
+    with streamer(
+        repository,
+        backend,
+        triton_url,
+        triton_server,
+        output_file.parent,
+        1,
+    ) as (m, run):
+        rate = m["sample_rate"]
+        segments = []
+        for start, file_rate, strain in read_mlgwsc(input_file, m["ifos"]):
+            if file_rate != rate:
+                strain = np.stack(
+                    [resample(x, file_rate, rate) for x in strain]
+                )
+            segments.append((start, strain))
+        geometry = Geometry.from_manifest(m)
+        # segments too short for one request are skipped, and said so
+        usable = [
+            (t0, x)
+            for t0, x in segments
+            if x.shape[-1] >= geometry.buffer_size
+        ]
+        for t0, x in segments:
+            if x.shape[-1] < geometry.buffer_size:
+                logger.warning(
+                    "segment at %.0f (%.0f s) is shorter than one request: "
+                    "skipped",
+                    t0,
+                    x.shape[-1] / rate,
+                )
+        outputs = run([x for _, x in usable])
+    found_stat, found_time = [], []
+    for (t0, _), output in zip(usable, outputs, strict=True):
+        statistic, time = events(
+            output,
+            geometry.output_times(output.size, t0),
+            m["inference_sampling_rate"],
+            integration_window_length,
+            cluster_window_length,
+        )
+        found_stat.append(statistic)
+        found_time.append(time)
+    time = np.concatenate(found_time) if found_time else np.zeros(0)
+    stat = np.concatenate(found_stat) if found_stat else np.zeros(0)
+    order = np.argsort(time)
+    with atomic_hdf5(output_file) as f:
+        f["time"] = time[order]
+        f["stat"] = stat[order]
+        f["var"] = np.full(time.size, time_uncertainty)
+    logger.info(
+        "%d events in %d segments of %s", time.size, len(usable), input_file
     )
 
 
@@ -212,4 +440,9 @@ def aggregate(
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_cli("aframe-infer", [analyse, aggregate], RepositoryError, args)
+    return run_cli(
+        "aframe-infer",
+        [analyse, aggregate, mlgwsc],
+        (RepositoryError, ServerError, StreamError),
+        args,
+    )

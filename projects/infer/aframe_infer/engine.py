@@ -1,16 +1,23 @@
-"""The embedded inference engine: the exported model, run in process.
+"""The engines that stream strain through an exported model repository.
 
-It streams strain through the repository's preprocessor and detector in
-the updates a Triton snapshotter would receive: each request adds
-``update_size`` = batch_size x stride samples to a buffer whose leading
-``psd_length`` seconds whiten the rest.  Unlike upstream's zero-initialised
-snapshot state, the first request already holds real data, so no output
-is computed from a partly empty PSD window.
+Both take the update arrays of several streams (stream.Geometry.updates)
+and return each stream's detector responses, (R, batch_size):
+
+- ``LocalEngine`` runs the repository's own files in process: the
+  snapshotter and detector ONNX graphs through onnxruntime, the whitener's
+  TorchScript through torch.
+- ``TritonEngine`` sends every stream as a sequence of the aframe-stream
+  ensemble to a Triton server over gRPC.
+
+The files and the sequence semantics are the same, so the two return the
+same numbers.
 """
 
 import json
 import logging
-from collections.abc import Iterator
+import queue
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,98 +30,189 @@ class RepositoryError(ValueError):
     """The model repository cannot analyse the data as asked."""
 
 
+class ServerError(RuntimeError):
+    """The Triton server failed to answer."""
+
+
+def read_manifest(repository: Path) -> dict:
+    manifest = Path(repository) / "manifest.json"
+    if not manifest.exists():
+        raise RepositoryError(f"{manifest} is missing: export first")
+    return json.loads(manifest.read_text())
+
+
 class LocalEngine:
-    """The detector of a model repository, on this machine's CPU or GPU."""
+    """The repository's models on this machine's CPU."""
 
     def __init__(self, repository: Path) -> None:
-        manifest = Path(repository) / "manifest.json"
-        if not manifest.exists():
-            raise RepositoryError(f"{manifest} is missing: export first")
-        self.manifest = json.loads(manifest.read_text())
-        versions = self.manifest["versions"]
-        repository = Path(repository)
-        self.preprocessor = torch.jit.load(
-            str(
-                repository
-                / "preprocessor"
-                / str(versions["preprocessor"])
-                / "model.pt"
-            ),
-            map_location="cpu",
-        )
-        detector = repository / "aframe" / str(versions["aframe"])
-        if self.manifest["platform"] != "onnx":
-            raise RepositoryError(
-                f"the local engine runs ONNX detectors; {repository} holds a "
-                f"{self.manifest['platform']} one: use the triton backend"
-            )
         import onnxruntime
 
+        self.manifest = read_manifest(repository)
+        if self.manifest["platform"] != "onnx":
+            raise RepositoryError(
+                f"the local engine runs ONNX detectors; {repository} holds "
+                f"a {self.manifest['platform']} one: use the triton backend"
+            )
+        version = str(self.manifest["version"])
+        repository = Path(repository)
         options = onnxruntime.SessionOptions()
         # as many threads as torch was given (OMP_NUM_THREADS)
         options.intra_op_num_threads = torch.get_num_threads()
-        self.session = onnxruntime.InferenceSession(
-            str(detector / "model.onnx"),
-            options,
-            providers=["CPUExecutionProvider"],
+
+        def session(model: str):
+            path = repository / model / version / "model.onnx"
+            return onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+
+        self.snapshotter = session("snapshotter")
+        self.detector = session("aframe")
+        self.preprocessor = torch.jit.load(
+            str(repository / "preprocessor" / version / "model.pt"),
+            map_location="cpu",
         )
 
-    @property
-    def stride(self) -> int:
-        return self.manifest["stride"]
+    def infer(self, streams: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """(R, batch_size) responses of each stream's (R, C, u) updates."""
+        results = []
+        for updates in streams:
+            state_size = self.manifest["buffer_size"] - updates.shape[-1]
+            state = np.zeros((updates.shape[1], state_size), np.float32)
+            responses = []
+            with torch.no_grad():
+                for update in updates:
+                    snapshot, state = self.snapshotter.run(
+                        None, {"update": update, "state": state}
+                    )
+                    kernels = self.preprocessor(torch.from_numpy(snapshot))
+                    (scores,) = self.detector.run(
+                        None, {"whitened": kernels.numpy()}
+                    )
+                    responses.append(scores[:, 0])
+            results.append(np.stack(responses))
+        return results
 
-    def requests(self, strain: np.ndarray) -> Iterator[np.ndarray]:
-        """The buffers of successive requests over (C, T) strain."""
-        buffer = self.manifest["buffer_size"]
-        update = self.manifest["update_size"]
-        count = (strain.shape[-1] - buffer) // update + 1
-        if count < 1:
+
+class TritonEngine:
+    """The aframe-stream ensemble of a Triton server, over gRPC.
+
+    Every stream is one sequence; the streams' requests are interleaved
+    on one gRPC stream with at most ``in_flight`` unanswered, so the
+    snapshotter, the whitener and the detector work concurrently.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        manifest: dict,
+        first_sequence_id: int = 1,
+        in_flight: int = 16,
+        timeout: float = 120.0,
+    ) -> None:
+        self.url = url
+        self.manifest = manifest
+        self.model = manifest["ensemble"]
+        self.first_sequence_id = first_sequence_id
+        self.in_flight = in_flight
+        self.timeout = timeout
+
+    def check(self, client) -> None:
+        """Refuse a served model whose input is not this stream's."""
+        if not client.is_model_ready(self.model):
             raise RepositoryError(
-                f"{strain.shape[-1] / self.manifest['sample_rate']:.1f} s of "
-                "strain is shorter than one request "
-                f"({buffer / self.manifest['sample_rate']:.1f} s: psd_length "
-                "+ kernel + fduration + the batch's span)"
+                f"the server at {self.url} has no ready {self.model!r} model"
             )
-        for i in range(count):
-            yield strain[:, i * update : i * update + buffer]
-
-    def __call__(self, strain: np.ndarray) -> np.ndarray:
-        """Detector outputs (N,), one per stride after the PSD window.
-
-        The last request is completed with zeros, and the outputs whose
-        whitening filter reaches into them are dropped.
-        """
-        m = self.manifest
-        if strain.shape[0] != len(m["ifos"]):
+        metadata = client.get_model_metadata(self.model, as_json=True)
+        (served,) = metadata["inputs"]
+        expected = [len(self.manifest["ifos"]), self.manifest["update_size"]]
+        if [int(d) for d in served["shape"]] != expected:
             raise RepositoryError(
-                f"{strain.shape[0]} strain channels for a model of "
-                f"{len(m['ifos'])} ifos"
+                f"the server's {self.model} takes updates of shape "
+                f"{served['shape']}, the repository's manifest "
+                f"{expected}: it serves another export"
             )
-        size = strain.shape[-1]
-        missing = (-(size - m["buffer_size"])) % m["update_size"]
-        if size >= m["buffer_size"] and missing:
-            strain = np.pad(strain, ((0, 0), (0, missing)))
-        rate = m["sample_rate"]
-        # the last sample an output's window, with half a filter after
-        # it, may use: outputs beyond it would see the zeros
-        reach = (m["kernel_length"] + m["fduration"]) * rate
-        valid = int((size - m["psd_length"] * rate - reach) // self.stride) + 1
-        outputs = []
-        with torch.no_grad():
-            for buffer in self.requests(strain):
-                kernels = self.preprocessor(torch.as_tensor(buffer).float())
-                (scores,) = self.session.run(
-                    None, {"whitened": kernels.numpy()}
+
+    def infer(self, streams: Sequence[np.ndarray]) -> list[np.ndarray]:
+        import tritonclient.grpc as grpc
+        from tritonclient.utils import InferenceServerException
+
+        answers: queue.Queue = queue.Queue()
+        try:
+            client = grpc.InferenceServerClient(self.url)
+            self.check(client)
+            client.start_stream(
+                callback=lambda result, error: answers.put((result, error))
+            )
+        except InferenceServerException as e:
+            raise ServerError(f"Triton at {self.url}: {e}") from e
+        responses = [
+            np.zeros((len(u), self.manifest["batch_size"]), np.float32)
+            for u in streams
+        ]
+        order = [
+            (s, i)
+            for i in range(max(len(u) for u in streams))
+            for s, u in enumerate(streams)
+            if i < len(u)
+        ]
+        pending = 0
+
+        def collect() -> None:
+            try:
+                result, error = answers.get(timeout=self.timeout)
+            except queue.Empty as e:
+                raise ServerError(
+                    f"Triton at {self.url} did not answer in "
+                    f"{self.timeout:.0f} s"
+                ) from e
+            if error is not None:
+                raise ServerError(f"Triton at {self.url}: {error}")
+            s, i = map(int, result.get_response().id.split("-"))
+            statistic = result.as_numpy("detection_statistic")
+            responses[s][i] = statistic[:, 0]
+
+        try:
+            for s, i in order:
+                if pending >= self.in_flight:
+                    collect()
+                    pending -= 1
+                update = grpc.InferInput(
+                    "update", list(streams[s][i].shape), "FP32"
                 )
-                outputs.append(scores[:, 0])
-        return np.concatenate(outputs)[:valid]
+                update.set_data_from_numpy(streams[s][i])
+                client.async_stream_infer(
+                    self.model,
+                    [update],
+                    request_id=f"{s}-{i}",
+                    sequence_id=self.first_sequence_id + s,
+                    sequence_start=i == 0,
+                    sequence_end=i == len(streams[s]) - 1,
+                )
+                pending += 1
+            while pending:
+                collect()
+                pending -= 1
+        finally:
+            client.stop_stream(cancel_requests=True)
+            client.close()
+        return responses
 
-    def output_times(self, count: int, t0: float) -> np.ndarray:
-        """GPS time of the end of each output's whitened kernel."""
-        m = self.manifest
-        rate = m["sample_rate"]
-        first = (
-            m["psd_length"] * rate
-            + (m["kernel_length"] + m["fduration"] / 2) * rate
-        )
-        return t0 + (first + np.arange(count) * self.stride) / rate
+
+def with_retries(call, attempts: int, backoff: float, restart=None):
+    """call(); on a ServerError retry with exponential backoff.
+
+    ``restart`` (a server this process started) runs before each retry.
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ServerError as e:
+            if attempt == attempts - 1:
+                raise ServerError(
+                    f"{e} (gave up after {attempts} attempts)"
+                ) from e
+            wait = backoff * 2**attempt
+            logger.warning("%s: retrying in %.0f s", e, wait)
+            time.sleep(wait)
+            if restart is not None:
+                restart()

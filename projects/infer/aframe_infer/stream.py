@@ -1,0 +1,85 @@
+"""How a stretch of strain becomes the updates of a snapshotter sequence.
+
+The repository's snapshotter starts each sequence from a zero state.  To
+keep zeros out of every PSD estimate, the stream is front-padded so that
+the first response whose buffer is entirely real data covers exactly the
+first ``buffer_size`` samples; the responses before it (the warm-up) are
+dropped.  The end is padded to a whole update, and outputs whose
+whitening filter reaches into that padding are dropped too.  Both
+backends stream through this one plan, so they return the same outputs.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class StreamError(ValueError):
+    """The strain cannot be streamed through the model as asked."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The stream geometry recorded in the repository's manifest."""
+
+    sample_rate: float
+    stride: int
+    update_size: int
+    buffer_size: int
+    batch_size: int
+    psd_length: float
+    kernel_length: float
+    fduration: float
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> "Geometry":
+        return cls(**{k: manifest[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def front_padding(self) -> int:
+        return (-self.buffer_size) % self.update_size
+
+    @property
+    def warmup(self) -> int:
+        """Responses before the first buffer of real data."""
+        return (self.buffer_size + self.front_padding) // self.update_size - 1
+
+    def updates(self, strain: np.ndarray) -> np.ndarray:
+        """(R, C, update_size) float32 updates of (C, T) strain."""
+        size = strain.shape[-1]
+        if size < self.buffer_size:
+            raise StreamError(
+                f"{size / self.sample_rate:.1f} s of strain is shorter than "
+                f"one request ({self.buffer_size / self.sample_rate:.1f} s: "
+                "psd_length + kernel + fduration + the batch's span)"
+            )
+        front = self.front_padding
+        back = (-(front + size)) % self.update_size
+        padded = np.pad(strain.astype(np.float32), ((0, 0), (front, back)))
+        count = padded.shape[-1] // self.update_size
+        channels = strain.shape[0]
+        return padded.reshape(channels, count, self.update_size).transpose(
+            1, 0, 2
+        )
+
+    def valid_outputs(self, size: int) -> int:
+        """Outputs of T = size samples whose windows hold only real data."""
+        rate = self.sample_rate
+        # the last sample an output's window, with half a filter after
+        # it, may use: outputs beyond it would see the end padding
+        reach = (self.kernel_length + self.fduration) * rate
+        return int((size - self.psd_length * rate - reach) // self.stride) + 1
+
+    def outputs(self, responses: np.ndarray, size: int) -> np.ndarray:
+        """(N,) outputs from the (R, batch_size) responses of a stream."""
+        kept = responses[self.warmup :].reshape(-1)
+        return kept[: self.valid_outputs(size)]
+
+    def output_times(self, count: int, t0: float) -> np.ndarray:
+        """GPS time of the end of each output's whitened kernel."""
+        rate = self.sample_rate
+        first = (
+            self.psd_length * rate
+            + (self.kernel_length + self.fduration / 2) * rate
+        )
+        return t0 + (first + np.arange(count) * self.stride) / rate

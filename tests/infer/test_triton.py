@@ -1,0 +1,154 @@
+"""The triton backend against a real Triton server.
+
+The server is the one in the nvidia-pytriton wheel (.venv-triton, built
+by `make triton-env`), serving the python flavour of the repository.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+from aframe_data.io import read_tables
+from aframe_infer.cli import analyse, main
+from aframe_infer.engine import (
+    RepositoryError,
+    ServerError,
+    TritonEngine,
+    read_manifest,
+    with_retries,
+)
+from aframe_infer.server import TritonServer, free_ports
+from aframe_infer.stream import Geometry
+
+from .conftest import T0, loud_injections
+
+pytestmark = pytest.mark.triton
+
+
+def tables(directory):
+    _, background = read_tables(directory / "background.hdf5", ("",))
+    _, foreground = read_tables(
+        directory / "foreground.hdf5", ("parameters", "rejected")
+    )
+    return background[""], foreground["parameters"]
+
+
+def test_backends_give_the_same_events(repository, background, tmp_path):
+    injections = loud_injections(
+        tmp_path / "inj.hdf5", T0 + np.array([60.0, 150.0])
+    )
+    results = {}
+    for backend in ("local", "triton"):
+        out = tmp_path / backend
+        analyse(
+            repository,
+            background,
+            [0, 1],
+            out,
+            0.5,
+            4.0,
+            injections,
+            backend=backend,
+        )
+        results[backend] = tables(out)
+    (local_bg, local_fg), (triton_bg, triton_fg) = results.values()
+    assert local_bg["detection_statistic"].size > 10
+    for key in ("detection_statistic", "detection_time"):
+        np.testing.assert_allclose(triton_bg[key], local_bg[key], atol=1e-4)
+        np.testing.assert_allclose(triton_fg[key], local_fg[key], atol=1e-4)
+    assert np.isfinite(triton_fg["detection_statistic"]).all()
+    # the server this branch started has stopped, and logged beside it
+    assert "successfully loaded 'aframe-stream'" in (
+        (tmp_path / "triton" / "triton.log").read_text()
+    )
+
+
+def test_branches_share_a_running_server(repository, background, tmp_path):
+    injections = loud_injections(tmp_path / "inj.hdf5", [T0 + 100.0])
+    with TritonServer(repository, log=tmp_path / "server.log") as server:
+        for branch in (0, 1):
+            analyse(
+                repository,
+                background,
+                [0, 1 + branch],
+                tmp_path / str(branch),
+                0.5,
+                4.0,
+                injections,
+                backend="triton",
+                triton_url=server.url,
+                sequence_id=2 * branch + 1,
+            )
+        # a repository of another geometry is refused by the server's
+        # answer, before anything is streamed
+        manifest = read_manifest(repository)
+        other = {**manifest, "update_size": manifest["update_size"] * 2}
+        with pytest.raises(RepositoryError, match="serves another export"):
+            TritonEngine(server.url, other).infer([np.zeros((1, 2, 8))])
+    for branch in (0, 1):
+        background_events, found = tables(tmp_path / str(branch))
+        assert background_events["detection_statistic"].size > 10
+        assert np.isfinite(found["detection_statistic"]).all()
+
+
+def test_a_server_that_is_down_fails_clearly(
+    repository, background, tmp_path, capsys
+):
+    (port,) = free_ports(1)
+    args = [
+        "analyse",
+        f"--repository={repository}",
+        f"--background-file={background}",
+        "--shifts=[0,1]",
+        f"--output-dir={tmp_path / 'out'}",
+        "--integration-window-length=0.5",
+        "--cluster-window-length=4",
+        f"--injections-file={loud_injections(tmp_path / 'i.hdf5', [])}",
+        "--backend=triton",
+        f"--triton-url=127.0.0.1:{port}",
+    ]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in error
+    assert "gave up after 3 attempts" in error
+    assert not (tmp_path / "out" / "background.hdf5").exists()
+
+
+def test_a_server_that_dies_mid_run_is_restarted(repository, tmp_path):
+    manifest = read_manifest(repository)
+    geometry = Geometry.from_manifest(manifest)
+    rng = np.random.default_rng(4)
+    strain = rng.standard_normal((2, 256 * 900)).astype(np.float32) * 1e-21
+    updates = [geometry.updates(strain)]
+    server = TritonServer(repository, log=tmp_path / "server.log").start()
+    engine = TritonEngine(server.url, manifest, in_flight=4, timeout=30)
+    killed = threading.Event()
+
+    def kill_once():
+        if not killed.is_set():
+            killed.set()
+            server.process.kill()
+
+    def restart():
+        server.restart()
+        engine.url = server.url
+
+    timer = threading.Timer(1.0, kill_once)
+    timer.start()
+    try:
+        (responses,) = with_retries(
+            lambda: engine.infer(updates), 3, 0.1, restart
+        )
+    finally:
+        timer.cancel()
+        server.stop()
+    assert killed.is_set()
+    with TritonServer(repository, log=tmp_path / "again.log") as fresh:
+        (expected,) = TritonEngine(fresh.url, manifest).infer(updates)
+    np.testing.assert_array_equal(responses, expected)
+
+
+def test_the_pytriton_environment_must_exist(repository, tmp_path):
+    with pytest.raises(ServerError, match="make triton-env"):
+        TritonServer(repository, server=tmp_path).start()
