@@ -385,11 +385,20 @@ class ParameterTable(Directive):
         )
 
     def condor(self) -> nodes.table:
-        from aframe.condor import CondorWorkflow
+        from aframe.workflows import Workflow
 
         layers = cfg_layers()
-        params = dict(CondorWorkflow.get_params())
+        params = dict(Workflow.get_params())
         rows = [
+            [
+                code("workflow"),
+                "where branches run: local (here, --workers at a time) or "
+                "htcondor (one HTCondor job per branch)",
+                code("local"),
+                value(layers["base"], "pipeline", "workflow"),
+            ]
+        ]
+        rows += [
             [
                 code(name),
                 description(params[name]),
