@@ -19,7 +19,7 @@ import law
 import luigi
 from luigi.parameter import MissingParameterException
 
-from aframe import paths, stage
+from aframe import devices, paths, stage
 
 PIPELINE_SECTION = "pipeline"
 
@@ -41,6 +41,25 @@ def resolve_config_path(value: str) -> Path:
     if not path.is_absolute() and cfg is not None:
         path = cfg.parent / path
     return path.resolve()
+
+
+def stage_image(image_dir: str, stage_name: str) -> Path:
+    """The Apptainer image of a stage: ``<image_dir>/<stage>.sif``.
+
+    A relative ``image_dir`` is relative to the cfg, like the other paths
+    the cfg names.
+
+    Raises:
+        ValueError: ``image_dir`` is empty.
+    """
+    if not image_dir.strip():
+        where = config_file() or "the cfg"
+        raise ValueError(
+            "container = apptainer needs the directory of the stage images: "
+            f"set image_dir in the [{PIPELINE_SECTION}] section of {where} "
+            "(aframe-build-containers builds the images there)"
+        )
+    return resolve_config_path(image_dir) / f"{stage_name}.sif"
 
 
 class AframeTask(law.Task):
@@ -125,7 +144,7 @@ class StageTask(ContainerParams):
         """
         image = None
         if self.container == "apptainer":
-            image = Path(self.image_dir).expanduser() / f"{self.stage}.sif"
+            image = stage_image(self.image_dir, self.stage)
         stage.run(
             self.stage,
             subcommand,
@@ -133,10 +152,27 @@ class StageTask(ContainerParams):
             self.workdir(),
             configs=configs,
             image=image,
-            gpus=self.gpus if self.uses_gpu else "",
-            binds=self._binds(),
+            gpus=self.visible_gpus(),
+            binds=self._binds() if image is not None else (),
             threads=self.threads(),
+            nv=self.uses_gpu,
         )
+
+    def visible_gpus(self) -> str:
+        """The stage's ``CUDA_VISIBLE_DEVICES``; empty leaves it unset.
+
+        Stages that do not use GPUs get none; a workflow branch gets the
+        one GPU of its branch number (``gpus[branch % n]``), so branches
+        spread over the GPUs; any other task gets them all (see
+        ``aframe.devices``).  Tasks that start GPU processes themselves
+        (a Triton server) give them these devices too.
+        """
+        if not self.uses_gpu:
+            return ""
+        branch = None
+        if isinstance(self, law.BaseWorkflow) and self.is_branch():
+            branch = self.branch
+        return devices.visible(self.gpus, branch)
 
     def threads(self) -> int | None:
         """CPU threads for the stage: None (all) unless branches share.
@@ -146,13 +182,28 @@ class StageTask(ContainerParams):
         """
         if not isinstance(self, law.BaseWorkflow) or self.is_workflow():
             return None
+        # a batch job (law's job script) runs one branch on the cores it
+        # requested; its bootstrap set OMP_NUM_THREADS to them
+        if "LAW_JOB_HOME" in os.environ:
+            return None
         branches = len(self.as_workflow().get_branch_map())
         workers = luigi.interface.core().workers
         return max(1, (os.cpu_count() or 1) // max(1, min(workers, branches)))
 
     def _binds(self) -> list[Path]:
-        binds = [paths.root(name) for name in paths.ROOTS]
+        """What a container must see: the data roots that are set, and the
+        directory of the cfg (the stage YAMLs sit beside it).
+
+        The roots are created first: Apptainer refuses to bind a path that
+        does not exist.
+        """
+        binds = []
+        for name, variable in paths.ROOTS.items():
+            if os.environ.get(variable, "").strip():
+                binds.append(paths.root(name))
+        for path in binds:
+            path.mkdir(parents=True, exist_ok=True)
         cfg = config_file()
         if cfg is not None:
-            binds.append(cfg.parent)
+            binds.append(cfg.parent.resolve())
         return binds

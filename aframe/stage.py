@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,9 @@ def _show_log() -> None:
 # variables a container gets besides the AFRAME_* ones
 FORWARDED = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
 
+# the container runtime (Singularity installs also provide this name)
+APPTAINER = "apptainer"
+
 # how many of a failed stage's last lines go into the error
 TAIL_LINES = 40
 
@@ -61,7 +65,7 @@ def command(
     subcommand: str,
     configs: tuple[Path, ...],
     image: Path | None = None,
-    gpus: str = "",
+    nv: bool = False,
     binds: list[Path] | tuple[Path, ...] = (),
 ) -> list[str]:
     """The argument list that runs one stage subcommand.
@@ -71,8 +75,9 @@ def command(
         subcommand: the stage CLI's subcommand.
         configs: YAML files passed as ``--config``, later ones win.
         image: the stage's Apptainer image; None runs locally.
-        gpus: GPUs the stage may use; inside a container they need ``--nv``.
-        binds: directories the container must see at the same path.
+        nv: the stage uses GPUs: the container gets ``--nv``.
+        binds: directories the container must see at the same path; the
+            directories of ``configs`` are bound too.
     """
     args = [subcommand]
     for path in configs:
@@ -85,10 +90,17 @@ def command(
             "exist: build it with aframe-build-containers or set "
             "container = local in the [pipeline] section"
         )
-    container = ["apptainer", "exec", "--cleanenv"]
-    if gpus:
+    if shutil.which(APPTAINER) is None:
+        raise FileNotFoundError(
+            f"container = apptainer, but there is no {APPTAINER} command "
+            "on PATH: load or install Apptainer, or set container = local "
+            "in the [pipeline] section"
+        )
+    container = [APPTAINER, "exec", "--cleanenv"]
+    if nv:
         container.append("--nv")
-    for path in dict.fromkeys(str(p) for p in binds):
+    folders = [*binds, *(Path(c).absolute().parent for c in configs)]
+    for path in dict.fromkeys(str(p) for p in folders):
         container += ["--bind", f"{path}:{path}"]
     return [*container, str(image), f"aframe-{stage}", *args]
 
@@ -130,13 +142,16 @@ def run(
     gpus: str = "",
     binds: list[Path] | tuple[Path, ...] = (),
     threads: int | None = None,
+    nv: bool = False,
 ) -> None:
-    """Run a stage subcommand, streaming its output; raise on failure."""
+    """Run a stage subcommand, streaming its output; raise on failure.
+
+    ``gpus`` becomes the stage's ``CUDA_VISIBLE_DEVICES`` (empty leaves it
+    as it is); ``image``, ``nv`` and ``binds`` are as for ``command``.
+    """
     overrides = workdir / f"{subcommand}.yaml"
     write_parameters(parameters, overrides)
-    args = command(
-        stage, subcommand, (*configs, overrides), image, gpus, binds
-    )
+    args = command(stage, subcommand, (*configs, overrides), image, nv, binds)
     _show_log()
     prefix = f"[aframe-{stage} {subcommand} {workdir.name}]"
     logger.info("%s running %s", prefix, shlex.join(args))

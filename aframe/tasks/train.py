@@ -3,7 +3,7 @@
 import law
 import luigi
 
-from aframe import stage
+from aframe import devices, stage
 from aframe.base import StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
 from aframe.tasks.data import (
@@ -68,8 +68,9 @@ class Train(TrainingTask):
 
     def run(self):
         parameters = self.fit_parameters()
-        if len([g for g in self.gpus.split(",") if g.strip()]) > 1:
-            parameters["trainer"] = {"strategy": "ddp"}
+        trainer = devices.trainer_devices(self.gpus)
+        if trainer:
+            parameters["trainer"] = trainer
         self.run_stage("fit", parameters, configs=self.configs())
 
 

@@ -1,12 +1,16 @@
 """The bridge from a task to its stage CLI."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from aframe import stage
+
+# the stand-in apptainer command (see its docstring)
+STAND_IN = Path(__file__).parents[1] / "apptainer"
 
 SCRIPT = """#!{python}
 import os, sys
@@ -69,12 +73,13 @@ def test_local_command_uses_this_environment():
     ]
 
 
-def test_container_command(tmp_path):
+def test_container_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(STAND_IN), prepend=os.pathsep)
     image = tmp_path / "train.sif"
     image.touch()
     binds = [Path("/data/train"), Path("/data/train"), Path("/runs")]
     args = stage.command(
-        "train", "fit", (Path("t.yaml"),), image, gpus="0,1", binds=binds
+        "train", "fit", (Path("/runs/t.yaml"),), image, nv=True, binds=binds
     )
     assert args == [
         "apptainer",
@@ -89,10 +94,27 @@ def test_container_command(tmp_path):
         "aframe-train",
         "fit",
         "--config",
-        "t.yaml",
+        "/runs/t.yaml",
     ]
     cpu = stage.command("plots", "report", (), image)
     assert "--nv" not in cpu
+
+
+def test_container_sees_the_config_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(STAND_IN), prepend=os.pathsep)
+    image = tmp_path / "data.sif"
+    image.touch()
+    config = tmp_path / "elsewhere" / "user.yaml"
+    args = stage.command("data", "segments", (config,), image)
+    assert f"{config.parent}:{config.parent}" in args
+
+
+def test_missing_apptainer_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    image = tmp_path / "data.sif"
+    image.touch()
+    with pytest.raises(FileNotFoundError, match="no apptainer command"):
+        stage.command("data", "segments", (), image)
 
 
 def test_missing_image_is_a_clear_error(tmp_path):
