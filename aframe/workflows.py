@@ -3,12 +3,41 @@
 from pathlib import Path
 
 import law
+from luigi.parameter import _no_value
 
+from aframe.base import PIPELINE_SECTION
+from aframe.condor import CondorWorkflow
 from aframe.segments import read_segments, split_segments
 
 
-class Workflow(law.LocalWorkflow):
-    """Where branches run: ``--workflow local`` (the default)."""
+class Workflow(law.LocalWorkflow, CondorWorkflow):
+    """Where branches run: ``--workflow local`` (the default) or
+    ``--workflow htcondor``, one HTCondor job per branch.
+
+    ``workflow`` and the HTCondor settings are read from the ``[pipeline]``
+    section of the cfg unless the command line or the task's own
+    ``[luigi_<Task>]`` section sets them, so one line switches every
+    workflow of a pipeline to HTCondor.
+    """
+
+    pipeline_params = frozenset({"workflow", *CondorWorkflow.condor_params})
+
+    @classmethod
+    def modify_param_args(cls, params, args, kwargs):
+        cfg = law.config.Config.instance()
+        family = cls.get_task_family()
+        for name, param in params:
+            if name not in cls.pipeline_params or name in kwargs:
+                continue
+            # everything luigi would use before the class default: the
+            # command line (--Task-name) and the task's section
+            given = list(param._value_iterator(family, name))[:-1]
+            if any(value is not _no_value for value, _ in given):
+                continue
+            if cfg.has_option(PIPELINE_SECTION, name):
+                value = cfg.get_expanded(PIPELINE_SECTION, name)
+                kwargs[name] = param.parse(value)
+        return super().modify_param_args(params, args, kwargs)
 
     def pending(self) -> law.LocalFileTarget:
         """The output of a branch whose segment list does not exist yet."""

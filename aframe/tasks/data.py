@@ -292,6 +292,12 @@ class TestingWaveforms(DataTask, TestingChunks):
         self.cache_branch_map = True
         return dict(enumerate(chunks))
 
+    def workflow_requires(self):
+        # HTCondor jobs run branches only: upstream workflows finish first
+        reqs = super().workflow_requires()
+        reqs["background"] = TestingBackground.req(self)
+        return reqs
+
     def requires(self):
         return TestingBackground.req(self)
 
@@ -353,6 +359,13 @@ class TimeslideWorkflow(TestingChunks):
             return [None]
         self.cache_branch_map = True
         return self.timeslides()
+
+    def workflow_requires(self):
+        # HTCondor jobs run branches only: upstream workflows finish first
+        reqs = super().workflow_requires()
+        reqs["background"] = TestingBackground.req(self)
+        reqs["injections"] = TestingWaveforms.req(self)
+        return reqs
 
     def background(self) -> TestingBackground:
         """The background branch this branch analyses."""
