@@ -1,0 +1,64 @@
+"""aframe-infer mlgwsc: a Mock Data Challenge 1 file in, its events out."""
+
+import h5py
+import numpy as np
+
+from aframe_data import strain
+from aframe_infer.cli import main
+
+from .conftest import RATE
+
+FILE_RATE = 2 * RATE  # MLGWSC-1 files are sampled above the model's rate
+
+
+def burst(times, t, amplitude=3e-20):
+    """Sine-Gaussians at ``times`` (s) on the sample times ``t``."""
+    signal = np.zeros_like(t)
+    for time in times:
+        dt = t - time
+        signal += (
+            amplitude
+            * np.sin(2 * np.pi * 60 * dt)
+            * np.exp(-((dt / 0.05) ** 2))
+        )
+    return signal
+
+
+def test_mlgwsc_file_round_trip(repository, tmp_path, caplog):
+    segments = {1238166018: 200, 1238166418: 160, 1238166818: 10}
+    hits = {1238166018: [1238166118.0], 1238166418: [1238166518.0]}
+    path = tmp_path / "foreground.hdf"
+    with h5py.File(path, "w") as f:
+        for i, (start, duration) in enumerate(segments.items()):
+            data = strain.simulated(
+                ["H1", "L1"], start, duration, FILE_RATE, "aLIGO_O4_high", i
+            )
+            t = start + np.arange(duration * FILE_RATE) / FILE_RATE
+            for ifo in ("H1", "L1"):
+                x = data[ifo] + burst(hits.get(start, []), t)
+                dataset = f.create_dataset(f"{ifo}/{start}", data=x)
+                dataset.attrs["start_time"] = float(start)
+                dataset.attrs["delta_t"] = 1 / FILE_RATE
+    output = tmp_path / "events.hdf"
+    args = ["mlgwsc", f"--input-file={path}", f"--output-file={output}"]
+    args += [f"--repository={repository}", "--time-uncertainty=0.3"]
+    assert main(args) == 0
+    assert "shorter than one request: skipped" in caplog.text
+    with h5py.File(output, "r") as f:
+        time, stat, var = f["time"][:], f["stat"][:], f["var"][:]
+    assert np.all(np.diff(time) > 0) and np.all(var == 0.3)
+    # the two loudest events are the two bursts, found near their time
+    loudest = np.sort(time[np.argsort(stat)[-2:]])
+    injected = [1238166118.0, 1238166518.0]
+    assert np.all(np.abs(loudest - injected) < 1.5)
+    # every event lies inside an analysed segment
+    assert time.min() > 1238166018 and time.max() < 1238166418 + 160
+
+
+def test_mlgwsc_layout_errors(repository, tmp_path, capsys):
+    path = tmp_path / "bad.hdf"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("H1/0", data=np.zeros(10))
+    args = ["mlgwsc", f"--input-file={path}", "--output-file=o.hdf"]
+    assert main(args + [f"--repository={repository}"]) == 2
+    assert "no L1 group" in capsys.readouterr().err
