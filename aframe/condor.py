@@ -165,8 +165,13 @@ class CondorWorkflow(law.htcondor.HTCondorWorkflow):
         return getattr(self, "container", "local") == "apptainer"
 
     def htcondor_cmdline_args(self) -> dict[str, str]:
-        # inside the image the stage runs directly, not in a nested one
-        return {"--container": "local"} if self.in_container() else {}
+        # HTCondor picks the job's GPU (CUDA_VISIBLE_DEVICES): the branch
+        # must not replace it with its share of the submitter's --gpus
+        args = {"--gpus": ""}
+        if self.in_container():
+            # inside the image the stage runs directly, not in a nested one
+            args["--container"] = "local"
+        return args
 
     def htcondor_job_config(self, config, job_num, branches):
         config.render_variables.update(
