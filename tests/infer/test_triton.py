@@ -4,7 +4,11 @@ The server is the one in the nvidia-pytriton wheel (.venv-triton, built
 by `make triton-env`), serving the python flavour of the repository.
 """
 
+import json
+import os
+import shlex
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +156,52 @@ def test_a_server_that_dies_mid_run_is_restarted(repository, tmp_path):
 def test_the_pytriton_environment_must_exist(repository, tmp_path):
     with pytest.raises(ServerError, match="make triton-env"):
         TritonServer(repository, server=tmp_path).start()
+
+
+def test_a_server_from_an_apptainer_image(
+    repository, background, tmp_path, monkeypatch
+):
+    """The image path runs `apptainer exec --nv ... IMAGE tritonserver`.
+
+    The stand-in apptainer (tests/apptainer) checks the call and runs the
+    image's tritonserver; this "image" holds the pytriton server.
+    """
+    pytriton = TritonServer(repository)
+    command, env = pytriton.pytriton_command()
+    image_bin = tmp_path / "image-bin"
+    image_bin.mkdir()
+    shim = image_bin / "tritonserver"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f"export LD_LIBRARY_PATH={shlex.quote(env['LD_LIBRARY_PATH'])}\n"
+        f"export PATH={shlex.quote(env['PATH'])}\n"
+        f'exec {shlex.join(command)} "$@"\n'
+    )
+    shim.chmod(0o755)
+    image = tmp_path / "tritonserver.sif"
+    image.write_text(json.dumps({"bin": str(image_bin), "cuda": True}))
+    standin = Path(__file__).parents[1] / "apptainer"
+    monkeypatch.setenv("PATH", f"{standin}:{os.environ['PATH']}")
+    calls = tmp_path / "apptainer.jsonl"
+    monkeypatch.setenv("FAKE_APPTAINER_LOG", str(calls))
+    try:
+        analyse(
+            repository,
+            background,
+            [0, 1],
+            tmp_path / "out",
+            0.5,
+            4.0,
+            loud_injections(tmp_path / "inj.hdf5", [T0 + 100.0]),
+            backend="triton",
+            triton_server=str(image),
+        )
+    finally:
+        pytriton.stop()
+    (call,) = [json.loads(line) for line in calls.read_text().splitlines()]
+    argv = call["argv"]
+    assert argv[:2] == ["exec", "--nv"]
+    assert f"{repository.resolve()}:{repository.resolve()}:ro" in argv
+    assert argv[argv.index(str(image)) + 1] == "tritonserver"
+    _, found = tables(tmp_path / "out")
+    assert np.isfinite(found["detection_statistic"]).all()
