@@ -5,7 +5,7 @@ from pathlib import Path
 import law
 import luigi
 
-from aframe.base import StageTask
+from aframe.base import StageTask, resolve_config_path
 from aframe.tasks.data import TimeslideWorkflow
 from aframe.tasks.export import Export, TrainedModelParams
 
@@ -81,7 +81,10 @@ class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
                 "cluster_window_length": self.cluster_window_length,
                 "backend": self.backend,
                 "triton_url": self.triton_url,
-                "triton_server": self.triton_server,
+                # relative to the cfg, like the cfg's other paths
+                "triton_server": str(resolve_config_path(self.triton_server))
+                if self.triton_server
+                else "",
                 # each branch's two streams get their own sequence ids, so
                 # branches can share one server
                 "sequence_id": 2 * self.branch + 1,

@@ -42,7 +42,11 @@ def read_manifest(repository: Path) -> dict:
 
 
 class LocalEngine:
-    """The repository's models on this machine's CPU."""
+    """The repository's models on this machine's CPU.
+
+    GPU nodes serve the repository with Triton (the triton backend): the
+    whitener is traced on the CPU, so it is not moved to a GPU here.
+    """
 
     def __init__(self, repository: Path) -> None:
         import onnxruntime
