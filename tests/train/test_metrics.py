@@ -53,3 +53,15 @@ def test_max_pool_and_found_fraction():
     snrs = torch.tensor([25.0, 30.0, 8.0, 12.0])
     assert found_fraction(background, foreground, snrs, 20) == 0.5
     assert np.isnan(found_fraction(background, foreground, snrs, 50))
+
+
+def test_unique_rows_restores_the_window_order():
+    from aframe_train.model import unique_rows
+
+    # two ranks' shares of windows 0..4, interleaved, the last padded
+    # with a repeat of window 0 as DDP's sampler does
+    rank_0 = torch.tensor([[0, 0.1], [2, 0.3], [4, 0.5]])
+    rank_1 = torch.tensor([[1, 0.2], [3, 0.4], [0, 0.1]])
+    rows = unique_rows(torch.cat([rank_0, rank_1]))
+    assert rows[:, 0].tolist() == [0, 1, 2, 3, 4]
+    assert rows[:, 1].tolist() == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])

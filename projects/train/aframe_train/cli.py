@@ -8,6 +8,12 @@ checkpoints (best and last), the resolved config, a training-curve plot,
 and, once training ends, the best model's weights for export:
 ``model.pt`` (TorchScript of the network, CPU) and ``model.json`` (the
 settings it was trained with).
+
+On a GPU the network trains in mixed precision (``gpu_precision``, used
+unless ``trainer.precision`` is set); on a CPU in full precision.  The
+data pipeline (PSD, injection, whitening) always runs in float32/float64,
+outside autocast.  Several GPUs (``--trainer.strategy=ddp``) split each
+epoch's batches between them and score validation over all of them.
 """
 
 import json
@@ -15,6 +21,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
@@ -28,11 +35,55 @@ from aframe_train.model import Aframe
 
 logger = logging.getLogger("aframe_train")
 
+# Lightning precisions a GPU may train in: automatic mixed precision with
+# float16 (any CUDA GPU, with gradient scaling) or bfloat16 (Ampere and
+# later), or full precision
+GpuPrecision = Literal["16-mixed", "bf16-mixed", "32-true"]
+GPU_ACCELERATORS = ("gpu", "cuda")
+
+
+def select_precision(
+    precision: str | int | None,
+    accelerator: object,
+    gpu_precision: str,
+    cuda_available: bool,
+) -> str | int:
+    """The Lightning precision of a fit.
+
+    Args:
+        precision: ``trainer.precision`` as configured; it wins when set.
+        accelerator: ``trainer.accelerator`` ("auto", "cpu", "gpu", ...,
+            or an Accelerator); "auto" means a GPU where CUDA sees one,
+            as Lightning resolves it.
+        gpu_precision: the precision on a GPU.
+        cuda_available: whether CUDA sees a device.
+
+    Returns:
+        ``precision`` if set, ``gpu_precision`` on a CUDA GPU, else
+        "32-true".
+    """
+    if precision is not None:
+        return precision
+    if accelerator is None or accelerator == "auto":
+        on_gpu = cuda_available
+    elif isinstance(accelerator, str):
+        on_gpu = accelerator.lower() in GPU_ACCELERATORS
+    else:
+        on_gpu = type(accelerator).__name__ == "CUDAAccelerator"
+    return gpu_precision if on_gpu else "32-true"
+
 
 class AframeCLI(LightningCLI):
     def add_arguments_to_parser(self, parser):
         parser.add_argument(
             "--run_dir", type=Path, required=True, help="training outputs"
+        )
+        parser.add_argument(
+            "--gpu_precision",
+            type=GpuPrecision,
+            default="16-mixed",
+            help="precision on a GPU unless trainer.precision is set; "
+            "CPUs train in 32-true",
         )
         parser.link_arguments("data.ifos", "model.num_ifos", compute_fn=len)
         parser.link_arguments("data.valid_stride", "model.valid_stride")
@@ -55,6 +106,15 @@ class AframeCLI(LightningCLI):
         kwargs.setdefault("enable_progress_bar", sys.stdout.isatty())
         kwargs.setdefault("logger", CSVLogger(run_dir, name="", version=""))
         kwargs.setdefault("default_root_dir", run_dir)
+        kwargs.setdefault(
+            "precision",
+            select_precision(
+                trainer.get("precision"),
+                trainer.get("accelerator"),
+                self._get(self.config, "gpu_precision"),
+                torch.cuda.is_available(),
+            ),
+        )
         return super().instantiate_trainer(**kwargs)
 
 

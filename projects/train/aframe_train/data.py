@@ -5,8 +5,16 @@ from an independent time, so windows hold no coincident event) and
 polarisations; projection, injection and whitening happen on the device in
 ``on_after_batch_transfer``.  Validation uses the last ``valid_fraction``
 of the background, time-slid until it holds ``valid_livetime`` seconds.
+
+The augmentation and whitening run in float32 (PSDs in float64) outside
+autocast, whatever precision the network trains in.  Under DDP each rank
+draws its own batches (its random state is offset by its rank) and an
+epoch's ``batches_per_epoch`` are split between the ranks; validation
+windows are shared out by Lightning's sampler and carry their index so
+the model can put them back together.
 """
 
+import functools
 import logging
 from pathlib import Path
 
@@ -32,6 +40,21 @@ VALID_SHIFT = 1.0
 
 class DataError(ValueError):
     """Training input the stage cannot use."""
+
+
+def full_precision(method):
+    """Run a batch transform outside autocast, on float32 strain.
+
+    PSDs of float16 strain underflow, and ml4gw's projections are matrix
+    products that autocast would take to float16/bfloat16.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, X, *args):
+        with torch.autocast(X.device.type, enabled=False):
+            return method(self, X.float(), *args)
+
+    return wrapper
 
 
 def read_background(
@@ -92,7 +115,6 @@ class TrainingBatches(torch.utils.data.IterableDataset):
         channels = self.background[0].shape[0]
         files = torch.multinomial(self.weights, self.batch_size, True)
         windows = torch.empty(self.batch_size, channels, self.size)
-        steps = torch.arange(self.size)
         for i in files.unique():
             rows = torch.nonzero(files == i).flatten()
             data = self.background[int(i)]
@@ -100,7 +122,10 @@ class TrainingBatches(torch.utils.data.IterableDataset):
             for channel in range(channels):
                 # each ifo from its own time: no coincident events
                 starts = torch.randint(0, last + 1, (rows.numel(),))
-                windows[rows, channel] = data[channel][starts[:, None] + steps]
+                # every window of the channel as a view: copies only the
+                # chosen ones (4x faster than indexing sample by sample)
+                every = data[channel].unfold(0, self.size, 1)
+                windows[rows, channel] = every[starts]
         return windows
 
     def __iter__(self):
@@ -156,10 +181,10 @@ class ValidationWindows(torch.utils.data.Dataset):
     def __getitem__(self, index):
         if index < self.num_background:
             timeslide, _ = self.windows[index]
-            return self.window(index), timeslide, -1, -1
+            return self.window(index), timeslide, -1, -1, index
         signal, view = divmod(index - self.num_background, len(self.views))
         window = self.window(signal % self.num_background)
-        return window, 0, signal, view
+        return window, 0, signal, view, index
 
 
 class AframeDataModule(pl.LightningDataModule):
@@ -175,8 +200,9 @@ class AframeDataModule(pl.LightningDataModule):
         background_files: the training background (data-stage HDF5).
         training_waveforms: files of polarisations for training.
         validation_waveforms: the file of projected validation signals.
-        batch_size: windows per training batch.
-        batches_per_epoch: training batches per epoch.
+        batch_size: windows per training batch (per device).
+        batches_per_epoch: training batches per epoch (over all devices:
+            DDP splits them between the ranks).
         fftlength: FFT length of the PSD (s); None: kernel + fduration.
         lowpass: the whitening lowpass (Hz); None for none.
         waveform_prob: probability that a window gets a signal.
@@ -267,6 +293,19 @@ class AframeDataModule(pl.LightningDataModule):
     # ------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
         hp = self.hparams
+        rank, world = self.rank()
+        if world > 1:
+            # the ranks start from the same seed: draw different batches
+            seed = (torch.initial_seed() + rank) % 2**32
+            torch.manual_seed(seed)
+            np.random.seed(seed)
+        logger.info(
+            "rank %d of %d: %d training batches of %d windows per epoch",
+            rank,
+            world,
+            self.rank_batches(),
+            hp.batch_size,
+        )
         strain = read_background(hp.background_files, hp.ifos, hp.sample_rate)
         shortest = min(x.shape[-1] for x in strain)
         if shortest <= self.window_size:
@@ -291,6 +330,16 @@ class AframeDataModule(pl.LightningDataModule):
         self.validation_coalescence = round(
             (attrs["duration"] - attrs["right_pad"]) * hp.sample_rate
         )
+
+    def rank(self) -> tuple[int, int]:
+        """This process's rank and the number of ranks."""
+        if self.trainer is None:
+            return 0, 1
+        return self.trainer.global_rank, self.trainer.world_size
+
+    def rank_batches(self) -> int:
+        """Training batches per epoch on this rank."""
+        return max(self.hparams.batches_per_epoch // self.rank()[1], 1)
 
     def split(self, strain):
         """Training files, and the validation tail of the background."""
@@ -337,7 +386,7 @@ class AframeDataModule(pl.LightningDataModule):
             self.train_background,
             self.load_training_waveforms(),
             self.hparams.batch_size,
-            self.hparams.batches_per_epoch,
+            self.rank_batches(),
             self.window_size,
         )
         return torch.utils.data.DataLoader(dataset, batch_size=None)
@@ -369,6 +418,7 @@ class AframeDataModule(pl.LightningDataModule):
             return self.augment(*batch)
         return self.validation_batch(*batch)
 
+    @full_precision
     def augment(self, X, waveforms):
         """Inject, swap and mute signals; whiten; label."""
         hp = self.hparams
@@ -397,7 +447,8 @@ class AframeDataModule(pl.LightningDataModule):
             X[injected, :, -placed.shape[-1] :] += placed
         return self.whitener(X, psd), signal.float()[:, None]
 
-    def validation_batch(self, X, timeslide, signal, view):
+    @full_precision
+    def validation_batch(self, X, timeslide, signal, view, index):
         """Whiten; add signals at their views where the item has one."""
         psd = self.whitener.psd(X)
         has = signal >= 0
@@ -411,4 +462,4 @@ class AframeDataModule(pl.LightningDataModule):
             )
             X = X.clone()
             X[has, :, -placed.shape[-1] :] += placed
-        return self.whitener(X, psd), timeslide, signal
+        return self.whitener(X, psd), timeslide, signal, index

@@ -18,6 +18,27 @@ def resnet(num_ifos: int, layers: list[int], norm_groups: int) -> ResNet1D:
     return ResNet1D(num_ifos, layers=layers, classes=1, norm_layer=norm)
 
 
+def ramp_fraction(pct_lr_ramp: float, steps: int) -> float:
+    """OneCycleLR's pct_start, kept valid for very short runs.
+
+    Both of its phases must span more than zero steps: the ramp ends
+    after ``pct_start * steps - 1`` steps, the decay at ``steps - 1``.
+    """
+    return min(max(pct_lr_ramp, 1.5 / steps), 1 - 0.5 / steps)
+
+
+def unique_rows(rows: torch.Tensor) -> torch.Tensor:
+    """Rows sorted by their first column (an index), one per index.
+
+    DDP's sampler pads the ranks' shares with repeated windows; those
+    repeats are dropped.
+    """
+    rows = rows[torch.argsort(rows[:, 0], stable=True)]
+    keep = torch.ones(len(rows), dtype=torch.bool)
+    keep[1:] = rows[1:, 0] != rows[:-1, 0]
+    return rows[keep]
+
+
 class Aframe(pl.LightningModule):
     """Binary classifier of whitened windows: signal or background.
 
@@ -25,7 +46,8 @@ class Aframe(pl.LightningModule):
         num_ifos: input channels (linked from the data's ifos).
         layers: residual blocks per ResNet stage.
         norm_groups: groups of the GroupNorm layers (0: BatchNorm).
-        learning_rate: the one-cycle schedule's peak learning rate.
+        learning_rate: the one-cycle schedule's peak learning rate, per
+            device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.
         weight_decay: AdamW weight decay.
         max_fpr: the validation AUROC's largest false-positive rate.
@@ -69,14 +91,22 @@ class Aframe(pl.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        X, timeslide, signal = batch
-        self.valid_outputs.append((self(X)[:, 0].float(), timeslide, signal))
+        X, timeslide, signal, index = batch
+        score = self(X)[:, 0]
+        # one row per window: (index, score, timeslide, signal)
+        columns = (index, score, timeslide, signal)
+        self.valid_outputs.append(
+            torch.stack([x.double() for x in columns], -1)
+        )
 
     def on_validation_epoch_end(self):
-        scores, timeslides, signals = (
-            torch.cat(x).cpu() for x in zip(*self.valid_outputs, strict=True)
-        )
+        rows = torch.cat(self.valid_outputs)
         self.valid_outputs.clear()
+        # under DDP each rank scored its share of the windows: the metric
+        # needs them all (the loudest background of every timeslide)
+        rows = unique_rows(self.gather_rows(rows).cpu())
+        scores = rows[:, 1].float()
+        timeslides, signals = rows[:, 2].long(), rows[:, 3].long()
         is_background = signals < 0
         pool = round(self.hparams.pool_length / self.hparams.valid_stride)
         background = torch.cat(
@@ -91,6 +121,7 @@ class Aframe(pl.LightningModule):
             0, signals[~is_background], scores[~is_background]
         ) / torch.bincount(signals[~is_background], minlength=count)
         auroc = partial_auroc(background, foreground, self.hparams.max_fpr)
+        # every rank computed the same values from all the windows
         self.log("valid_auroc", auroc, prog_bar=True, sync_dist=True)
         datamodule = self.trainer.datamodule
         found = found_fraction(
@@ -98,19 +129,34 @@ class Aframe(pl.LightningModule):
         )
         self.log("valid_found_snr20", found, sync_dist=True)
 
+    def gather_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """The rows (N, K) of every rank, concatenated (N may differ)."""
+        if self.trainer.world_size == 1:
+            return rows
+        size = torch.tensor([len(rows)], device=self.device)
+        sizes = self.all_gather(size).flatten().tolist()
+        padded = rows.new_zeros(max(sizes), *rows.shape[1:])
+        padded[: len(rows)] = rows
+        gathered = self.all_gather(padded)
+        return torch.cat(
+            [part[:n] for part, n in zip(gathered, sizes, strict=True)]
+        )
+
     def configure_optimizers(self):
+        # the batch grows with the number of devices (DDP), and the rate
+        # with it, as upstream aframe does
+        learning_rate = self.hparams.learning_rate * self.trainer.world_size
         optimizer = torch.optim.AdamW(
             self.parameters(),
-            lr=self.hparams.learning_rate,
+            lr=learning_rate,
             weight_decay=self.hparams.weight_decay,
         )
         steps = int(self.trainer.estimated_stepping_batches)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
-            max_lr=self.hparams.learning_rate,
+            max_lr=learning_rate,
             total_steps=steps,
-            # the ramp needs two steps at least (very short runs)
-            pct_start=min(max(self.hparams.pct_lr_ramp, 2 / steps), 0.5),
+            pct_start=ramp_fraction(self.hparams.pct_lr_ramp, steps),
         )
         return {
             "optimizer": optimizer,

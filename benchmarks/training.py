@@ -1,0 +1,249 @@
+"""Training samples per second, and the share of a step spent on data.
+
+Builds a small synthetic training set at the paper's settings (H1/L1
+noise from the aLIGO O4 curve at 2048 Hz, 1.5 s kernels, 1 s whitening
+filter, 8 s PSD, highpass 32 Hz, IMRPhenomPv2 waveforms of 8 s), the
+training data module over it, and the paper network (ResNet1D [3, 4, 6,
+3], GroupNorm 16, batch 384), then runs training steps as Lightning does,
+timing each part of every step:
+
+* load: the raw background windows and waveforms (the CPU loader);
+* augment: the transfer to the device, PSDs, projection, injection and
+  whitening (``AframeDataModule.augment``);
+* step: forward, backward and AdamW on that ready batch, the baseline
+  the others are compared with;
+* total: load + augment + step.
+
+Each precision is timed on the same device in the same run (on a GPU:
+32-true and the config's 16-mixed by default).  The parts are separated
+by device synchronisations; training itself also synchronises every step
+(the NaN check on the loss), so the total is what training pays.
+
+Usage::
+
+    .venv/bin/python benchmarks/training.py [--device cpu|cuda] \\
+        [--steps N] [--warmup N] [--batch-size 384] \\
+        [--precision 32-true 16-mixed bf16-mixed] [--layers 3 4 6 3]
+
+On a 2-core CPU a step of the paper network takes about a minute: keep
+``--steps`` small there.
+"""
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from aframe_data import cli as data_cli
+from aframe_data import strain
+from aframe_data.io import write_background
+from aframe_train.data import AframeDataModule
+from aframe_train.model import Aframe
+
+IFOS = ["H1", "L1"]
+# the paper's (upstream aframe's) shared settings
+PAPER = {
+    "sample_rate": 2048.0,
+    "kernel_length": 1.5,
+    "fduration": 1.0,
+    "psd_length": 8.0,
+    "highpass": 32.0,
+}
+SIGNALS = {
+    "prior": "end_o3_ratesandpops",
+    "approximant": "IMRPhenomPv2",
+    "duration": 8,
+    "minimum_frequency": 20,
+    "reference_frequency": 50,
+    "right_pad": 2,
+}
+AUTOCAST = {"16-mixed": torch.float16, "bf16-mixed": torch.bfloat16}
+
+
+def write_data(directory: Path, rate: float) -> dict:
+    """Noise and waveform files; the data module's file arguments."""
+    background = directory / "background.hdf5"
+    noise = strain.simulated(IFOS, 1e9, 600, rate, "aLIGO_O4_high", 0)
+    write_background(background, noise, IFOS, 1e9, rate)
+    signals = [f"--signals.{key}={value}" for key, value in SIGNALS.items()]
+    signals.append(f"--signals.sample_rate={rate}")
+    training = directory / "training.hdf5"
+    args = ["--num_signals=128", "--seed=0", f"--output={training}"]
+    assert data_cli.main(["training_waveforms", *signals, *args]) == 0
+    validation = directory / "validation.hdf5"
+    args = [
+        f"--background_files=[{background}]",
+        f"--ifos=[{','.join(IFOS)}]",
+        "--num_signals=4",
+        "--snr_threshold=4",
+        f"--highpass={PAPER['highpass']}",
+        "--seed=0",
+        f"--output={validation}",
+    ]
+    assert data_cli.main(["validation_waveforms", *signals, *args]) == 0
+    return {
+        "background_files": [background],
+        "training_waveforms": [training],
+        "validation_waveforms": validation,
+    }
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else its architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(datamodule, layers, precision, device, steps, warmup):
+    """Seconds per batch of each part, the medians over ``steps``."""
+    torch.manual_seed(0)
+    model = Aframe(len(IFOS), layers).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "16-mixed")
+    dtype = AUTOCAST.get(precision)
+    batches = iter(datamodule.train_dataloader())
+    times = {"load": [], "augment": [], "step": []}
+    losses = []
+    for i in range(warmup + steps):
+        synchronize(device)
+        start = time.perf_counter()
+        X, waveforms = next(batches)
+        loaded = time.perf_counter()
+        X, y = datamodule.augment(
+            X.to(device, non_blocking=True), waveforms.to(device)
+        )
+        synchronize(device)
+        augmented = time.perf_counter()
+        with torch.autocast(device.type, dtype=dtype, enabled=bool(dtype)):
+            loss = model.loss(model(X), y)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.detach().item())
+        end = time.perf_counter()
+        if i >= warmup:
+            times["load"].append(loaded - start)
+            times["augment"].append(augmented - loaded)
+            times["step"].append(end - augmented)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    medians["total"] = sum(medians.values())
+    finite = all(torch.isfinite(torch.tensor(losses)))
+    return medians, finite
+
+
+def report(rows, batch_size) -> None:
+    """The table: seconds and samples per second, and ratios to the step."""
+    print(
+        f"{'precision':<11} {'part':<8} {'s/batch':>9} {'samples/s':>10} "
+        f"{'x step':>7} {'share':>6}"
+    )
+    for precision, medians in rows:
+        for part in ("step", "load", "augment", "total"):
+            seconds = medians[part]
+            print(
+                f"{precision:<11} {part:<8} {seconds:9.4f} "
+                f"{batch_size / seconds:10.1f} "
+                f"{seconds / medians['step']:7.3f} "
+                f"{seconds / medians['total']:6.1%}"
+            )
+        data = medians["load"] + medians["augment"]
+        print(
+            f"{precision:<11} batch production (load + augment) is "
+            f"{data / medians['total']:.1%} of the training step, "
+            f"{data / medians['step']:.3f} x forward/backward"
+        )
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    cuda = torch.cuda.is_available()
+    parser.add_argument(
+        "--device", default="cuda" if cuda else "cpu", help="cpu or cuda"
+    )
+    parser.add_argument("--batch-size", type=int, default=384)
+    parser.add_argument("--layers", type=int, nargs="+", default=[3, 4, 6, 3])
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="timed steps per precision (default: 20 on a GPU, 2 on a CPU)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="untimed first steps (default: 5 on a GPU, 1 on a CPU)",
+    )
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        choices=["32-true", *AUTOCAST],
+        default=None,
+        help="default: 32-true, and 16-mixed on a GPU",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    steps = args.steps or (20 if gpu else 2)
+    warmup = args.warmup if args.warmup is not None else (5 if gpu else 1)
+    precisions = args.precision or (["32-true", "16-mixed"] if gpu else [])
+    precisions = precisions or ["32-true"]
+    if gpu:
+        torch.backends.cudnn.benchmark = True
+        machine = torch.cuda.get_device_name(device)
+    else:
+        machine = cpu_name()
+    print(
+        f"{machine}, {torch.get_num_threads()} CPU threads; ResNet1D "
+        f"{args.layers}, batch {args.batch_size}, "
+        f"{PAPER['kernel_length']:g} s at {PAPER['sample_rate']:g} Hz, "
+        f"PSD of {PAPER['psd_length']:g} s; median of {steps} steps after "
+        f"{warmup}"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        files = write_data(Path(directory), PAPER["sample_rate"])
+        datamodule = AframeDataModule(
+            IFOS,
+            **PAPER,
+            **files,
+            batch_size=args.batch_size,
+            batches_per_epoch=warmup + steps,
+            # the paper's augmentation
+            waveform_prob=0.277,
+            swap_prob=0.014,
+            mute_prob=0.055,
+            valid_fraction=0.1,
+        )
+        datamodule.setup("fit")
+        rows = []
+        for precision in precisions:
+            medians, finite = time_steps(
+                datamodule, args.layers, precision, device, steps, warmup
+            )
+            if not finite:
+                print(f"{precision}: the loss was not finite")
+            rows.append((precision, medians))
+    report(rows, args.batch_size)
+
+
+if __name__ == "__main__":
+    main()
