@@ -7,7 +7,9 @@ by `make triton-env`), serving the python flavour of the repository.
 import json
 import os
 import shlex
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -123,11 +125,13 @@ def test_a_server_that_dies_mid_run_is_restarted(repository, tmp_path):
     manifest = read_manifest(repository)
     geometry = Geometry.from_manifest(manifest)
     rng = np.random.default_rng(4)
-    strain = rng.standard_normal((2, 256 * 900)).astype(np.float32) * 1e-21
+    strain = rng.standard_normal((2, 256 * 400)).astype(np.float32) * 1e-21
     updates = [geometry.updates(strain)]
     server = TritonServer(repository, log=tmp_path / "server.log").start()
     engine = TritonEngine(server.url, manifest, in_flight=4, timeout=30)
     killed = threading.Event()
+
+    first_group = server.process.pid
 
     def kill_once():
         if not killed.is_set():
@@ -148,6 +152,16 @@ def test_a_server_that_dies_mid_run_is_restarted(repository, tmp_path):
         timer.cancel()
         server.stop()
     assert killed.is_set()
+    # the killed server's python-backend stubs were cleaned up with it
+    # (SIGKILL is delivered asynchronously: give them a moment to go)
+    for _ in range(50):
+        stubs = subprocess.run(
+            ["pgrep", "-g", str(first_group)], capture_output=True, text=True
+        )
+        if not stubs.stdout.strip():
+            break
+        time.sleep(0.1)
+    assert stubs.stdout.strip() == ""
     with TritonServer(repository, log=tmp_path / "again.log") as fresh:
         (expected,) = TritonEngine(fresh.url, manifest).infer(updates)
     np.testing.assert_array_equal(responses, expected)

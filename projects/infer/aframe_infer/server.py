@@ -16,6 +16,7 @@ The server listens on free local ports; its log goes beside the outputs.
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -161,8 +162,14 @@ class TritonServer:
         command, env = self.command()
         output = open(self.log, "ab") if self.log else subprocess.DEVNULL
         logger.info("starting Triton: %s", " ".join(command))
+        # its own session: the python-backend stubs it forks are in its
+        # process group, so stop() can clean them up even after a crash
         self.process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=env
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
         client = grpc.InferenceServerClient(self.url)
         deadline = time.monotonic() + self.startup_timeout
@@ -194,13 +201,19 @@ class TritonServer:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            # a server that died leaves its stubs running: end them too
             try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.process = None
         if self.workspace is not None:
             shutil.rmtree(self.workspace, ignore_errors=True)
