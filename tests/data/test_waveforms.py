@@ -11,13 +11,10 @@ flat PSD, which weighs the merger as much as the inspiral.
 from functools import cache
 
 import lal
-import lalsimulation
 import numpy as np
 import pytest
-from lalsimulation import (
-    SimInspiralTransformPrecessingNewInitialConditions as lalsim_spins,
-)
 
+from aframe_data.lalsim_reference import lalsim_polarisations as reference
 from aframe_data.waveforms import polarisations
 
 SAMPLE_RATE = 2048
@@ -119,59 +116,17 @@ IN_PLACE_CASES = [
 def lalsim_polarisations(
     parameters: dict[str, float], approximant: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(cross, plus) from lalsimulation, t = 0 at ``COALESCENCE``.
-
-    Samples outside the window are dropped, as ``polarisations`` drops
-    the start of chirps longer than the window.
-    """
-    p = parameters
-    mass_1 = p["mass_1"] * lal.MSUN_SI
-    mass_2 = p["mass_2"] * lal.MSUN_SI
-    if approximant == "IMRPhenomPv2":
-        inclination, *spins = lalsim_spins(
-            p["theta_jn"],
-            p["phi_jl"],
-            p["tilt_1"],
-            p["tilt_2"],
-            p["phi_12"],
-            p["a_1"],
-            p["a_2"],
-            mass_1,
-            mass_2,
-            F_REF,
-            p["phase"],
-        )
-    else:
-        inclination = p["theta_jn"]
-        chi_1 = p["a_1"] * np.cos(p["tilt_1"])
-        chi_2 = p["a_2"] * np.cos(p["tilt_2"])
-        spins = [0.0, 0.0, chi_1, 0.0, 0.0, chi_2]
-    plus, cross = lalsimulation.SimInspiralTD(
-        mass_1,
-        mass_2,
-        *spins,
-        p["luminosity_distance"] * 1e6 * lal.PC_SI,
-        inclination,
-        p["phase"],
-        0.0,  # longitude of ascending nodes
-        0.0,  # eccentricity
-        0.0,  # mean periastron anomaly
-        1 / SAMPLE_RATE,
+    """(cross, plus) from lalsimulation for one parameter set."""
+    cross, plus = reference(
+        {key: np.array([value]) for key, value in parameters.items()},
+        approximant,
+        SAMPLE_RATE,
+        DURATION,
         F_MIN,
         F_REF,
-        None,
-        lalsimulation.GetApproximantFromString(approximant),
+        RIGHT_PAD,
     )
-    # the epoch is a whole number of samples before t = 0
-    start = COALESCENCE + round(float(plus.epoch) * SAMPLE_RATE)
-    placed = []
-    for series in (cross, plus):
-        data = series.data.data
-        out = np.zeros(SIZE)
-        first, last = max(start, 0), min(start + data.size, SIZE)
-        out[first:last] = data[first - start : last - start]
-        placed.append(out)
-    return placed[0], placed[1]
+    return cross[0], plus[0]
 
 
 def ml4gw_polarisations(
