@@ -27,6 +27,10 @@ def repository(power_weights, tmp_path):  # noqa: F811
         batch_size=16,
         platform="onnx",
     )
+    # the Export task keeps its stage log in the repository, as here: a
+    # server must load the ensemble, not every directory
+    (path / "logs").mkdir()
+    (path / "logs" / "export.log").write_text("exported\n")
     return path
 
 

@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from aframe_export.triton import ENSEMBLE
 from aframe_infer.engine import ServerError
 
 logger = logging.getLogger("aframe_infer")
@@ -60,6 +61,7 @@ class TritonServer:
         startup_timeout: float = 120.0,
     ) -> None:
         self.repository = Path(repository).resolve()
+        self.ensemble = ENSEMBLE
         self.server = Path(server) if server else default_server()
         self.log = log
         self.startup_timeout = startup_timeout
@@ -149,6 +151,10 @@ class TritonServer:
         self.http_port, self.grpc_port, self.metrics_port = free_ports(3)
         return command + [
             f"--model-repository={self.repository}",
+            # only the ensemble and the models it names: the repository
+            # also holds the export's logs and older versions
+            "--model-control-mode=explicit",
+            f"--load-model={self.ensemble}",
             f"--http-port={self.http_port}",
             f"--grpc-port={self.grpc_port}",
             f"--metrics-port={self.metrics_port}",
