@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tritonclient.grpc
 
 from aframe_data.io import read_tables
 from aframe_infer.cli import analyse, main
@@ -128,30 +129,44 @@ def test_a_server_that_dies_mid_run_is_restarted(repository, tmp_path):
     strain = rng.standard_normal((2, 256 * 400)).astype(np.float32) * 1e-21
     updates = [geometry.updates(strain)]
     server = TritonServer(repository, log=tmp_path / "server.log").start()
-    engine = TritonEngine(server.url, manifest, in_flight=4, timeout=30)
+    engine = TritonEngine(server.url, manifest, in_flight=2, timeout=30)
     killed = threading.Event()
-
     first_group = server.process.pid
+    url = server.url
 
-    def kill_once():
-        if not killed.is_set():
-            killed.set()
-            server.process.kill()
+    def kill_after_some_answers():
+        """SIGKILL the server once it has answered a few requests: mid-run
+        whatever the machine's speed."""
+        client = tritonclient.grpc.InferenceServerClient(url)
+        for _ in range(6000):
+            stats = client.get_inference_statistics(
+                "aframe-stream", as_json=True
+            )
+            success = stats["model_stats"][0]["inference_stats"]["success"]
+            if int(success.get("count", 0)) >= 5:
+                server.process.kill()
+                killed.set()
+                return
+            time.sleep(0.005)
+
+    restarts = []
 
     def restart():
+        restarts.append(server.url)
         server.restart()
         engine.url = server.url
 
-    timer = threading.Timer(1.0, kill_once)
-    timer.start()
+    killer = threading.Thread(target=kill_after_some_answers)
+    killer.start()
     try:
         (responses,) = with_retries(
             lambda: engine.infer(updates), 3, 0.1, restart
         )
     finally:
-        timer.cancel()
+        killer.join()
         server.stop()
-    assert killed.is_set()
+    # killed mid-run: the engine failed, and the server was restarted once
+    assert killed.is_set() and len(restarts) == 1
     # the killed server's python-backend stubs were cleaned up with it
     # (SIGKILL is delivered asynchronously: give them a moment to go)
     for _ in range(50):
