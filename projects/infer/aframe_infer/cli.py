@@ -84,8 +84,8 @@ def streamer(
     first_sequence_id: int,
     attempts: int = 3,
     backoff: float = 2.0,
-) -> Iterator[tuple[dict, Callable]]:
-    """The manifest, and a function from (C, T) strains to their outputs.
+) -> Iterator[Callable[[list[np.ndarray]], list[np.ndarray]]]:
+    """A function from (C, T) strains to their outputs.
 
     The triton backend starts a server for the run unless ``triton_url``
     names one; a server that fails is retried with exponential backoff
@@ -137,7 +137,7 @@ def streamer(
         ]
 
     try:
-        yield manifest, run
+        yield run
     finally:
         if server is not None:
             server.stop()
@@ -176,6 +176,31 @@ def analyse(
             foreground's is the next (unique per branch on a shared
             server).
     """
+    # the inputs are read and checked before any server starts
+    m = read_manifest(repository)
+    strain, t0, rate = read_background(background_file)
+    if rate != m["sample_rate"] or set(m["ifos"]) - set(strain):
+        raise RepositoryError(
+            f"{background_file} ({rate} Hz, {sorted(strain)}) does not "
+            f"match the model ({m['sample_rate']} Hz, {m['ifos']})"
+        )
+    ifos = m["ifos"]
+    background = shifted(strain, ifos, shifts, rate)
+    injection_attrs, tables = read_tables(
+        injections_file, ("parameters", "rejected")
+    )
+    parameters = tables["parameters"]
+    times = parameters.get("injection_time", np.zeros(0))
+    streams = [background]
+    if times.size:
+        with h5py.File(injections_file, "r") as f:
+            responses = np.stack([f[f"waveforms/{i}"][:] for i in ifos], 1)
+        coalescence = round(
+            (injection_attrs["duration"] - injection_attrs["right_pad"]) * rate
+        )
+        streams.append(
+            inject(background, t0, rate, times, responses, coalescence)
+        )
     with streamer(
         repository,
         backend,
@@ -183,31 +208,7 @@ def analyse(
         triton_server,
         output_dir,
         sequence_id,
-    ) as (m, run):
-        strain, t0, rate = read_background(background_file)
-        if rate != m["sample_rate"] or set(m["ifos"]) - set(strain):
-            raise RepositoryError(
-                f"{background_file} ({rate} Hz, {sorted(strain)}) does not "
-                f"match the model ({m['sample_rate']} Hz, {m['ifos']})"
-            )
-        ifos = m["ifos"]
-        background = shifted(strain, ifos, shifts, rate)
-        injection_attrs, tables = read_tables(
-            injections_file, ("parameters", "rejected")
-        )
-        parameters = tables["parameters"]
-        times = parameters.get("injection_time", np.zeros(0))
-        streams = [background]
-        if times.size:
-            with h5py.File(injections_file, "r") as f:
-                responses = np.stack([f[f"waveforms/{i}"][:] for i in ifos], 1)
-            coalescence = round(
-                (injection_attrs["duration"] - injection_attrs["right_pad"])
-                * rate
-            )
-            streams.append(
-                inject(background, t0, rate, times, responses, coalescence)
-            )
+    ) as run:
         outputs = run(streams)
 
     geometry = Geometry.from_manifest(m)
@@ -325,6 +326,26 @@ def mlgwsc(
         triton_server: the server to start (see analyse).
     """
     output_file = Path(output_file)
+    m = read_manifest(repository)
+    rate = m["sample_rate"]
+    segments = []
+    for start, file_rate, strain in read_mlgwsc(input_file, m["ifos"]):
+        if file_rate != rate:
+            strain = np.stack([resample(x, file_rate, rate) for x in strain])
+        segments.append((start, strain))
+    geometry = Geometry.from_manifest(m)
+    # segments too short for one request are skipped, and said so
+    usable = [
+        (t0, x) for t0, x in segments if x.shape[-1] >= geometry.buffer_size
+    ]
+    for t0, x in segments:
+        if x.shape[-1] < geometry.buffer_size:
+            logger.warning(
+                "segment at %.0f (%.0f s) is shorter than one request: "
+                "skipped",
+                t0,
+                x.shape[-1] / rate,
+            )
     with streamer(
         repository,
         backend,
@@ -332,30 +353,7 @@ def mlgwsc(
         triton_server,
         output_file.parent,
         1,
-    ) as (m, run):
-        rate = m["sample_rate"]
-        segments = []
-        for start, file_rate, strain in read_mlgwsc(input_file, m["ifos"]):
-            if file_rate != rate:
-                strain = np.stack(
-                    [resample(x, file_rate, rate) for x in strain]
-                )
-            segments.append((start, strain))
-        geometry = Geometry.from_manifest(m)
-        # segments too short for one request are skipped, and said so
-        usable = [
-            (t0, x)
-            for t0, x in segments
-            if x.shape[-1] >= geometry.buffer_size
-        ]
-        for t0, x in segments:
-            if x.shape[-1] < geometry.buffer_size:
-                logger.warning(
-                    "segment at %.0f (%.0f s) is shorter than one request: "
-                    "skipped",
-                    t0,
-                    x.shape[-1] / rate,
-                )
+    ) as run:
         outputs = run([x for _, x in usable])
     found_stat, found_time = [], []
     for (t0, _), output in zip(usable, outputs, strict=True):
