@@ -252,8 +252,11 @@ def export(
     )
 
     target = model_dir("preprocessor")
-    strain = torch.zeros(channels, whitener.buffer_size)
-    traced = torch.jit.trace(whitener, strain, check_trace=False)
+    # a trace records the device of the tensors it creates: trace it on
+    # the device Triton will run it on
+    device = "cuda" if gpu else "cpu"
+    strain = torch.zeros(channels, whitener.buffer_size, device=device)
+    traced = torch.jit.trace(whitener.to(device), strain, check_trace=False)
     traced.save(str(target / "model.pt"))
     write_config(
         "preprocessor",
