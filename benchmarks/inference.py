@@ -36,7 +36,7 @@ from aframe_train.model import resnet
 
 # the quickstart preset's geometry
 RATE, KERNEL, FDURATION, PSD_LENGTH = 1024, 1.0, 1.0, 64.0
-INFERENCE_RATE, BATCH = 16.0, 64
+INFERENCE_RATE, BATCH = 4.0, 64
 
 
 def save_weights(directory: Path, layers: list[int]) -> Path:

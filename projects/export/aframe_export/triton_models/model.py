@@ -39,6 +39,11 @@ class TritonPythonModel:
 
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = THREADS
+            # spinning onnxruntime threads would starve the other models'
+            # processes on a CPU server
+            options.add_session_config_entry(
+                "session.intra_op.allow_spinning", "0"
+            )
             session = onnxruntime.InferenceSession(
                 str(directory / "model.onnx"),
                 options,
