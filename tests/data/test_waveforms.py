@@ -113,27 +113,10 @@ IN_PLACE_CASES = [
 ]
 
 
-def lalsim_polarisations(
-    parameters: dict[str, float], approximant: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """(cross, plus) from lalsimulation for one parameter set."""
-    cross, plus = reference(
-        {key: np.array([value]) for key, value in parameters.items()},
-        approximant,
-        SAMPLE_RATE,
-        DURATION,
-        F_MIN,
-        F_REF,
-        RIGHT_PAD,
-    )
-    return cross[0], plus[0]
-
-
-def ml4gw_polarisations(
-    parameters: dict[str, float], approximant: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """``polarisations`` for one parameter set, as float64 (cross, plus)."""
-    cross, plus = polarisations(
+def one_set(generator, parameters, approximant, dtype=np.float64):
+    """(cross, plus) of ``generator`` for one parameter set, as float64;
+    the window's shape and the generator's ``dtype`` are checked."""
+    cross, plus = generator(
         {key: np.array([value]) for key, value in parameters.items()},
         approximant,
         SAMPLE_RATE,
@@ -143,15 +126,15 @@ def ml4gw_polarisations(
         RIGHT_PAD,
     )
     assert cross.shape == plus.shape == (1, SIZE)
-    assert cross.dtype == plus.dtype == np.float32
+    assert cross.dtype == plus.dtype == dtype
     return cross[0].astype(np.float64), plus[0].astype(np.float64)
 
 
 @cache
 def _generated(approximant, items):
     parameters = dict(items)
-    ours = ml4gw_polarisations(parameters, approximant)
-    return ours, lalsim_polarisations(parameters, approximant)
+    ours = one_set(polarisations, parameters, approximant, np.float32)
+    return ours, one_set(reference, parameters, approximant)
 
 
 def generated(approximant, parameters):
