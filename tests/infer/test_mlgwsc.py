@@ -58,7 +58,13 @@ def test_mlgwsc_file_round_trip(repository, tmp_path, caplog):
 def test_mlgwsc_layout_errors(repository, tmp_path, capsys):
     path = tmp_path / "bad.hdf"
     with h5py.File(path, "w") as f:
-        f.create_dataset("H1/0", data=np.zeros(10))
+        dataset = f.create_dataset("H1/0", data=np.zeros(10))
+        dataset.attrs.update(start_time=0.0, delta_t=1 / FILE_RATE)
     args = ["mlgwsc", f"--input-file={path}", "--output-file=o.hdf"]
     assert main(args + [f"--repository={repository}"]) == 2
     assert "no L1 group" in capsys.readouterr().err
+    # a dataset without the layout's attributes is named
+    with h5py.File(path, "a") as f:
+        f.create_dataset("L1/0", data=np.zeros(10))
+    assert main(args + [f"--repository={repository}"]) == 2
+    assert "L1/0 lacks the start_time and delta_t" in capsys.readouterr().err

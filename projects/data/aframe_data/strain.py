@@ -156,7 +156,7 @@ def expand(patterns: list[str]) -> list[Path]:
     return files
 
 
-def _hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
+def hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
     spans = []
     with h5py.File(path, "r") as f:
         if "strain" in f and "Strain" in f["strain"]:
@@ -236,7 +236,7 @@ def index_files(
         if path.suffix == ".gwf":
             found = _gwf_spans(path, ifos, channel)
         elif path.suffix in (".h5", ".hdf5", ".hdf"):
-            found = _hdf5_spans(path, ifos)
+            found = hdf5_spans(path, ifos)
         else:
             raise DataError(
                 f"{path}: unknown strain file type {path.suffix!r} (expected "

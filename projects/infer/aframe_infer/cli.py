@@ -14,13 +14,14 @@ import h5py
 import numpy as np
 
 from aframe.stage_cli import run_cli
+from aframe_data.errors import DataError
 from aframe_data.io import (
     atomic_hdf5,
     read_background,
     read_tables,
     write_tables,
 )
-from aframe_data.strain import resample
+from aframe_data.strain import Span, hdf5_spans, resample
 from aframe_infer.engine import (
     LocalEngine,
     RepositoryError,
@@ -266,35 +267,30 @@ def read_mlgwsc(
 ) -> list[tuple[float, float, np.ndarray]]:
     """(start, sample rate, (C, T) strain) of each segment of an MLGWSC-1
     file: groups <ifo>/<gps start>, attrs start_time and delta_t."""
-    segments = []
-    with h5py.File(path, "r") as f:
-        missing = [ifo for ifo in ifos if ifo not in f]
-        if missing:
+    segments: dict[float, dict[str, Span]] = {}
+    # the data stage's reader checks the layout and the attributes
+    for span in hdf5_spans(Path(path), ifos):
+        segments.setdefault(span.start, {})[span.ifo] = span
+    found = {ifo for spans in segments.values() for ifo in spans}
+    missing = [ifo for ifo in ifos if ifo not in found]
+    if missing:
+        raise RepositoryError(
+            f"{path} has no {', '.join(missing)} group: the MLGWSC-1 "
+            "layout has one group per ifo"
+        )
+    result = []
+    for start in sorted(segments):
+        spans = segments[start]
+        absent = [ifo for ifo in ifos if ifo not in spans]
+        if absent:
             raise RepositoryError(
-                f"{path} has no {', '.join(missing)} group: the MLGWSC-1 "
-                "layout has one group per ifo"
+                f"{path}: the segment at {start:.0f} has no "
+                f"{', '.join(absent)} data"
             )
-        names = sorted(f[ifos[0]], key=float)
-        for name in names:
-            datasets = []
-            for ifo in ifos:
-                if name not in f[ifo]:
-                    raise RepositoryError(
-                        f"{path}: segment {name} is in {ifos[0]} but not "
-                        f"in {ifo}"
-                    )
-                datasets.append(f[ifo][name])
-            attrs = datasets[0].attrs
-            size = min(d.shape[0] for d in datasets)
-            strain = np.stack([d[:size] for d in datasets])
-            segments.append(
-                (
-                    float(attrs["start_time"]),
-                    1 / float(attrs["delta_t"]),
-                    strain,
-                )
-            )
-    return segments
+        stop = min(span.stop for span in spans.values())
+        strain = np.stack([spans[ifo].read(start, stop) for ifo in ifos])
+        result.append((start, spans[ifos[0]].sample_rate, strain))
+    return result
 
 
 def mlgwsc(
@@ -335,11 +331,11 @@ def mlgwsc(
         segments.append((start, strain))
     geometry = Geometry.from_manifest(m)
     # segments too short for one request are skipped, and said so
-    usable = [
-        (t0, x) for t0, x in segments if x.shape[-1] >= geometry.buffer_size
-    ]
+    usable = []
     for t0, x in segments:
-        if x.shape[-1] < geometry.buffer_size:
+        if x.shape[-1] >= geometry.buffer_size:
+            usable.append((t0, x))
+        else:
             logger.warning(
                 "segment at %.0f (%.0f s) is shorter than one request: "
                 "skipped",
@@ -441,6 +437,6 @@ def main(args: list[str] | None = None) -> int:
     return run_cli(
         "aframe-infer",
         [analyse, aggregate, mlgwsc],
-        (RepositoryError, ServerError, StreamError),
+        (RepositoryError, ServerError, StreamError, DataError),
         args,
     )
