@@ -146,14 +146,18 @@ class TritonEngine:
         from tritonclient.utils import InferenceServerException
 
         answers: queue.Queue = queue.Queue()
+        client = grpc.InferenceServerClient(self.url)
         try:
-            client = grpc.InferenceServerClient(self.url)
             self.check(client)
             client.start_stream(
                 callback=lambda result, error: answers.put((result, error))
             )
         except InferenceServerException as e:
+            client.close()
             raise ServerError(f"Triton at {self.url}: {e}") from e
+        except RepositoryError:
+            client.close()
+            raise
         responses = [
             np.zeros((len(u), self.manifest["batch_size"]), np.float32)
             for u in streams
