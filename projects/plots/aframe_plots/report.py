@@ -194,14 +194,23 @@ def make_report(
     config_files: Sequence[Path] = (),
     title: str = "aframe search",
 ) -> Path:
-    """Write the sensitive volume, the figures and the report.
+    """Write the sensitive volume, its figures and the HTML report.
+
+    Outputs in ``output_dir``: ``sensitive_volume.h5``, ``far.png``,
+    ``sensitive_volume.png``, ``efficiency.png`` and, last,
+    ``report.html``.
 
     Args:
-        background: the background events (HDF5, see ``read_background``).
-        foreground: the injection draws (HDF5, see ``read_draws``).
+        background: HDF5 of the time-slid background events:
+            detection_statistic, detection_time (GPS s), shift (s) and
+            attribute Tb (s) (see ``read_background``).
+        foreground: HDF5 of the injection draws (aframe_data
+            write_tables): parameters/ (analysed, with
+            detection_statistic), rejected/, attributes prior, num_draws,
+            snr_threshold, ifos (see ``read_draws``).
         output_dir: where the outputs go; created if missing.
-        mass_combos: source-frame (m1, m2) (solar masses) of log-normal
-            target populations.
+        mass_combos: source-frame [m1, m2] (solar masses) of log-normal
+            target populations, m2 <= m1.
         sigma: the populations' width in ln m.
         config_files: text files shown verbatim in the report.
         title: the report's title.
