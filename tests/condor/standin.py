@@ -11,8 +11,10 @@ stderr and user log where the submit file says.  The queue commands answer
 in the formats law parses (``-af:lng``).
 
 The queue lives in ``$CONDOR_STANDIN_DIR``.  ``$CONDOR_STANDIN_FAILURES=n``
-(set when submitting) makes the first n jobs that start fail with exit
+(set when submitting) makes the first n jobs submitted fail with exit
 code 1 before running, as on a broken execute node, to test resubmission.
+By submission order, not start order: jobs start in parallel, and the
+test must know which one fails.
 
 Standard library only: the commands run with whatever ``python3`` is first
 on PATH.
@@ -96,9 +98,10 @@ def take(state: Path, counter: str, start: int) -> int:
 
 
 def inject_failure(state: Path) -> bool:
-    """Whether this job is one of the first CONDOR_STANDIN_FAILURES."""
+    """Whether the job being submitted is one of the first
+    CONDOR_STANDIN_FAILURES."""
     failures = int(os.environ.get("CONDOR_STANDIN_FAILURES", "0"))
-    return take(state, "started", 0) < failures
+    return take(state, "submitted", 0) < failures
 
 
 # ----------------------------------------------------------- submit file
@@ -330,7 +333,7 @@ def execute(state: Path, job_id: str) -> None:
     stdout = open(out, "w") if out else subprocess.DEVNULL
     stderr = open(err, "w") if err else subprocess.DEVNULL
 
-    if inject_failure(state):
+    if job["InjectFailure"]:
         if err:
             stderr.write("stand-in execute node: injected failure\n")
         finish(state, job, 1)
@@ -420,6 +423,7 @@ def condor_submit(args: list[str]) -> int:
             print(f"ERROR: {error}", file=sys.stderr)
             return 1
         for job in jobs:
+            job["InjectFailure"] = inject_failure(state)
             write_job(state, job)
             user_log(job, "000", "Job submitted from host: <standin>")
             process = subprocess.Popen(
