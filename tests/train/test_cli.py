@@ -22,6 +22,9 @@ def test_fit_writes_the_weights_export_needs(data, tmp_path):
     settings = json.loads((tmp_path / "model.json").read_text())
     assert settings["ifos"] == ["H1", "L1"] and settings["sample_rate"] == RATE
     assert 0 <= settings["valid_auroc"] <= 1
+    # the background held out for validation: the last quarter (the
+    # default valid_fraction) of the 240 s that start at GPS 1e9
+    assert settings["validation_span"] == [1e9 + 180, 1e9 + 240]
     network = torch.jit.load(tmp_path / "model.pt")
     assert network(torch.randn(3, 2, RATE)).shape == (3, 1)
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0]

@@ -16,13 +16,12 @@ new weights write a new version.
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
 import torch
 
-from aframe.paths import sha256
+from aframe.paths import sha256, write_atomic
 from aframe_export import triton
 from aframe_export.preprocess import BatchWhitener
 from aframe_export.snapshotter import Snapshotter, export_onnx
@@ -288,9 +287,7 @@ def export(
     )
 
     manifest["version"] = version
-    tmp = repository / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, manifest_path)
+    write_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
     logger.info(
         "exported %s to %s: version %d, %s detector, %s serving",
         weights,

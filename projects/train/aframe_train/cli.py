@@ -29,8 +29,9 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
+from aframe.paths import write_atomic
 from aframe_train.augment import STRAIN_SCALE
-from aframe_train.data import AframeDataModule, DataError
+from aframe_train.data import AframeDataModule, DataError, validation_span
 from aframe_train.model import Aframe
 
 logger = logging.getLogger("aframe_train")
@@ -131,18 +132,20 @@ class EpochLog(Callback):
         rank_zero_info(f"epoch {trainer.current_epoch}: {values}")
 
 
-def write_weights(
-    checkpoint: Path, data: dict, run_dir: Path, score: float
-) -> None:
+def write_weights(checkpoint: Path, run_dir: Path, score: float) -> None:
     """The checkpoint's network as TorchScript, with its settings.
 
+    The settings are the data module's, as the checkpoint saved them, and
+    the GPS span of the background held out for validation.
+
     Args:
-        checkpoint: a Lightning checkpoint of Aframe.
-        data: the data module's settings (ifos, sample_rate, ...).
+        checkpoint: a Lightning checkpoint of Aframe and its data module.
         run_dir: gets model.json, then model.pt (the task's output).
         score: the checkpoint's valid_auroc, for the record.
     """
     model = Aframe.load_from_checkpoint(checkpoint, map_location="cpu")
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    data = saved["datamodule_hyper_parameters"]
     network = model.network.eval()
     size = round(data["kernel_length"] * data["sample_rate"])
     example = torch.zeros(1, len(data["ifos"]), size)
@@ -162,12 +165,13 @@ def write_weights(
     settings.update(
         ifos=list(data["ifos"]),
         strain_scale=STRAIN_SCALE,
+        validation_span=validation_span(
+            data["background_files"], data["valid_fraction"]
+        ),
         checkpoint=str(checkpoint),
         valid_auroc=score,
     )
-    tmp = run_dir / ".model.json.tmp"
-    tmp.write_text(json.dumps(settings, indent=2) + "\n")
-    os.replace(tmp, run_dir / "model.json")
+    write_atomic(run_dir / "model.json", json.dumps(settings, indent=2) + "\n")
     # model.pt is the task's output: written last, atomically
     tmp = run_dir / ".model.pt.tmp"
     traced.save(str(tmp))
@@ -182,7 +186,7 @@ def save_weights(cli: AframeCLI) -> None:
     checkpoint = cli.trainer.checkpoint_callback
     best = checkpoint.best_model_path or checkpoint.last_model_path
     score = float(checkpoint.best_model_score or float("nan"))
-    write_weights(Path(best), dict(cli.datamodule.hparams), run_dir, score)
+    write_weights(Path(best), run_dir, score)
     plot_training(run_dir / "metrics.csv", run_dir / "training.png")
 
 

@@ -79,6 +79,31 @@ def read_background(
     return strain
 
 
+def validation_span(
+    paths: list[Path], valid_fraction: float
+) -> tuple[float, float]:
+    """GPS [start, stop) of the background held out for validation.
+
+    It is the last ``valid_fraction`` of all the background's samples, at
+    the end of the last file (``AframeDataModule.split``).  Training
+    records it with the weights, so later stages can measure the model on
+    data it never trained on.
+    """
+    sizes = []
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            sizes.append(f[str(f.attrs["ifos"][0])].shape[-1])
+            t0, rate = float(f.attrs["t0"]), float(f.attrs["sample_rate"])
+    held_out = validation_samples(sizes, valid_fraction)
+    stop = t0 + sizes[-1] / rate
+    return stop - held_out / rate, stop
+
+
+def validation_samples(sizes: list[int], valid_fraction: float) -> int:
+    """Samples held out for validation, of background files of ``sizes``."""
+    return round(valid_fraction * sum(sizes))
+
+
 def read_waveforms(path: Path, group: str, keys: list[str]) -> torch.Tensor:
     """Waveforms (N, len(keys), T) of a data-stage file, scaled."""
     with h5py.File(path, "r") as f:
@@ -343,8 +368,9 @@ class AframeDataModule(pl.LightningDataModule):
 
     def split(self, strain):
         """Training files, and the validation tail of the background."""
-        total = sum(x.shape[-1] for x in strain)
-        wanted = round(self.hparams.valid_fraction * total)
+        wanted = validation_samples(
+            [x.shape[-1] for x in strain], self.hparams.valid_fraction
+        )
         last = strain[-1]
         if wanted >= last.shape[-1] - self.window_size:
             raise DataError(

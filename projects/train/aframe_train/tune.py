@@ -142,10 +142,9 @@ def tune(
     if best is None or best.metrics is None:
         raise RuntimeError("no trial of the search reported its metric")
     checkpoint = Path(best.path) / "checkpoints" / "best.ckpt"
-    overrides = yaml.safe_load(Path(fit_overrides).read_text())
     score = float(best.metrics_dataframe[metric].agg(mode))
     logger.info("best trial %s: %s %.4f", best.path, metric, score)
-    write_weights(checkpoint, overrides["data"], run_dir, score)
+    write_weights(checkpoint, run_dir, score)
 
 
 def main(args: list[str] | None = None) -> int:
