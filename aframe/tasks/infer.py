@@ -1,24 +1,26 @@
 """Inference over time-slid background and injections."""
 
+import json
 from pathlib import Path
 
 import law
 import luigi
 
 from aframe.base import StageTask, resolve_config_path
-from aframe.tasks.data import TimeslideWorkflow
+from aframe.tasks.data import (
+    TimeslideWorkflow,
+    TrainingBackground,
+    ValidationWaveforms,
+)
 from aframe.tasks.export import Export, TrainedModelParams
 
 
-class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
-    """Stream one timeslide of one test chunk through the exported model.
+class InferenceParams(law.Task):
+    """How the exported model is served, and how outputs become events.
 
-    Two sequences per branch: the shifted background, and the same strain
-    with the branch's injections added.
+    Set in ``[luigi_Infer]``; Infer hands them to Calibrate, so the time
+    window is measured as inference will run.
     """
-
-    stage = "infer"
-    uses_gpu = True
 
     backend = luigi.ChoiceParameter(
         choices=("local", "triton"),
@@ -45,14 +47,95 @@ class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
         description="window in which only the loudest event is kept (s)"
     )
 
+    def serving(self) -> dict:
+        """The stage parameters of the serving and the event windows."""
+        return {
+            "integration_window_length": self.integration_window_length,
+            "cluster_window_length": self.cluster_window_length,
+            "backend": self.backend,
+            "triton_url": self.triton_url,
+            # relative to the cfg, like the cfg's other paths
+            "triton_server": str(resolve_config_path(self.triton_server))
+            if self.triton_server
+            else "",
+        }
+
+
+class Calibrate(TrainedModelParams, InferenceParams, StageTask):
+    """Measure the exported model's event-time accuracy on validation
+    signals in the background training held out: the time window in which
+    inference matches events to injections (timing.json)."""
+
+    stage = "infer"
+    uses_gpu = True
+
+    def requires(self):
+        return {
+            "model": Export.req(self),
+            "background": TrainingBackground.req(self),
+            "waveforms": ValidationWaveforms.req(self),
+        }
+
+    def output(self):
+        return law.LocalFileTarget(
+            self.root("results") / "model_repo" / "timing.json"
+        )
+
+    def complete(self):
+        """Done when timing.json measured the exported version with these
+        windows: a new export or other windows measure it again."""
+        timing, manifest = Path(self.output().path), self.manifest_path()
+        if not timing.exists() or not manifest.exists():
+            return False
+        recorded = json.loads(timing.read_text())
+        version = json.loads(manifest.read_text()).get("version")
+        return (
+            recorded.get("version") == version
+            and recorded.get("integration_window_length")
+            == self.integration_window_length
+            and recorded.get("cluster_window_length")
+            == self.cluster_window_length
+        )
+
+    def run(self):
+        inputs = self.input()
+        background = inputs["background"]["collection"].targets.values()
+        self.run_stage(
+            "calibrate",
+            {
+                "repository": str(self.manifest_path().parent),
+                "background_files": [t.path for t in background],
+                "waveforms_file": inputs["waveforms"].path,
+                "seed": self.seed,
+                **self.serving(),
+            },
+        )
+
+    def manifest_path(self) -> Path:
+        return Path(Export.req(self).output().path)
+
+
+class Infer(TrainedModelParams, InferenceParams, StageTask, TimeslideWorkflow):
+    """Stream one timeslide of one test chunk through the exported model.
+
+    Two sequences per branch: the shifted background, and the same strain
+    with the branch's injections added.  Events find injections within
+    the model's calibrated time window.
+    """
+
+    stage = "infer"
+    uses_gpu = True
+
     def workflow_requires(self):
         reqs = super().workflow_requires()
         reqs["model"] = Export.req(self)
+        reqs["timing"] = Calibrate.req(self)
         return reqs
 
     def requires(self):
         return {
             "model": Export.req(self),
+            "timing": Calibrate.req(self),
             "background": self.background(),
             "injections": self.injections(),
         }
@@ -77,14 +160,7 @@ class Infer(TrainedModelParams, StageTask, TimeslideWorkflow):
                 "injections_file": injections.path,
                 "shifts": list(self.branch_data.shifts),
                 "output_dir": str(self.branch_dir()),
-                "integration_window_length": self.integration_window_length,
-                "cluster_window_length": self.cluster_window_length,
-                "backend": self.backend,
-                "triton_url": self.triton_url,
-                # relative to the cfg, like the cfg's other paths
-                "triton_server": str(resolve_config_path(self.triton_server))
-                if self.triton_server
-                else "",
+                **self.serving(),
                 # each branch's two streams get their own sequence ids, so
                 # branches can share one server
                 "sequence_id": 2 * self.branch + 1,

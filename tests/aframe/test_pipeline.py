@@ -17,7 +17,7 @@ from aframe.tasks.data import (
     ValidationWaveforms,
 )
 from aframe.tasks.export import Export
-from aframe.tasks.infer import AggregateEvents, Infer
+from aframe.tasks.infer import AggregateEvents, Calibrate, Infer
 from aframe.tasks.plots import SensitiveVolume
 from aframe.tasks.train import RayTune, Train
 
@@ -71,6 +71,16 @@ def test_requirements(experiment, pipeline_cls, train_cls, mode):
     assert training.configs()[0] == directory / "train.yaml"
     assert export.configs() == (directory / "export.yaml",)
     assert infer.backend == "local"
+
+    # the time window is measured on the validation signals in the
+    # training background, served and integrated as inference will be
+    calibrate = infer.workflow_requires()["timing"]
+    assert isinstance(calibrate, Calibrate)
+    assert isinstance(calibrate.requires()["model"], Export)
+    assert isinstance(calibrate.requires()["background"], TrainingBackground)
+    assert isinstance(calibrate.requires()["waveforms"], ValidationWaveforms)
+    for name in ("backend", "integration_window_length"):
+        assert getattr(calibrate, name) == getattr(infer, name)
 
 
 def test_parameters_given_on_the_command_line_flow_down(experiment):

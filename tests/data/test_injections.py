@@ -6,7 +6,6 @@ from bilby.gw.detector import InterferometerList
 from bilby.gw.utils import optimal_snr_squared
 
 from aframe_data import injections
-from aframe_data.cli import injection_times
 from aframe_data.psd import interpolate_psd, load_psd
 from aframe_data.signals import Signals
 
@@ -94,13 +93,13 @@ def test_no_signals_asked():
 
 def test_injection_times():
     rng = np.random.default_rng(0)
-    times = injection_times(100, 1100, 50, 16, rng)
+    times = injections.injection_times(100, 1100, 50, 16, rng)
     assert times.size == 50
     assert times.min() >= 100 and times.max() <= 1100
     assert np.diff(times).min() >= 16
     # too many for the room: as many as fit
-    assert injection_times(100, 1100, 500, 16, rng).size == 58
-    assert injection_times(100, 90, 5, 16, rng).size == 0
+    assert injections.injection_times(100, 1100, 500, 16, rng).size == 58
+    assert injections.injection_times(100, 90, 5, 16, rng).size == 0
 
 
 def test_gmst_matches_lal():

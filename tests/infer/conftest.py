@@ -6,7 +6,12 @@ import pytest
 from aframe_data import strain
 from aframe_data.io import write_background, write_tables
 from aframe_export.export import export
-from tests.export.conftest import RATE, SETTINGS, power_weights  # noqa: F401
+from tests.export.conftest import (  # noqa: F401
+    RATE,
+    SETTINGS,
+    power_weights,
+    weights,
+)
 
 T0 = 1240583383.0
 DURATION = 240
@@ -72,3 +77,21 @@ def loud_injections(path, times, amplitude=3e-20):
         },
     )
     return path
+
+
+@pytest.fixture
+def calibrated(repository, background, tmp_path):
+    """The repository with its time window measured on 40 loud bursts in
+    the background (a stand-in for the held-out validation background)."""
+    from aframe_infer.timing import calibrate
+
+    bursts = loud_injections(tmp_path / "validation.hdf5", np.zeros(40))
+    calibrate(
+        repository,
+        [background],
+        bursts,
+        integration_window_length=0.5,
+        cluster_window_length=4.0,
+        span=(T0, T0 + DURATION),
+    )
+    return repository

@@ -7,9 +7,10 @@ import torch
 
 from aframe_data import strain
 from aframe_data.io import read_tables, write_background
-from aframe_infer.cli import aggregate, analyse, inject, main, shifted
-from aframe_infer.engine import LocalEngine, RepositoryError, read_manifest
-from aframe_infer.stream import Geometry
+from aframe_infer.cli import aggregate, analyse, main
+from aframe_infer.engine import LocalEngine, read_manifest
+from aframe_infer.stream import Geometry, StreamError, inject, shifted
+from aframe_infer.timing import read_timing
 
 from ..export.conftest import RATE
 from .conftest import DURATION, T0, loud_injections
@@ -19,7 +20,7 @@ def test_shift_and_inject():
     data = {"H1": np.arange(10.0), "L1": np.arange(10.0) + 100}
     stream = shifted(data, ["H1", "L1"], [0, 2], 1)
     assert stream.tolist() == [list(range(8)), list(range(102, 110))]
-    with pytest.raises(RepositoryError, match="longer than the strain"):
+    with pytest.raises(StreamError, match="longer than the strain"):
         shifted(data, ["H1", "L1"], [0, 20], 1)
     response = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     out = inject(
@@ -71,25 +72,37 @@ def test_stream_outputs_cover_the_strain(repository):
 
 
 def test_analyse_finds_loud_injections_at_their_time(
-    repository, background, tmp_path
+    calibrated, background, tmp_path
 ):
-    times = T0 + np.array([60.0, 120.0, 180.0])
+    rng = np.random.default_rng(3)
+    times = T0 + np.arange(30, 220, 7.5) + rng.uniform(-0.5, 0.5, 26)
     injections = loud_injections(tmp_path / "inj.hdf5", times)
     out = tmp_path / "branch"
-    analyse(repository, background, [0, 1], out, 0.5, 4.0, injections)
+    analyse(calibrated, background, [0, 1], out, 0.5, 4.0, injections)
     attrs, tables = read_tables(out / "background.hdf5", ("",))
     assert attrs["Tb"] == pytest.approx(DURATION - 1 - 16 - 2, abs=1)
     background_stats = tables[""]["detection_statistic"]
     assert np.all(tables[""]["shift"] == [0, 1])
-    _, found = read_tables(out / "foreground.hdf5", ("parameters", "rejected"))
-    parameters = found["parameters"]
+    fg_attrs, tables = read_tables(
+        out / "foreground.hdf5", ("parameters", "rejected")
+    )
+    parameters = tables["parameters"]
+    # matched within the model's calibrated window, which is recorded
+    timing = read_timing(calibrated)
+    assert fg_attrs["time_window"] == timing.half_width
+    # the event times are unbiased estimates of the coalescence, spread
+    # over the output step (0.25 s): the floors of the quickstart
+    assert abs(timing.median) <= 0.05 and timing.half_width <= 0.3
+    # every burst beats the background, and its event is inside the
+    # window, wherever the burst falls between two outputs
     assert np.all(parameters["detection_statistic"] > background_stats.max())
-    # within the kernel and the integration window of the burst
-    assert np.all(np.abs(parameters["detection_time"] - times) < 1.5)
-    assert found["rejected"]["snr"].tolist() == [1.0]
+    residuals = parameters["detection_time"] - times
+    assert np.all(np.abs(residuals) <= timing.half_width)
+    assert abs(np.median(residuals)) <= 0.05
+    assert tables["rejected"]["snr"].tolist() == [1.0]
 
     second = tmp_path / "branch2"
-    analyse(repository, background, [0, 2], second, 0.5, 4.0, injections)
+    analyse(calibrated, background, [0, 2], second, 0.5, 4.0, injections)
     merged_bg, merged_fg = tmp_path / "bg.hdf5", tmp_path / "fg.hdf5"
     aggregate([out, second], merged_bg, merged_fg)
     attrs, merged = read_tables(merged_bg, ("",))
@@ -97,7 +110,8 @@ def test_analyse_finds_loud_injections_at_their_time(
     assert np.all(np.diff(statistic) >= 0)
     assert attrs["Tb"] == pytest.approx(2 * DURATION - 3 - 2 * 18, abs=2)
     fg_attrs, fg = read_tables(merged_fg, ("parameters", "rejected"))
-    assert fg["parameters"]["snr"].size == 6 and fg_attrs["num_draws"] == 8
+    assert fg["parameters"]["snr"].size == 52 and fg_attrs["num_draws"] == 54
+    assert fg_attrs["time_window"] == timing.half_width
 
 
 def test_mismatched_data_is_refused(repository, tmp_path, capsys):

@@ -5,6 +5,7 @@ import numpy as np
 
 from aframe_data import strain
 from aframe_infer.cli import main
+from aframe_infer.timing import read_timing
 
 from .conftest import RATE
 
@@ -24,7 +25,7 @@ def burst(times, t, amplitude=3e-20):
     return signal
 
 
-def test_mlgwsc_file_round_trip(repository, tmp_path, caplog):
+def test_mlgwsc_file_round_trip(calibrated, tmp_path, caplog):
     segments = {1238166018: 200, 1238166418: 160, 1238166818: 10}
     hits = {1238166018: [1238166118.0], 1238166418: [1238166518.0]}
     path = tmp_path / "foreground.hdf"
@@ -41,30 +42,37 @@ def test_mlgwsc_file_round_trip(repository, tmp_path, caplog):
                 dataset.attrs["delta_t"] = 1 / FILE_RATE
     output = tmp_path / "events.hdf"
     args = ["mlgwsc", f"--input-file={path}", f"--output-file={output}"]
-    args += [f"--repository={repository}", "--time-uncertainty=0.3"]
-    assert main(args) == 0
+    assert main([*args, f"--repository={calibrated}"]) == 0
     assert "shorter than one request: skipped" in caplog.text
     with h5py.File(output, "r") as f:
         time, stat, var = f["time"][:], f["stat"][:], f["var"][:]
-    assert np.all(np.diff(time) > 0) and np.all(var == 0.3)
-    # the two loudest events are the two bursts, found near their time
+    # var is the model's calibrated time window
+    window = read_timing(calibrated).half_width
+    assert np.all(np.diff(time) > 0) and np.all(var == window)
+    # the two loudest events are the two bursts, inside var of their
+    # time: evaluate.py will count them
     loudest = np.sort(time[np.argsort(stat)[-2:]])
     injected = [1238166118.0, 1238166518.0]
-    assert np.all(np.abs(loudest - injected) < 1.5)
+    assert np.all(np.abs(loudest - injected) <= window)
+    # the option overrides the calibration
+    args += [f"--repository={calibrated}", "--time-uncertainty=0.3"]
+    assert main(args) == 0
+    with h5py.File(output, "r") as f:
+        assert np.all(f["var"][:] == 0.3)
     # every event lies inside an analysed segment
     assert time.min() > 1238166018 and time.max() < 1238166418 + 160
 
 
-def test_mlgwsc_layout_errors(repository, tmp_path, capsys):
+def test_mlgwsc_layout_errors(calibrated, tmp_path, capsys):
     path = tmp_path / "bad.hdf"
     with h5py.File(path, "w") as f:
         dataset = f.create_dataset("H1/0", data=np.zeros(10))
         dataset.attrs.update(start_time=0.0, delta_t=1 / FILE_RATE)
     args = ["mlgwsc", f"--input-file={path}", "--output-file=o.hdf"]
-    assert main(args + [f"--repository={repository}"]) == 2
+    assert main(args + [f"--repository={calibrated}"]) == 2
     assert "no L1 group" in capsys.readouterr().err
     # a dataset without the layout's attributes is named
     with h5py.File(path, "a") as f:
         f.create_dataset("L1/0", data=np.zeros(10))
-    assert main(args + [f"--repository={repository}"]) == 2
+    assert main(args + [f"--repository={calibrated}"]) == 2
     assert "L1/0 lacks the start_time and delta_t" in capsys.readouterr().err

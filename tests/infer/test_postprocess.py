@@ -1,8 +1,19 @@
-"""Integration, clustering and injection matching."""
+"""Integration, clustering, event times and injection matching."""
 
 import numpy as np
+import pytest
 
-from aframe_infer.postprocess import cluster, events, integrate, match
+from aframe_infer.postprocess import (
+    cluster,
+    events,
+    integrate,
+    locate,
+    match,
+    timing_summary,
+)
+
+RATE = 4.0  # outputs per second
+KERNEL = 1.0  # s
 
 
 def test_integrate_is_a_causal_moving_average():
@@ -28,22 +39,99 @@ def test_cluster_keeps_the_loudest_per_window():
     assert cluster(np.zeros(0), 3).size == 0
 
 
-def test_events_and_times():
-    rate = 4.0
-    times = 1000 + np.arange(400) / rate
-    outputs = np.full(400, -3.0)
-    outputs[200:210] = 4.0  # the network fires for 2.5 s
-    statistic, time = events(outputs, times, rate, 1.5, 8.0)
+def response(times, coalescence, rng, level=3.0, kernel=KERNEL):
+    """The outputs of a network that fires while the merger is in the
+    kernel that ends at each output time: noise around -3 elsewhere."""
+    outputs = -3 + 0.3 * rng.standard_normal(times.size)
+    inside = (times >= coalescence) & (times < coalescence + kernel)
+    outputs[inside] += level + 3
+    return outputs
+
+
+@pytest.mark.parametrize("integration", [0.5, 1.0, 1.5, 3.0])
+def test_event_time_is_the_coalescence(integration):
+    """Known answers: wherever the coalescence falls relative to the
+    output grid, the integration and cluster windows and the ends of the
+    series, its event is within half an output step of it."""
+    rng = np.random.default_rng(int(integration * 10))
+    times = 1000 + np.arange(240) / RATE
+    errors = []
+    # along the series, near both ends included, at every grid phase
+    first, last = times[0] - 0.2, times[-1] - KERNEL - 0.01
+    for coalescence in np.linspace(first, last, 157):
+        outputs = response(times, coalescence, rng)
+        statistic, time = events(outputs, times, RATE, integration, 8, KERNEL)
+        loudest = np.argmax(statistic)
+        errors.append(time[loudest] - coalescence)
+    errors = np.array(errors)
+    assert np.abs(errors).max() <= 0.5 / RATE + 1e-9
+    # unbiased: the errors spread evenly over half a step either way
+    assert abs(errors.mean()) < 0.02
+    assert errors.std() == pytest.approx(1 / RATE / np.sqrt(12), rel=0.2)
+
+
+def test_two_events_in_one_series_keep_their_own_times():
+    rng = np.random.default_rng(1)
+    times = 1000 + np.arange(400) / RATE
+    outputs = np.maximum(
+        response(times, 1020.1, rng, level=2.0),
+        response(times, 1060.37, rng, level=4.0),
+    )
+    statistic, time = events(outputs, times, RATE, 1.5, 8, KERNEL)
+    loud = np.sort(time[np.argsort(statistic)[-2:]])
+    np.testing.assert_allclose(loud, [1020.1, 1060.37], atol=1 / RATE)
+
+
+def test_a_response_wider_than_a_kernel_is_centred():
+    outputs = np.full(60, -3.0)
+    outputs[20:30] = 4.0  # the network fires for 2.5 s, not 1 s
+    # the integrated plateau (7 outputs) starts at output 26
+    centre = locate(outputs, np.array([26]), 7, 4)
+    assert centre[0] == pytest.approx(24.5)
+    # the old estimate, the integrated plateau's first sample minus the
+    # integration window, put this event 0.75 s early; now it is at the
+    # middle of the response, less half a kernel
+    times = 1000 + np.arange(60) / RATE
+    statistic, time = events(outputs, times, RATE, 1.5, 8, KERNEL)
     loudest = np.argmax(statistic)
-    assert statistic[loudest] == np.max(integrate(outputs, 7))
-    # the integrated peak is where the window is full: output 206, whose
-    # event time is its kernel end minus the integration length
-    assert time[loudest] == times[206] - 1.5
+    assert time[loudest] == pytest.approx(times[0] + 24.5 / RATE - 0.5)
 
 
-def test_match_takes_the_loudest_event_nearby():
-    event_times = np.array([10.0, 13.0, 50.0])
-    event_stats = np.array([1.0, 2.0, 9.0])
-    stat, time = match(np.array([11.0, 30.0]), event_times, event_stats, 4)
-    assert stat.tolist() == [2.0, -np.inf]
-    assert time[0] == 13.0 and np.isnan(time[1])
+def test_no_outputs_no_events():
+    statistic, time = events(np.zeros(0), np.zeros(0), RATE, 1.5, 8, KERNEL)
+    assert statistic.size == 0 and time.size == 0
+
+
+def test_an_event_finds_only_its_nearest_injection():
+    injections = np.array([11.0, 14.0, 30.0])
+    event_times = np.array([10.9, 12.4, 13.8, 50.0])
+    event_stats = np.array([1.0, 5.0, 2.0, 9.0])
+    stat, time = match(injections, event_times, event_stats, 0.3)
+    # 12.4 is nearest to 11 but 1.4 s off: it finds nothing
+    assert stat.tolist() == [1.0, 2.0, -np.inf]
+    assert time[:2].tolist() == [10.9, 13.8] and np.isnan(time[2])
+    # a wider window: the loud event at 12.4 goes to 11 (nearest), and is
+    # counted once, not again for 14
+    stat, time = match(injections, event_times, event_stats, 2.0)
+    assert stat.tolist() == [5.0, 2.0, -np.inf]
+    # unsorted injections are matched the same
+    stat, _ = match(injections[::-1], event_times, event_stats, 2.0)
+    assert stat.tolist() == [-np.inf, 2.0, 5.0]
+    empty, _ = match(injections, np.zeros(0), np.zeros(0), 1.0)
+    assert np.all(empty == -np.inf)
+
+
+def test_the_loudest_of_an_injections_events_counts():
+    stat, time = match(
+        np.array([100.0]), np.array([99.9, 100.05]), np.array([3.0, 2.0]), 1
+    )
+    assert stat.tolist() == [3.0] and time.tolist() == [99.9]
+
+
+def test_timing_summary():
+    rng = np.random.default_rng(2)
+    residuals = rng.normal(0.01, 0.1, 10_000)
+    median, half_width = timing_summary(residuals)
+    assert median == pytest.approx(np.median(residuals))
+    assert np.mean(np.abs(residuals) <= half_width) == pytest.approx(0.95)
+    assert half_width == pytest.approx(1.96 * 0.1, rel=0.05)

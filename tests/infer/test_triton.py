@@ -57,6 +57,7 @@ def test_backends_give_the_same_events(repository, background, tmp_path):
             4.0,
             injections,
             backend=backend,
+            time_window=1.0,
         )
         results[backend] = tables(out)
     (local_bg, local_fg), (triton_bg, triton_fg) = results.values()
@@ -86,6 +87,7 @@ def test_branches_share_a_running_server(repository, background, tmp_path):
                 backend="triton",
                 triton_url=server.url,
                 sequence_id=2 * branch + 1,
+                time_window=1.0,
             )
         # a repository of another geometry is refused by the server's
         # answer, before anything is streamed
@@ -114,6 +116,7 @@ def test_a_server_that_is_down_fails_clearly(
         f"--injections-file={loud_injections(tmp_path / 'i.hdf5', [])}",
         "--backend=triton",
         f"--triton-url=127.0.0.1:{port}",
+        "--time-window=1",
     ]
     assert main(args) == 2
     error = capsys.readouterr().err
@@ -224,6 +227,7 @@ def test_a_server_from_an_apptainer_image(
             loud_injections(tmp_path / "inj.hdf5", [T0 + 100.0]),
             backend="triton",
             triton_server=str(image),
+            time_window=1.0,
         )
     finally:
         pytriton.stop()

@@ -8,6 +8,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from aframe_data.errors import DataError
+
 
 @contextlib.contextmanager
 def atomic_hdf5(path: Path) -> Iterator[h5py.File]:
@@ -53,6 +55,32 @@ def read_background(path: Path) -> tuple[dict[str, np.ndarray], float, float]:
         ifos = [str(ifo) for ifo in f.attrs["ifos"]]
         strain = {ifo: f[ifo][:] for ifo in ifos}
         return strain, float(f.attrs["t0"]), float(f.attrs["sample_rate"])
+
+
+def read_background_span(
+    paths: list[Path], start: float, stop: float
+) -> tuple[dict[str, np.ndarray], float, float]:
+    """The strain of GPS [start, stop) from the background file holding it.
+
+    Returns the strain per ifo, its first sample's GPS time and the sample
+    rate (Hz); only the span is read.
+
+    Raises:
+        DataError: no file holds the whole span.
+    """
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            ifos = [str(ifo) for ifo in f.attrs["ifos"]]
+            t0, rate = float(f.attrs["t0"]), float(f.attrs["sample_rate"])
+            first = round((start - t0) * rate)
+            last = round((stop - t0) * rate)
+            if 0 <= first < last <= f[ifos[0]].shape[-1]:
+                strain = {ifo: f[ifo][first:last] for ifo in ifos}
+                return strain, t0 + first / rate, rate
+    raise DataError(
+        f"no background file holds GPS [{start}, {stop}): "
+        + ", ".join(str(p) for p in paths)
+    )
 
 
 def write_tables(

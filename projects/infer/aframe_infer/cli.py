@@ -1,13 +1,12 @@
 """The aframe-infer command line.
 
+aframe-infer calibrate --config overrides.yaml # the model's time window
 aframe-infer analyse --config overrides.yaml   # one (chunk, timeslide)
 aframe-infer aggregate --config overrides.yaml # all branches' events
 aframe-infer mlgwsc --input-file X.hdf --output-file Y.hdf --repository R
 """
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -22,126 +21,13 @@ from aframe_data.io import (
     write_tables,
 )
 from aframe_data.strain import Span, hdf5_spans, resample
-from aframe_infer.engine import (
-    LocalEngine,
-    RepositoryError,
-    ServerError,
-    TritonEngine,
-    read_manifest,
-    with_retries,
-)
-from aframe_infer.postprocess import events, match
-from aframe_infer.server import TritonServer
-from aframe_infer.stream import Geometry, StreamError
+from aframe_infer.backends import streamer
+from aframe_infer.engine import RepositoryError, ServerError, read_manifest
+from aframe_infer.postprocess import match, stream_events
+from aframe_infer.stream import Geometry, StreamError, inject, shifted
+from aframe_infer.timing import calibrate, read_timing
 
 logger = logging.getLogger("aframe_infer")
-
-
-def shifted(
-    strain: dict[str, np.ndarray], ifos: list[str], shifts: list[float], rate
-) -> np.ndarray:
-    """(C, T - max shift) strain, ifo c advanced by shifts[c] seconds."""
-    offsets = [round(s * rate) for s in shifts]
-    size = min(strain[ifo].size for ifo in ifos) - max(offsets)
-    if size <= 0:
-        raise RepositoryError(
-            f"shifts {shifts} s are longer than the strain "
-            f"({strain[ifos[0]].size / rate:.0f} s)"
-        )
-    return np.stack(
-        [
-            strain[ifo][o : o + size]
-            for ifo, o in zip(ifos, offsets, strict=True)
-        ]
-    )
-
-
-def inject(
-    stream: np.ndarray,
-    t0: float,
-    rate: float,
-    times: np.ndarray,
-    responses: np.ndarray,
-    coalescence: int,
-) -> np.ndarray:
-    """The stream with each response's coalescence at its time."""
-    stream = stream.copy()
-    size = stream.shape[-1]
-    for time, response in zip(times, responses, strict=True):
-        start = round((time - t0) * rate) - coalescence
-        first, last = max(start, 0), min(start + response.shape[-1], size)
-        if last > first:
-            stream[:, first:last] += response[:, first - start : last - start]
-    return stream
-
-
-@contextmanager
-def streamer(
-    repository: Path,
-    backend: str,
-    triton_url: str,
-    triton_server: str,
-    log_dir: Path,
-    first_sequence_id: int,
-    attempts: int = 3,
-    backoff: float = 2.0,
-) -> Iterator[Callable[[list[np.ndarray]], list[np.ndarray]]]:
-    """A function from (C, T) strains to their outputs.
-
-    The triton backend starts a server for the run unless ``triton_url``
-    names one; a server that fails is retried with exponential backoff
-    (and restarted when we started it) before a clear error.
-    """
-    manifest = read_manifest(repository)
-    geometry = Geometry.from_manifest(manifest)
-    server = None
-    if backend == "local":
-        infer = LocalEngine(repository).infer
-    elif backend == "triton":
-        if not triton_url:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            server = TritonServer(
-                repository, triton_server or None, log_dir / "triton.log"
-            )
-            if server.server.is_dir() and manifest["serving"] != "python":
-                raise RepositoryError(
-                    f"{repository} was exported for NVIDIA's Triton "
-                    f"(serving: {manifest['serving']}); the server in "
-                    f"{server.server} has only the python backend: set "
-                    "triton_server to a Triton image or binary, or export "
-                    "with serving: python"
-                )
-            with_retries(server.start, attempts, backoff, server.stop)
-            triton_url = server.url
-        engine = TritonEngine(triton_url, manifest, first_sequence_id)
-        restart = None
-        if server is not None:
-
-            def restart():
-                server.restart()
-                engine.url = server.url
-
-        def infer(streams):
-            return with_retries(
-                lambda: engine.infer(streams), attempts, backoff, restart
-            )
-    else:
-        raise RepositoryError(
-            f"backend {backend!r}: choose 'local' or 'triton'"
-        )
-
-    def run(strains: list[np.ndarray]) -> list[np.ndarray]:
-        responses = infer([geometry.updates(x) for x in strains])
-        return [
-            geometry.outputs(r, x.shape[-1])
-            for r, x in zip(responses, strains, strict=True)
-        ]
-
-    try:
-        yield run
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def analyse(
@@ -156,6 +42,7 @@ def analyse(
     triton_url: str = "",
     triton_server: str = "",
     sequence_id: int = 1,
+    time_window: float | None = None,
 ) -> None:
     """Analyse one timeslide of one test chunk: background and injections.
 
@@ -176,6 +63,9 @@ def analyse(
         sequence_id: the background stream's Triton sequence id; the
             foreground's is the next (unique per branch on a shared
             server).
+        time_window: an event finds an injection when it is the nearest
+            one and this close to its coalescence (s); None: the model's
+            calibrated window (timing.json).
     """
     # the inputs are read and checked before any server starts
     m = read_manifest(repository)
@@ -185,6 +75,8 @@ def analyse(
             f"{background_file} ({rate} Hz, {sorted(strain)}) does not "
             f"match the model ({m['sample_rate']} Hz, {m['ifos']})"
         )
+    if time_window is None:
+        time_window = read_timing(repository).half_width
     ifos = m["ifos"]
     background = shifted(strain, ifos, shifts, rate)
     injection_attrs, tables = read_tables(
@@ -213,22 +105,26 @@ def analyse(
         outputs = run(streams)
 
     geometry = Geometry.from_manifest(m)
-    isr = m["inference_sampling_rate"]
 
     def find_events(output):
-        times = geometry.output_times(output.size, t0)
-        return events(
+        return stream_events(
             output,
-            times,
-            isr,
+            t0,
+            geometry,
             integration_window_length,
             cluster_window_length,
         )
 
-    Tb = outputs[0].size / isr
+    Tb = outputs[0].size * geometry.stride / rate
     statistic, time = find_events(outputs[0])
     logger.info("background: %d events in %.0f s", statistic.size, Tb)
-    attrs = {"Tb": Tb, "ifos": ifos, "shifts": shifts, "t0": t0}
+    attrs = {
+        "Tb": Tb,
+        "ifos": ifos,
+        "shifts": shifts,
+        "t0": t0,
+        "time_window": time_window,
+    }
     output_dir.mkdir(parents=True, exist_ok=True)
     write_tables(
         output_dir / "background.hdf5",
@@ -243,9 +139,7 @@ def analyse(
     )
     if times.size:
         fg_statistic, fg_time = find_events(outputs[1])
-        found, found_time = match(
-            times, fg_time, fg_statistic, cluster_window_length / 2
-        )
+        found, found_time = match(times, fg_time, fg_statistic, time_window)
     else:
         found, found_time = np.zeros(0), np.zeros(0)
     parameters["detection_statistic"] = found
@@ -299,7 +193,7 @@ def mlgwsc(
     repository: Path,
     integration_window_length: float = 1.5,
     cluster_window_length: float = 8.0,
-    time_uncertainty: float = 0.5,
+    time_uncertainty: float | None = None,
     backend: str = "local",
     triton_url: str = "",
     triton_server: str = "",
@@ -316,13 +210,30 @@ def mlgwsc(
         repository: the exported model repository.
         integration_window_length: moving average of the outputs (s).
         cluster_window_length: one event per this many seconds (s).
-        time_uncertainty: the var of every event (s).
+        time_uncertainty: the var of every event: how close to a
+            coalescence it must be to count (s); None: the model's
+            calibrated time window (timing.json).
         backend: local or triton.
         triton_url: gRPC address of a running Triton server.
         triton_server: the server to start (see analyse).
     """
     output_file = Path(output_file)
     m = read_manifest(repository)
+    if time_uncertainty is None:
+        timing = read_timing(repository)
+        time_uncertainty = timing.half_width
+        calibrated = (
+            timing.integration_window_length,
+            timing.cluster_window_length,
+        )
+        if calibrated != (integration_window_length, cluster_window_length):
+            logger.warning(
+                "the time window %.3f s was calibrated with integration "
+                "and cluster windows %s s, not %s s: it may not hold",
+                time_uncertainty,
+                calibrated,
+                (integration_window_length, cluster_window_length),
+            )
     rate = m["sample_rate"]
     segments = []
     for start, file_rate, strain in read_mlgwsc(input_file, m["ifos"]):
@@ -353,10 +264,10 @@ def mlgwsc(
         outputs = run([x for _, x in usable])
     found_stat, found_time = [], []
     for (t0, _), output in zip(usable, outputs, strict=True):
-        statistic, time = events(
+        statistic, time = stream_events(
             output,
-            geometry.output_times(output.size, t0),
-            m["inference_sampling_rate"],
+            t0,
+            geometry,
             integration_window_length,
             cluster_window_length,
         )
@@ -407,7 +318,14 @@ def aggregate(
     events_table = concatenate(bg_tables)
     order = np.argsort(events_table["detection_statistic"], kind="stable")
     events_table = {k: v[order] for k, v in events_table.items()}
-    keep = ("prior", "snr_threshold", "ifos", "sample_rate", "approximant")
+    keep = (
+        "prior",
+        "snr_threshold",
+        "ifos",
+        "sample_rate",
+        "approximant",
+        "time_window",
+    )
     write_tables(
         background,
         {"Tb": Tb, "ifos": attrs["ifos"]},
@@ -436,7 +354,7 @@ def aggregate(
 def main(args: list[str] | None = None) -> int:
     return run_cli(
         "aframe-infer",
-        [analyse, aggregate, mlgwsc],
+        [calibrate, analyse, aggregate, mlgwsc],
         (RepositoryError, ServerError, StreamError, DataError),
         args,
     )

@@ -1,7 +1,32 @@
-"""From network outputs to events: integrate, cluster, match injections."""
+"""From network outputs to events: integrate, cluster, locate, match.
+
+The network answers one question per whitened kernel: does a merger sit
+in it?  Its output at time t, the end of the kernel
+(``stream.Geometry.output_times``), is high while the coalescence time
+t_c lies in the kernel, t - kernel_length < t_c <= t.  So an event's
+response in the output series is a box of kernel_length seconds that
+starts at t_c.  Training places mergers only between kernel_left_pad
+after the kernel's start and kernel_right_pad before its end, but the
+network's convolutions and global pooling fire wherever the merger is in
+the kernel: the stacked responses of the quickstart model to its testing
+injections span the whole kernel, with sharp edges at t = t_c and
+t = t_c + kernel_length (docs/stages/infer.md).
+
+The statistic is the output averaged over the integration window, and
+events are its loudest samples, one per cluster window.  A plateau of the
+integrated statistic is as wide as the integration window minus the
+response, so its first sample says little about t_c.  Instead the event
+is located on the raw outputs: the kernel-long block of outputs with the
+largest sum, among the blocks that overlap the integration window of the
+peak, is the response; its centre, minus half a kernel, is t_c.  With
+outputs 1 / inference_sampling_rate apart the estimate is unbiased and
+its error is uniform within half an output step, before noise.
+"""
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d
+
+from aframe_infer.stream import Geometry
 
 
 def integrate(outputs: np.ndarray, window: int) -> np.ndarray:
@@ -25,43 +50,133 @@ def cluster(statistic: np.ndarray, half_window: int) -> np.ndarray:
     return peaks[keep]
 
 
+def locate(
+    outputs: np.ndarray, peaks: np.ndarray, window: int, kernel: int
+) -> np.ndarray:
+    """The centre of each peak's response, as a fractional output index.
+
+    Args:
+        outputs: the raw output series, (N,).
+        peaks: indices of the integrated statistic's peaks.
+        window: outputs averaged into the integrated statistic.
+        kernel: outputs per kernel: the length of a response.
+
+    The response is the ``kernel``-long block with the largest sum among
+    the blocks that overlap the integration window ``[p - window + 1,
+    p]`` of the peak p; blocks that tie are averaged, so a response wider
+    than a kernel is centred too.
+    """
+    kernel = max(1, min(kernel, outputs.size))
+    sums = np.convolve(outputs, np.ones(kernel), "valid")
+    centres = np.empty(peaks.size)
+    for i, peak in enumerate(peaks):
+        first = max(peak - window - kernel + 2, 0)
+        last = min(peak, sums.size - 1)
+        candidates = sums[first : last + 1]
+        best = np.flatnonzero(candidates == candidates.max())
+        start = first + (best[0] + best[-1]) / 2
+        centres[i] = start + (kernel - 1) / 2
+    return centres
+
+
 def events(
     outputs: np.ndarray,
     times: np.ndarray,
     rate: float,
     integration_length: float,
     cluster_length: float,
+    kernel_length: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (statistic, time) of the clustered events of an output series.
 
-    The statistic is the output averaged over ``integration_length``; an
-    event's time is its output's kernel end minus that length, where the
-    integrated signal has built up.
+    Args:
+        outputs: the network's outputs, (N,).
+        times: the end of each output's kernel (GPS s), (N,), evenly
+            spaced by 1 / rate.
+        rate: outputs per second (Hz).
+        integration_length: the statistic's moving average (s).
+        cluster_length: one event per this many seconds (s).
+        kernel_length: the whitened kernel the network sees (s).
+
+    Returns:
+        the integrated statistic at each event, and its estimated
+        coalescence time (GPS s).
     """
     window = int(round(integration_length * rate)) + 1
     statistic = integrate(outputs.astype(np.float64), window)
     peaks = cluster(statistic, int(round(cluster_length * rate / 2)))
-    return statistic[peaks], times[peaks] - integration_length
+    if peaks.size == 0:
+        return np.zeros(0), np.zeros(0)
+    centres = locate(outputs, peaks, window, int(round(kernel_length * rate)))
+    return statistic[peaks], times[0] + centres / rate - kernel_length / 2
 
 
 def match(
     injection_times: np.ndarray,
     event_times: np.ndarray,
     event_statistics: np.ndarray,
-    tolerance: float,
+    window: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The loudest event within ``tolerance`` s of each injection.
+    """Each injection's loudest event, as MLGWSC-1's evaluate.py counts.
 
-    Injections without one get statistic -inf and time NaN.
+    An event belongs to the injection nearest to it, and only when it is
+    within ``window`` seconds of it, so one event finds at most one
+    injection.  Injections without an event get statistic -inf and time
+    NaN.
     """
     statistic = np.full(injection_times.size, -np.inf)
     time = np.full(injection_times.size, np.nan)
-    order = np.argsort(event_times)
-    event_times, event_statistics = event_times[order], event_statistics[order]
-    low = np.searchsorted(event_times, injection_times - tolerance, "left")
-    high = np.searchsorted(event_times, injection_times + tolerance, "right")
-    for i, (a, b) in enumerate(zip(low, high, strict=True)):
-        if b > a:
-            j = a + int(np.argmax(event_statistics[a:b]))
-            statistic[i], time[i] = event_statistics[j], event_times[j]
+    if injection_times.size == 0 or event_times.size == 0:
+        return statistic, time
+    order = np.argsort(injection_times)
+    ordered = injection_times[order]
+    after = np.clip(np.searchsorted(ordered, event_times), 1, ordered.size)
+    before = after - 1
+    after = np.minimum(after, ordered.size - 1)
+    later = np.abs(ordered[after] - event_times) < np.abs(
+        ordered[before] - event_times
+    )
+    nearest = np.where(later, after, before)
+    hits = np.flatnonzero(np.abs(ordered[nearest] - event_times) <= window)
+    # loudest last, so each injection keeps its loudest event
+    hits = hits[np.argsort(event_statistics[hits], kind="stable")]
+    for event in hits:
+        injection = order[nearest[event]]
+        statistic[injection] = event_statistics[event]
+        time[injection] = event_times[event]
     return statistic, time
+
+
+def timing_summary(
+    residuals: np.ndarray, quantile: float = 0.95
+) -> tuple[float, float]:
+    """(median, half-width) of event time - coalescence time (s).
+
+    The half-width is the smallest window around the coalescence that
+    holds ``quantile`` of the residuals: the ``quantile`` quantile of
+    their absolute values.
+    """
+    if residuals.size == 0:
+        return float("nan"), float("nan")
+    return (
+        float(np.median(residuals)),
+        float(np.quantile(np.abs(residuals), quantile)),
+    )
+
+
+def stream_events(
+    outputs: np.ndarray,
+    t0: float,
+    geometry: Geometry,
+    integration_length: float,
+    cluster_length: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``events`` of the outputs of a stream that starts at GPS ``t0``."""
+    return events(
+        outputs,
+        geometry.output_times(outputs.size, t0),
+        geometry.sample_rate / geometry.stride,
+        integration_length,
+        cluster_length,
+        geometry.kernel_length,
+    )

@@ -7,6 +7,9 @@ first ``buffer_size`` samples; the responses before it (the warm-up) are
 dropped.  The end is padded to a whole update, and outputs whose
 whitening filter reaches into that padding are dropped too.  Both
 backends stream through this one plan, so they return the same outputs.
+
+The streams themselves are time-shifted strain (``shifted``), with
+signals added for the foreground (``inject``).
 """
 
 from dataclasses import dataclass
@@ -83,3 +86,41 @@ class Geometry:
             + (self.kernel_length + self.fduration / 2) * rate
         )
         return t0 + (first + np.arange(count) * self.stride) / rate
+
+
+def shifted(
+    strain: dict[str, np.ndarray], ifos: list[str], shifts: list[float], rate
+) -> np.ndarray:
+    """(C, T - max shift) strain, ifo c advanced by shifts[c] seconds."""
+    offsets = [round(s * rate) for s in shifts]
+    size = min(strain[ifo].size for ifo in ifos) - max(offsets)
+    if size <= 0:
+        raise StreamError(
+            f"shifts {shifts} s are longer than the strain "
+            f"({strain[ifos[0]].size / rate:.0f} s)"
+        )
+    return np.stack(
+        [
+            strain[ifo][o : o + size]
+            for ifo, o in zip(ifos, offsets, strict=True)
+        ]
+    )
+
+
+def inject(
+    stream: np.ndarray,
+    t0: float,
+    rate: float,
+    times: np.ndarray,
+    responses: np.ndarray,
+    coalescence: int,
+) -> np.ndarray:
+    """The stream with each response's coalescence at its time."""
+    stream = stream.copy()
+    size = stream.shape[-1]
+    for time, response in zip(times, responses, strict=True):
+        start = round((time - t0) * rate) - coalescence
+        first, last = max(start, 0), min(start + response.shape[-1], size)
+        if last > first:
+            stream[:, first:last] += response[:, first - start : last - start]
+    return stream

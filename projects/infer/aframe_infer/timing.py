@@ -1,0 +1,376 @@
+"""How well an exported model times events: its calibrated time window.
+
+``calibrate`` injects the validation signals into the background that
+training held out (``validation_span`` in the model's settings), streams
+it through the repository as inference does, with the same integration,
+clustering and event-time estimate (``aframe_infer.postprocess``), and
+measures event time - coalescence time for the injections found above
+the loudest event of the same background without them.  ``timing.json``,
+beside the repository's manifest, keeps the median of these residuals,
+the half-width that holds 95% of them (the model's timing accuracy), and
+the time window: the half-width that holds 99% of them, but never less
+than half an output step.
+
+The residuals are bounded, not long-tailed: an event time is off by up
+to half an output step wherever the coalescence falls between two
+outputs, and a loud signal's response starts up to ~0.1 s early, as its
+inspiral shows before the merger enters the kernel.  A window that holds
+95% of them would throw away one found signal in twenty, most of them
+loud, for tens of milliseconds of window; 99% keeps them.  The window is
+where inference matches events to injections and the ``var`` of MLGWSC-1
+event files: an outside scorer counts an event only that close to the
+coalescence, so the pipeline counts nothing farther.
+"""
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from aframe.paths import write_atomic
+from aframe_data.injections import injection_times
+from aframe_data.io import read_background_span
+from aframe_infer.backends import streamer
+from aframe_infer.engine import RepositoryError, read_manifest
+from aframe_infer.postprocess import match, stream_events, timing_summary
+from aframe_infer.stream import Geometry, inject, shifted
+
+logger = logging.getLogger("aframe_infer")
+
+TIMING_FILE = "timing.json"
+# the share of found signals the accuracy figure (spread) holds
+SPREAD_QUANTILE = 0.95
+# fewer found injections than this cannot pin down a 95% window
+MIN_FOUND = 20
+# timeslide k delays ifo c by c * k * SHIFT seconds
+SHIFT = 1.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The timing calibration of one version of a model repository.
+
+    Args:
+        median: median of event time - coalescence time (s).
+        spread: the half-width around the coalescence that holds 95% of
+            the residuals (s).
+        half_width: the time window: the half-width that holds
+            ``window_quantile`` of them, or half an output step when that
+            is wider (s).
+        window_quantile: the share of residuals the window holds.
+        found: validation injections found above ``threshold``.
+        injected: validation injections analysed.
+        threshold: the loudest background event's statistic.
+        livetime: background analysed for the threshold (s).
+        integration_window_length: the statistic's moving average (s).
+        cluster_window_length: one event per this many seconds (s).
+        version: the repository version measured.
+        weights_sha256: the weights measured.
+    """
+
+    median: float
+    spread: float
+    half_width: float
+    window_quantile: float
+    found: int
+    injected: int
+    threshold: float
+    livetime: float
+    integration_window_length: float
+    cluster_window_length: float
+    version: int
+    weights_sha256: str
+
+
+def read_timing(repository: Path) -> Timing:
+    """The repository's timing calibration, checked against its manifest.
+
+    Raises:
+        RepositoryError: there is none, or it measured other weights.
+    """
+    path = Path(repository) / TIMING_FILE
+    if not path.exists():
+        raise RepositoryError(
+            f"{path} is missing: measure the model's time window with "
+            "`aframe-infer calibrate`, or give the window yourself"
+        )
+    try:
+        timing = Timing(**json.loads(path.read_text()))
+    except (TypeError, ValueError) as error:
+        raise RepositoryError(
+            f"{path} is not a timing calibration this aframe reads "
+            f"({error}): run `aframe-infer calibrate` again"
+        ) from None
+    manifest = read_manifest(repository)
+    if (timing.version, timing.weights_sha256) != (
+        manifest["version"],
+        manifest["weights_sha256"],
+    ):
+        raise RepositoryError(
+            f"{path} measured version {timing.version} of the model, but "
+            f"the repository now holds version {manifest['version']}: run "
+            "`aframe-infer calibrate` again"
+        )
+    return timing
+
+
+def read_signals(
+    path: Path, ifos: list[str], rate: float, count: int, seed: int
+) -> tuple[np.ndarray, int]:
+    """Up to ``count`` projected signals (N, C, T) of a waveform file, at
+    random, and the sample of their coalescence."""
+    with h5py.File(path, "r") as f:
+        total = len(f[f"waveforms/{ifos[0]}"])
+        rows = np.sort(np.random.default_rng(seed).permutation(total)[:count])
+        responses = np.stack([f[f"waveforms/{i}"][rows] for i in ifos], 1)
+        duration, right_pad = f.attrs["duration"], f.attrs["right_pad"]
+    return responses, round((duration - right_pad) * rate)
+
+
+def calibration_streams(
+    strain: dict[str, np.ndarray],
+    t0: float,
+    rate: float,
+    geometry: Geometry,
+    ifos: list[str],
+    count: int,
+    pitch: float,
+    seed: int,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Background streams, timeslide by timeslide, and injection times.
+
+    ``count`` injections, ``pitch`` seconds or more apart, go into as many
+    timeslides of the strain as they need; each time is jittered, so the
+    events fall at every phase of the output grid.
+
+    Returns:
+        the (C, T) background of each timeslide and the injection times
+        (GPS s) of each.
+    """
+    rng = np.random.default_rng(seed)
+    backgrounds, times = [], []
+    placed, timeslide = 0, 0
+    while placed < count:
+        timeslide += 1
+        shifts = [c * timeslide * SHIFT for c in range(len(ifos))]
+        background = shifted(strain, ifos, shifts, rate)
+        size = background.shape[-1]
+        if size < geometry.buffer_size:
+            raise RepositoryError(
+                f"{count - placed} validation signals are left after "
+                f"{timeslide - 1} timeslides of the held-out background: "
+                "lower max_injections"
+            )
+        outputs = geometry.output_times(geometry.valid_outputs(size), t0)
+        # each response, its integration and its cluster window lie
+        # inside the outputs of its timeslide
+        start, stop = outputs[0] + pitch / 2, outputs[-1] - pitch / 2
+        fits = min(count - placed, int((stop - start) // pitch))
+        slide = injection_times(start, stop, fits, pitch - 1, rng)
+        if slide.size == 0:
+            raise RepositoryError(
+                f"the held-out background ({size / rate:.0f} s) is too "
+                f"short for one injection {pitch:.1f} s from others"
+            )
+        backgrounds.append(background)
+        times.append(slide)
+        placed += slide.size
+    return backgrounds, times
+
+
+def found_residuals(
+    outputs: list[np.ndarray],
+    times: list[np.ndarray],
+    t0: float,
+    geometry: Geometry,
+    integration_window_length: float,
+    cluster_window_length: float,
+) -> tuple[np.ndarray, float, float]:
+    """Event time - injection time of the injections found above the
+    loudest background event.
+
+    Args:
+        outputs: the background streams' outputs, then the foreground
+            streams', in the order of ``times``.
+        times: each foreground stream's injection times (GPS s).
+
+    Returns:
+        the residuals (s), the loudest background event's statistic, and
+        the background's duration (s).
+    """
+
+    def find_events(output):
+        return stream_events(
+            output,
+            t0,
+            geometry,
+            integration_window_length,
+            cluster_window_length,
+        )
+
+    backgrounds, foregrounds = outputs[: len(times)], outputs[len(times) :]
+    threshold, livetime = -np.inf, 0.0
+    for output in backgrounds:
+        statistic, _ = find_events(output)
+        threshold = max(threshold, statistic.max(initial=-np.inf))
+        livetime += output.size * geometry.stride / geometry.sample_rate
+    residuals = []
+    for output, injected in zip(foregrounds, times, strict=True):
+        statistic, time = find_events(output)
+        # injections are a pitch apart: no event is ambiguous, so any
+        # event of the cluster window counts, however far off its time
+        found, found_time = match(
+            injected, time, statistic, cluster_window_length / 2
+        )
+        residuals.append((found_time - injected)[found > threshold])
+    return np.concatenate(residuals), threshold, livetime
+
+
+def calibrate(
+    repository: Path,
+    background_files: list[Path],
+    waveforms_file: Path,
+    integration_window_length: float,
+    cluster_window_length: float,
+    span: tuple[float, float] | None = None,
+    max_injections: int = 1000,
+    window_quantile: float = 0.99,
+    backend: str = "local",
+    triton_url: str = "",
+    triton_server: str = "",
+    seed: int = 0,
+) -> Timing:
+    """Measure the model's event-time residuals; write timing.json.
+
+    Args:
+        repository: the exported model repository.
+        background_files: background strain (data-stage HDF5), one of
+            which holds ``span``.
+        waveforms_file: projected validation signals (data stage):
+            waveforms/<ifo> with their attributes duration and right_pad.
+        integration_window_length: the statistic's moving average (s), as
+            inference will use it.
+        cluster_window_length: one event per this many seconds (s).
+        span: GPS [start, stop) of background the model never trained
+            on; None: the ``validation_span`` its training recorded.
+        max_injections: at most this many signals, chosen at random.
+        window_quantile: the share of the found signals' residuals that
+            the time window holds.
+        backend: local (the exported files in process) or triton.
+        triton_url: gRPC address of a running Triton server.
+        triton_server: the server to start (see ``analyse``).
+        seed: seeds the choice of signals and their times.
+
+    Raises:
+        RepositoryError: too few injections were found to measure a
+            window, or the inputs do not fit the model.
+    """
+    if not 0 < window_quantile <= 1:
+        raise RepositoryError(
+            f"window_quantile = {window_quantile}: it is a share of the "
+            "residuals, in (0, 1]"
+        )
+    repository = Path(repository)
+    manifest = read_manifest(repository)
+    geometry = Geometry.from_manifest(manifest)
+    ifos, rate = manifest["ifos"], manifest["sample_rate"]
+    if span is None:
+        span = manifest["settings"].get("validation_span")
+        if span is None:
+            raise RepositoryError(
+                f"{repository}'s model records no validation_span (the "
+                "background training held out): give span, GPS "
+                "[start, stop) of background it never trained on"
+            )
+    responses, coalescence = read_signals(
+        waveforms_file, ifos, rate, max_injections, seed
+    )
+    # neighbours stay out of each other's response, integration and
+    # cluster windows; one timeslide of background enough for them all
+    # is as much as is read
+    pitch = (
+        cluster_window_length
+        + integration_window_length
+        + geometry.kernel_length
+    )
+    start, stop = span
+    stop = min(
+        stop,
+        start + geometry.buffer_size / rate + (len(responses) + 1) * pitch,
+    )
+    strain, t0, file_rate = read_background_span(background_files, start, stop)
+    if file_rate != rate or set(ifos) - set(strain):
+        raise RepositoryError(
+            f"the background ({file_rate} Hz, {sorted(strain)}) does not "
+            f"match the model ({rate} Hz, {ifos})"
+        )
+    backgrounds, times = calibration_streams(
+        strain, t0, rate, geometry, ifos, len(responses), pitch, seed
+    )
+    foregrounds, first = [], 0
+    for background, injected in zip(backgrounds, times, strict=True):
+        chosen = responses[first : first + injected.size]
+        foregrounds.append(
+            inject(background, t0, rate, injected, chosen, coalescence)
+        )
+        first += injected.size
+    logger.info(
+        "calibrating event times: %d validation signals in %d timeslides "
+        "of %.0f s of held-out background",
+        first,
+        len(backgrounds),
+        strain[ifos[0]].size / rate,
+    )
+    with streamer(
+        repository, backend, triton_url, triton_server, repository / "logs", 1
+    ) as run:
+        outputs = run(backgrounds + foregrounds)
+    residuals, threshold, livetime = found_residuals(
+        outputs,
+        times,
+        t0,
+        geometry,
+        integration_window_length,
+        cluster_window_length,
+    )
+    if residuals.size < MIN_FOUND:
+        raise RepositoryError(
+            f"only {residuals.size} of {first} validation signals were "
+            f"found above the loudest background event ({threshold:.3g} "
+            f"in {livetime:.0f} s): at least {MIN_FOUND} are needed to "
+            "measure a time window; add validation signals or background"
+        )
+    median, spread = timing_summary(residuals, SPREAD_QUANTILE)
+    _, window = timing_summary(residuals, window_quantile)
+    timing = Timing(
+        median=median,
+        spread=spread,
+        half_width=max(window, geometry.stride / rate / 2),
+        window_quantile=window_quantile,
+        found=int(residuals.size),
+        injected=int(first),
+        threshold=float(threshold),
+        livetime=float(livetime),
+        integration_window_length=integration_window_length,
+        cluster_window_length=cluster_window_length,
+        version=manifest["version"],
+        weights_sha256=manifest["weights_sha256"],
+    )
+    write_atomic(
+        repository / TIMING_FILE, json.dumps(asdict(timing), indent=2) + "\n"
+    )
+    logger.info(
+        "%d of %d validation signals found above the loudest background "
+        "event: event time - coalescence time has median %+.3f s, and "
+        "%.0f%% lie within %.3f s; the time window is %.3f s",
+        timing.found,
+        timing.injected,
+        median,
+        100 * SPREAD_QUANTILE,
+        spread,
+        timing.half_width,
+    )
+    return timing

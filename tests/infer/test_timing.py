@@ -1,0 +1,121 @@
+"""aframe-infer calibrate: the model's time window, measured and kept."""
+
+import json
+
+import numpy as np
+import pytest
+
+from aframe_export.export import export
+from aframe_infer.cli import main
+from aframe_infer.engine import RepositoryError, read_manifest
+from aframe_infer.timing import TIMING_FILE, read_timing
+
+from ..export.conftest import RATE, SETTINGS, Power, save_model
+from .conftest import DURATION, T0, loud_injections
+
+
+def test_calibration_is_unbiased_and_recorded(calibrated):
+    timing = read_timing(calibrated)
+    manifest = read_manifest(calibrated)
+    assert timing.version == manifest["version"]
+    assert timing.found == timing.injected == 40
+    # the estimate is unbiased; its spread is the output step's (0.25 s):
+    # uniform within half a step, so 95% lie within 0.95 of it
+    assert abs(timing.median) <= 0.02
+    assert timing.spread == pytest.approx(0.95 * 0.125, abs=0.02)
+    # the window holds 99%, and at least half a step: a loud signal
+    # halfway between two outputs is not lost
+    assert timing.window_quantile == 0.99
+    assert timing.spread <= timing.half_width
+    assert timing.half_width == pytest.approx(0.125, abs=0.005)
+    assert (
+        timing.integration_window_length,
+        timing.cluster_window_length,
+    ) == (
+        0.5,
+        4.0,
+    )
+
+
+def test_a_calibration_of_other_weights_is_refused(calibrated, weights):
+    # new weights: a new version, which the old calibration did not measure
+    export(
+        weights,
+        calibrated,
+        SETTINGS["ifos"],
+        RATE,
+        1.0,
+        1.0,
+        psd_length=16.0,
+        inference_sampling_rate=4.0,
+        batch_size=16,
+        platform="onnx",
+    )
+    with pytest.raises(RepositoryError, match="now holds version 2"):
+        read_timing(calibrated)
+    (calibrated / TIMING_FILE).write_text('{"median": 0.0}')
+    with pytest.raises(RepositoryError, match="not a timing calibration"):
+        read_timing(calibrated)
+    (calibrated / TIMING_FILE).unlink()
+    with pytest.raises(RepositoryError, match="aframe-infer calibrate"):
+        read_timing(calibrated)
+
+
+def test_calibrate_cli_needs_found_signals_and_a_span(
+    repository, background, tmp_path, capsys
+):
+    quiet = loud_injections(tmp_path / "v.hdf5", np.zeros(30), 1e-24)
+    args = [
+        "calibrate",
+        f"--repository={repository}",
+        f"--background-files=[{background}]",
+        f"--waveforms-file={quiet}",
+        "--integration-window-length=0.5",
+        "--cluster-window-length=4",
+    ]
+    # this model's settings record no held-out background
+    assert main(args) == 2
+    assert "records no validation_span" in capsys.readouterr().err
+    # signals too quiet to find give no window, and say why
+    span = f"--span=[{T0}, {T0 + DURATION}]"
+    assert main([*args, span]) == 2
+    error = capsys.readouterr().err
+    assert "only 0 of 30 validation signals were found" in error
+    assert not (repository / TIMING_FILE).exists()
+    # a span no file holds is named
+    assert main([*args, f"--span=[{T0 - 100}, {T0}]"]) == 2
+    assert "no background file holds GPS" in capsys.readouterr().err
+    assert main([*args, span, "--window-quantile=95"]) == 2
+    assert "window_quantile = 95.0: it is a share" in capsys.readouterr().err
+
+
+def test_calibrate_reads_the_span_training_recorded(background, tmp_path):
+    model = save_model(
+        tmp_path / "run", Power(), validation_span=[T0, T0 + DURATION]
+    )
+    repository = tmp_path / "repo"
+    export(
+        model,
+        repository,
+        SETTINGS["ifos"],
+        RATE,
+        1.0,
+        1.0,
+        psd_length=16.0,
+        inference_sampling_rate=4.0,
+        batch_size=16,
+        platform="onnx",
+    )
+    bursts = loud_injections(tmp_path / "v.hdf5", np.zeros(25))
+    args = [
+        "calibrate",
+        f"--repository={repository}",
+        f"--background-files=[{background}]",
+        f"--waveforms-file={bursts}",
+        "--integration-window-length=1.5",
+        "--cluster-window-length=8",
+    ]
+    assert main(args) == 0
+    recorded = json.loads((repository / TIMING_FILE).read_text())
+    assert recorded["found"] == 25
+    assert recorded["integration_window_length"] == 1.5
