@@ -10,6 +10,8 @@ PRIOR = "mlgwsc1_bbh"
 SNR_THRESHOLD = 4.0
 # found draws are louder than every background event
 FOUND = 100.0
+# found draws' events are this far from their coalescence at most (s)
+TIME_WINDOW = 0.125
 
 
 def write_background(path, statistic, Tb=SECONDS_PER_YEAR, seed=0):
@@ -32,7 +34,8 @@ def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
     the rest are injected but missed (statistic -inf) where their SNR
     reaches the threshold, and rejected otherwise.
 
-    The SNR is a stand-in, 12 Gpc / luminosity distance.
+    The SNR is a stand-in, 12 Gpc / luminosity distance; found events are
+    timed within TIME_WINDOW of the coalescence, uniformly.
     """
     draws = dict(draws)
     n = draws["redshift"].size
@@ -44,7 +47,11 @@ def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
     parameters["detection_statistic"] = np.where(
         found[accepted], FOUND, -np.inf
     )
-    parameters["detection_time"] = parameters["injection_time"]
+    offsets = np.random.default_rng(0).uniform(-1, 1, found.sum())
+    parameters["detection_time"] = np.full(accepted.sum(), np.nan)
+    parameters["detection_time"][found[accepted]] = (
+        parameters["injection_time"][found[accepted]] + TIME_WINDOW * offsets
+    )
     rejected = {
         key: value[~accepted]
         for key, value in draws.items()
@@ -58,6 +65,7 @@ def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
             "num_draws": n if num_draws is None else num_draws,
             "snr_threshold": SNR_THRESHOLD,
             "ifos": ["H1", "L1"],
+            "time_window": TIME_WINDOW,
         },
         {"parameters": parameters, "rejected": rejected},
     )

@@ -44,9 +44,9 @@ def report(tmp_path_factory, prior_draws):
     return path
 
 
-def test_report_has_tables_figures_and_configs(report):
+def test_report_has_tables_figures_and_configs(report, prior_draws):
     page = report.read_text()
-    assert page.count(IMAGE) == 3
+    assert page.count(IMAGE) == 4
     assert "<title>test &amp; search</title>" in page
     assert "3.15576e+07 s = 1 yr" in page
     assert "<td>injections analysed</td><td>14970</td>" in page
@@ -59,6 +59,26 @@ def test_report_has_tables_figures_and_configs(report):
     # mlgwsc1_bbh samples masses down to 10, half of 20-10 lies below
     assert "Population 20-10: 50.0% of its probability lies outside" in page
     assert "The 10 loudest background events" in page
+    # the time window, stated where the volume is, and the event times
+    window = "±0.125 s (the model's calibrated window)"
+    assert f"<td>time window (event - coalescence)</td><td>{window}" in page
+    assert f"within the time window of its coalescence time, {window}" in page
+    timing = re.search(r"<h2>Event times</h2>.*?</table>", page, re.S)[0]
+    rows = re.findall(
+        r"<tr><td>(SNR[^<]*)</td><td>(\d+)</td><td>([^<]*)</td>"
+        r"<td>([^<]*)</td>",
+        timing,
+    )
+    labels = [row[0] for row in rows]
+    assert labels == ["SNR &lt; 10", "SNR 10-15", "SNR 15-25", "SNR ≥ 25"]
+    # every found draw (closer than 2 Gpc) is in one bin, timed within
+    # the window, without bias
+    found = prior_draws["luminosity_distance"] < 2000
+    assert sum(int(row[1]) for row in rows) == found.sum()
+    for _, count, median, spread in rows:
+        if int(count) > 100:
+            assert abs(float(median)) < 0.02
+            assert float(spread) == pytest.approx(0.95 * 0.125, abs=0.01)
     assert page.count("<tr><td>10</td>") == 1
     assert "<pre>[core]\ninherit = base.cfg" in page
     assert "# &lt;&amp;&gt;" in page
@@ -74,6 +94,8 @@ def test_report_files(report):
         assert np.all(np.diff(thresholds) < 0)
         # Tb is a year: the loudest event's FAR is 1 / yr, then 2, 3, ...
         np.testing.assert_allclose(fars, np.arange(1, 201))
+        # the window injections were found in goes with the volumes
+        assert f.attrs["time_window"] == 0.125
         for name in ("prior", "35-35", "35-20", "20-20"):
             volume, error = f[name]["sv"][()], f[name]["err"][()]
             assert volume.shape == error.shape == thresholds.shape

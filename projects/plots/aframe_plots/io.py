@@ -41,11 +41,15 @@ class Draws:
         snr: network optimal SNR, (N,).
         luminosity_distance: luminosity distance (Mpc), (N,).
         statistic: detection statistic, -inf where nothing was found, (N,).
+        residual: event time - coalescence time (s), NaN where no event
+            matched (rejected draws included), (N,).
         num_analysed: how many of the draws, first, were injected.
         num_draws: the draws the file says were made, accepted + rejected.
         prior: name of the sampling prior (``aframe_data.priors``).
         snr_threshold: the lowest network SNR injected.
         ifos: the interferometers, in the order of the shifts.
+        time_window: the window around the coalescence in which an event
+            found an injection (s); None in files that do not record it.
     """
 
     mass_1_source: np.ndarray
@@ -53,11 +57,13 @@ class Draws:
     snr: np.ndarray
     luminosity_distance: np.ndarray
     statistic: np.ndarray
+    residual: np.ndarray
     num_analysed: int
     num_draws: int
     prior: str
     snr_threshold: float
     ifos: list[str]
+    time_window: float | None
 
 
 def _open_error(path: Path, error: Exception) -> PlotsError:
@@ -176,12 +182,21 @@ def read_draws(path: Path) -> Draws:
         if not (columns[key] > 0).all():
             raise PlotsError(f"{path}: {key} must be positive")
     statistic = columns.pop("detection_statistic")
+    residual = np.full(statistic.size, np.nan)
+    times = tables["parameters"]
+    if "detection_time" in times and "injection_time" in times:
+        residual[: len(analysed["snr"])] = np.asarray(
+            times["detection_time"], float
+        ) - np.asarray(times["injection_time"], float)
+    window = attrs.get("time_window")
     return Draws(
         **columns,
         statistic=statistic,
+        residual=residual,
         num_analysed=len(analysed["snr"]),
         num_draws=int(attrs["num_draws"]),
         prior=str(attrs["prior"]),
         snr_threshold=float(attrs["snr_threshold"]),
         ifos=[str(ifo) for ifo in np.atleast_1d(attrs["ifos"])],
+        time_window=None if window is None else float(window),
     )

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from aframe_plots.efficiency import Efficiency
 from aframe_plots.far import OperatingPoint
+from aframe_plots.timing import TimingBin
 from aframe_plots.volume import sensitive_distance
 
 
@@ -134,4 +135,46 @@ def efficiency_plot(
     left.legend()
     right.set_xlabel("luminosity distance (Mpc)")
     figure.suptitle(f"at threshold {point.threshold:.4g}, {_far_label(point)}")
+    return _png(figure)
+
+
+def timing_plot(bins: list[TimingBin], window: float | None) -> bytes:
+    """Histograms of event time - coalescence time, one per SNR bin.
+
+    Args:
+        bins: the found injections' residuals, by SNR.
+        window: the time window events were matched in (s), shaded.
+    """
+    figure, axes = _figure(len(bins))
+    figure.set_size_inches(3.6 * len(bins), 3.4)
+    limit = max(
+        [window or 0.0]
+        + [float(np.abs(b.residuals).max()) for b in bins if b.residuals.size]
+    )
+    edges = np.linspace(-1.2 * limit, 1.2 * limit, 49) if limit > 0 else 41
+    for ax, timing in zip(axes, bins, strict=True):
+        if window is not None:
+            ax.axvspan(-window, window, color="C2", alpha=0.12, lw=0)
+        if timing.residuals.size:
+            ax.hist(timing.residuals, bins=edges, color="C0")
+            ax.axvline(timing.median, color="k", lw=1.2, label="median")
+            for side in (-1, 1):
+                ax.axvline(
+                    side * timing.spread,
+                    color="C3",
+                    ls="--",
+                    lw=1,
+                    label="95%" if side > 0 else None,
+                )
+            ax.set_title(
+                f"{timing.label}: {timing.residuals.size} found\n"
+                f"median {timing.median:+.3f} s, "
+                f"95% in ±{timing.spread:.3f} s",
+                fontsize=9,
+            )
+        else:
+            ax.set_title(f"{timing.label}: none found", fontsize=9)
+        ax.set_xlabel("event time - coalescence time (s)")
+    axes[0].set_ylabel("found injections")
+    axes[-1].legend(fontsize=8)
     return _png(figure)

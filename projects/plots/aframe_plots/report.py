@@ -9,7 +9,8 @@
   population), with datasets ``sv`` and ``err`` (Gpc^3) and ``sd`` (Mpc),
   or, where a population's volume cannot be given, none and an attribute
   ``message``;
-- ``far.png``, ``sensitive_volume.png``, ``efficiency.png``;
+- ``far.png``, ``sensitive_volume.png``, ``efficiency.png``,
+  ``timing.png`` (event time - coalescence time of the found injections);
 - ``report.html``, last: one self-contained page (the figures embedded),
   whose existence marks the report complete.
 """
@@ -17,13 +18,13 @@
 import base64
 import html
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from aframe.paths import write_atomic
 from aframe_data.errors import DataError
 from aframe_data.io import atomic_hdf5
 from aframe_data.priors import get_prior
@@ -40,6 +41,7 @@ from aframe_plots.far import (
     threshold_grid,
 )
 from aframe_plots.io import Background, Draws, read_background, read_draws
+from aframe_plots.timing import TimingBin, timing_bins
 from aframe_plots.volume import (
     LogNormalPopulation,
     MassDensity,
@@ -63,7 +65,7 @@ MIN_COVERAGE = 0.99
 MIN_EFFECTIVE_DRAWS = 100
 LOUDEST = 10
 EFFICIENCY_BINS = 20
-PLOTS = ("far.png", "sensitive_volume.png", "efficiency.png")
+PLOTS = ("far.png", "sensitive_volume.png", "efficiency.png", "timing.png")
 # a table cell: its escaped content, or that and the columns it spans
 Cell = str | tuple[str, int]
 
@@ -152,15 +154,6 @@ def _population(
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_volumes(
     path: Path,
     thresholds: np.ndarray,
@@ -197,8 +190,8 @@ def make_report(
     """Write the sensitive volume, its figures and the HTML report.
 
     Outputs in ``output_dir``: ``sensitive_volume.h5``, ``far.png``,
-    ``sensitive_volume.png``, ``efficiency.png`` and, last,
-    ``report.html``.
+    ``sensitive_volume.png``, ``efficiency.png``, ``timing.png`` and,
+    last, ``report.html``.
 
     Args:
         background: HDF5 of the time-slid background events:
@@ -260,17 +253,28 @@ def make_report(
         _population(*target, draws, sampling, v0, thresholds, points)
         for target in targets
     ]
+    # found at the 1 / month operating point (TARGETS lists it first)
+    found = (
+        draws.statistic >= points[0].threshold
+        if points
+        else np.zeros(draws.snr.size, bool)
+    )
+    timing = timing_bins(draws.residual, draws.snr, found)
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     # a report left by an earlier run must not mark this one complete
     (output_dir / "report.html").unlink(missing_ok=True)
+    window = (
+        {} if draws.time_window is None else {"time_window": draws.time_window}
+    )
     _write_volumes(
         output_dir / "sensitive_volume.h5",
         thresholds,
         fars,
         populations,
         {
+            **window,
             "Tb": events.Tb,
             "V0": v0,
             "prior": draws.prior,
@@ -282,9 +286,15 @@ def make_report(
     figures = _figures(
         events, draws, thresholds, fars, points, populations, problem
     )
+    figures["timing.png"] = (
+        plotting.timing_plot(timing, draws.time_window)
+        if any(b.residuals.size for b in timing)
+        else "No injection was found at the 1 / month operating point with "
+        "its event time recorded."
+    )
     for name in PLOTS:
         if isinstance(figures[name], bytes):
-            _write_atomic(output_dir / name, figures[name])
+            write_atomic(output_dir / name, figures[name])
         else:
             (output_dir / name).unlink(missing_ok=True)
     page = _page(
@@ -299,9 +309,10 @@ def make_report(
         problem,
         _warnings(draws, populations),
         configs,
+        timing,
     )
     path = output_dir / "report.html"
-    _write_atomic(path, page.encode())
+    write_atomic(path, page.encode())
     logger.info("wrote %s", path)
     return path
 
@@ -487,6 +498,26 @@ def _volume_table(
     return _table(header, rows) + notes
 
 
+def _window_text(draws: Draws) -> str:
+    if draws.time_window is None:
+        return "not recorded"
+    return f"±{draws.time_window:.3f} s (the model's calibrated window)"
+
+
+def _timing_table(timing: list[TimingBin]) -> str:
+    header = ["network SNR", "found", "median (s)", "95% within ± (s)"]
+    rows = [
+        [
+            _escape(b.label),
+            str(b.residuals.size),
+            f"{b.median:+.3f}" if b.residuals.size else "",
+            f"{b.spread:.3f}" if b.residuals.size else "",
+        ]
+        for b in timing
+    ]
+    return _table(header, rows)
+
+
 def _loudest_table(events: Background, ifos: list[str]) -> str:
     if events.statistic.size == 0:
         return _message("There are no background events.")
@@ -542,6 +573,7 @@ def _page(
     problem: str | None,
     warnings: list[str],
     configs: dict[str, str],
+    timing: list[TimingBin],
 ) -> str:
     summary = [
         [
@@ -556,6 +588,7 @@ def _page(
         ],
         ["draws recorded (num_draws)", str(draws.num_draws)],
         ["SNR threshold", f"{draws.snr_threshold:g}"],
+        ["time window (event - coalescence)", _window_text(draws)],
         ["interferometers", _escape(", ".join(draws.ifos))],
         ["sampling prior", _escape(draws.prior)],
         ["V0 (the prior's volume)", f"{v0:.4g} Gpc³"],
@@ -573,6 +606,12 @@ def _page(
         parts += [f'<li class="message">{_escape(w)}</li>' for w in warnings]
         parts.append("</ul>")
     parts.append("<h2>Sensitive volume</h2>")
+    parts.append(
+        "<p>An injection is found at a threshold when an event at or above "
+        "it lies within the time window of its coalescence time, "
+        f"{_window_text(draws)}, and the injection is the nearest to the "
+        "event.</p>"
+    )
     if problem is None:
         parts.append(_volume_table(points, populations, events.Tb))
     else:
@@ -585,6 +624,15 @@ def _page(
         "optimal SNR and of luminosity distance; binomial error bars.</p>"
     )
     parts.append(_figure(figures["efficiency.png"], "efficiency"))
+    parts.append("<h2>Event times</h2>")
+    parts.append(
+        "<p>Event time - coalescence time of the injections found at the "
+        "1 / month operating point, by network optimal SNR: the median, "
+        "the half-width that holds 95% of them (dashed) and the time "
+        f"window events were matched in (shaded, {_window_text(draws)}).</p>"
+    )
+    parts.append(_figure(figures["timing.png"], "event-time residuals"))
+    parts.append(_timing_table(timing))
     parts.append("<h2>Background</h2>")
     parts.append(_figure(figures["far.png"], "FAR against threshold"))
     parts.append(f"<h3>The {LOUDEST} loudest background events</h3>")
