@@ -12,8 +12,12 @@ LOCK_EXTRAS := --extra tune --extra dev
 # the Triton server's environment (requirements-triton.in says why)
 TRITON_VENV ?= .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.aframe-installed
+# the MLGWSC-1 challenge's own environment (requirements-mlgwsc.in says why)
+MLGWSC_VENV ?= .venv-mlgwsc
+MLGWSC_STAMP := $(MLGWSC_VENV)/.aframe-installed
 
-.PHONY: install triton-env quickstart test lint lock clean-quickstart docs
+.PHONY: install triton-env mlgwsc-env quickstart test lint lock \
+	clean-quickstart docs
 
 install: $(STAMP)
 
@@ -35,6 +39,14 @@ $(TRITON_STAMP): requirements-triton.lock
 	$(UV) pip sync --python $(TRITON_VENV)/bin/python requirements-triton.lock
 	@touch $@
 
+mlgwsc-env: $(MLGWSC_STAMP)
+
+$(MLGWSC_STAMP): requirements-mlgwsc.lock
+	@test -x $(MLGWSC_VENV)/bin/python \
+		|| $(UV) venv --quiet --python $(PYTHON) $(MLGWSC_VENV)
+	$(UV) pip sync --python $(MLGWSC_VENV)/bin/python requirements-mlgwsc.lock
+	@touch $@
+
 quickstart: install
 	@test -f $(QUICKSTART_DIR)/run.sh || $(BIN)/aframe-init offline \
 		--mode sandbox --preset quickstart --directory $(QUICKSTART_DIR)
@@ -45,8 +57,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# the triton-marked tests serve the exported repository with a real server
-test: lint triton-env
+# the triton-marked tests serve the exported repository with a real server;
+# the mlgwsc-marked ones run the challenge's generator and evaluate.py
+test: lint triton-env mlgwsc-env
 	$(BIN)/python -m pytest
 
 lock:
@@ -56,6 +69,9 @@ lock:
 	$(UV) pip compile requirements-triton.in --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_35 \
 		--output-file requirements-triton.lock
+	$(UV) pip compile requirements-mlgwsc.in --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--output-file requirements-mlgwsc.lock
 
 clean-quickstart:
 	rm -rf $(QUICKSTART_DIR)
