@@ -191,8 +191,10 @@ class StageTask(ContainerParams):
         return max(1, (os.cpu_count() or 1) // max(1, min(workers, branches)))
 
     def _binds(self) -> list[Path]:
-        """What a container must see: the data roots that are set, and the
-        directory of the cfg (the stage YAMLs sit beside it).
+        """What a container must see: the data roots that are set, the
+        directory of the cfg (the stage YAMLs sit beside it), the other
+        directories the ``AFRAME_*`` variables it gets name (the MLGWSC-1
+        checkout, say), and the task's own ``external_paths``.
 
         The roots are created first: Apptainer refuses to bind a path that
         does not exist.
@@ -206,4 +208,13 @@ class StageTask(ContainerParams):
         cfg = config_file()
         if cfg is not None:
             binds.append(cfg.parent.resolve())
-        return binds
+        roots = set(paths.ROOTS.values())
+        for name, value in os.environ.items():
+            if name.startswith("AFRAME_") and name not in roots and value:
+                if Path(value).is_dir():
+                    binds.append(Path(value).resolve())
+        return binds + self.external_paths()
+
+    def external_paths(self) -> list[Path]:
+        """Directories outside the data roots the stage reads."""
+        return []

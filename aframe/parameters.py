@@ -63,6 +63,46 @@ class PipelineParams(ContainerParams):
         description="per-ifo time-shift step (s); the k-th timeslide "
         "shifts each ifo by k times its step"
     )
+    integration_window_length = luigi.FloatParameter(
+        description="length of the moving average of the output (s)"
+    )
+    cluster_window_length = luigi.FloatParameter(
+        description="window in which only the loudest event is kept (s)"
+    )
+    backend = luigi.ChoiceParameter(
+        choices=("local", "triton"),
+        description="'local' runs the exported model in process; 'triton' "
+        "serves it with a Triton server",
+    )
+    triton_url = luigi.Parameter(
+        significant=False,
+        description="gRPC address of a running Triton server; empty "
+        "starts one for each branch (triton backend)",
+    )
+    triton_server = luigi.Parameter(
+        significant=False,
+        description="the Triton server a branch starts: the nvidia-pytriton "
+        "environment (empty: .venv-triton beside the project's venv), a "
+        "tritonserver binary, or an Apptainer image of NVIDIA's Triton "
+        "(relative: to the cfg)",
+    )
+
+    # the MLGWSC-1 benchmark
+    mlgwsc_datasets = luigi.ListParameter(
+        description="MLGWSC-1 datasets (1-4) to score the exported model "
+        "on; empty: none"
+    )
+    mlgwsc_duration = luigi.IntParameter(
+        description="seconds of challenge data per set (a month: 2592000)"
+    )
+    mlgwsc_seed = luigi.IntParameter(
+        description="the seed of the challenge's generator"
+    )
+    mlgwsc_dir = luigi.Parameter(
+        significant=False,
+        description="a checkout of gwastro/ml-mock-data-challenge-1 "
+        "(relative: to the cfg); empty: $AFRAME_MLGWSC_DIR",
+    )
 
     # simulated signals
     prior = luigi.Parameter(

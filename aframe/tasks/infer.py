@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import law
-import luigi
 
 from aframe.base import StageTask, resolve_config_path
 from aframe.tasks.data import (
@@ -15,37 +14,10 @@ from aframe.tasks.data import (
 from aframe.tasks.export import Export, TrainedModelParams
 
 
-class InferenceParams(law.Task):
-    """How the exported model is served, and how outputs become events.
-
-    Set in ``[luigi_Infer]``; Infer hands them to Calibrate, so the time
-    window is measured as inference will run.
-    """
-
-    backend = luigi.ChoiceParameter(
-        choices=("local", "triton"),
-        description="'local' runs the exported model in process; 'triton' "
-        "serves it with a Triton server",
-    )
-    triton_url = luigi.Parameter(
-        default="",
-        significant=False,
-        description="gRPC address of a running Triton server; empty "
-        "starts one for each branch (triton backend)",
-    )
-    triton_server = luigi.Parameter(
-        default="",
-        significant=False,
-        description="the Triton server a branch starts: the nvidia-pytriton "
-        "environment (empty: .venv-triton beside the project's venv), a "
-        "tritonserver binary, or an Apptainer image of NVIDIA's Triton",
-    )
-    integration_window_length = luigi.FloatParameter(
-        description="length of the moving average of the output (s)"
-    )
-    cluster_window_length = luigi.FloatParameter(
-        description="window in which only the loudest event is kept (s)"
-    )
+class InferenceParams(TrainedModelParams):
+    """What serves the exported model and turns its outputs into events:
+    the ``[pipeline]`` settings backend, triton_url, triton_server,
+    integration_window_length and cluster_window_length."""
 
     def serving(self) -> dict:
         """The stage parameters of the serving and the event windows."""
@@ -61,7 +33,7 @@ class InferenceParams(law.Task):
         }
 
 
-class Calibrate(TrainedModelParams, InferenceParams, StageTask):
+class Calibrate(InferenceParams, StageTask):
     """Measure the exported model's event-time accuracy on validation
     signals in the background training held out: the time window in which
     inference matches events to injections (timing.json)."""
@@ -115,7 +87,7 @@ class Calibrate(TrainedModelParams, InferenceParams, StageTask):
         return Path(Export.req(self).output().path)
 
 
-class Infer(TrainedModelParams, InferenceParams, StageTask, TimeslideWorkflow):
+class Infer(InferenceParams, StageTask, TimeslideWorkflow):
     """Stream one timeslide of one test chunk through the exported model.
 
     Two sequences per branch: the shifted background, and the same strain

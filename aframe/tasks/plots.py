@@ -6,10 +6,12 @@ import luigi
 from aframe.base import StageTask, config_file
 from aframe.tasks.export import TrainedModelParams
 from aframe.tasks.infer import AggregateEvents
+from aframe.tasks.mlgwsc import ChallengeScore
 
 
 class SensitiveVolume(TrainedModelParams, StageTask):
-    """Sensitive volume against FAR, the plots and report.html."""
+    """Sensitive volume against FAR, the plots and report.html, with the
+    MLGWSC-1 scores of the datasets the cfg names."""
 
     stage = "plots"
 
@@ -19,7 +21,13 @@ class SensitiveVolume(TrainedModelParams, StageTask):
     )
 
     def requires(self):
-        return AggregateEvents.req(self)
+        return {
+            "events": AggregateEvents.req(self),
+            "mlgwsc": [
+                ChallengeScore.req(self, dataset=dataset)
+                for dataset in self.mlgwsc_datasets
+            ],
+        }
 
     def output(self):
         results = self.root("results")
@@ -29,7 +37,8 @@ class SensitiveVolume(TrainedModelParams, StageTask):
         }
 
     def run(self):
-        events = self.input()
+        inputs = self.input()
+        events = inputs["events"]
         cfg = config_file()
         shown = sorted(cfg.parent.glob("*.cfg")) if cfg else []
         shown += sorted(cfg.parent.glob("*.yaml")) if cfg else []
@@ -41,6 +50,7 @@ class SensitiveVolume(TrainedModelParams, StageTask):
                 "output_dir": str(self.root("results")),
                 "mass_combos": [list(c) for c in self.mass_combos],
                 "config_files": [str(p) for p in shown],
+                "mlgwsc_scores": [target.path for target in inputs["mlgwsc"]],
                 "title": f"aframe search: {self.root('results').parent.name}",
             },
         )

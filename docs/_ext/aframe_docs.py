@@ -33,8 +33,8 @@ COLUMNS = "79"
 # what a generated experiment's paths are shown as
 SHOWN_HOME = "/home/albert.einstein/aframe"
 SHOWN_REPO = "/home/albert.einstein/src/aframe"
-# the stage modules of aframe.tasks, in pipeline order
-STAGES = ("data", "train", "export", "infer", "plots")
+# the task modules of aframe.tasks, in pipeline order
+STAGES = ("data", "train", "export", "infer", "mlgwsc", "plots")
 
 
 def _literal(text: str, language: str = "text") -> nodes.literal_block:

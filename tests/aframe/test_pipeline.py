@@ -7,7 +7,7 @@ import pytest
 from luigi.parameter import MissingParameterException
 
 from aframe.paths import MissingRootError
-from aframe.pipelines.sandbox import Sandbox, Tune
+from aframe.pipelines.sandbox import Benchmark, Sandbox, Tune
 from aframe.segments import write_segments
 from aframe.tasks import data
 from aframe.tasks.data import (
@@ -18,6 +18,7 @@ from aframe.tasks.data import (
 )
 from aframe.tasks.export import Export
 from aframe.tasks.infer import AggregateEvents, Calibrate, Infer
+from aframe.tasks.mlgwsc import ChallengeData, ChallengeEvents, ChallengeScore
 from aframe.tasks.plots import SensitiveVolume
 from aframe.tasks.train import RayTune, Train
 
@@ -25,7 +26,7 @@ from aframe.tasks.train import RayTune, Train
 def chain(pipeline):
     """The main tasks of a pipeline, found through requires()."""
     volume = pipeline.requires()
-    infer = volume.requires().requires()
+    infer = volume.requires()["events"].requires()
     export = infer.workflow_requires()["model"]
     training = export.requires()
     return volume, infer, export, training
@@ -42,7 +43,9 @@ def test_requirements(experiment, pipeline_cls, train_cls, mode):
 
     assert isinstance(volume, SensitiveVolume)
     assert isinstance(infer, Infer) and infer.is_workflow()
-    assert isinstance(volume.requires(), AggregateEvents)
+    assert isinstance(volume.requires()["events"], AggregateEvents)
+    # the quickstart scores no MLGWSC-1 set
+    assert volume.requires()["mlgwsc"] == []
     assert isinstance(export, Export)
     assert type(training) is train_cls
     assert isinstance(
@@ -169,6 +172,58 @@ def test_branch_maps_wait_for_the_segments(experiment):
     assert inputs["injections"].branch == 1
     assert inputs["injections"].output()[2].path == str(
         directory / "data/test/injections" / f"injections-{name}.hdf5"
+    )
+
+
+def test_the_mlgwsc1_benchmark(experiment):
+    directory = experiment()
+    # the cfg names datasets: the report scores the model on each
+    volume = Sandbox(mlgwsc_datasets=[1, 3], mlgwsc_duration=600).requires()
+    scores = volume.requires()["mlgwsc"]
+    assert [s.dataset for s in scores] == [1, 3]
+    assert all(isinstance(s, ChallengeScore) for s in scores)
+    # Benchmark scores dataset 1 when the cfg names none, without the
+    # time-slid search
+    (score,) = Benchmark(mlgwsc_duration=600).requires()
+    assert score.dataset == 1 and score.train_task is Train
+    inputs = score.requires()
+    assert isinstance(inputs["data"], ChallengeData)
+    events = inputs["events"]
+    assert isinstance(events, ChallengeEvents) and events.is_workflow()
+    assert score.output().path == str(
+        directory / "results/mlgwsc/dataset1-600-1/score.hdf5"
+    )
+    data_dir = directory / "data/test/mlgwsc/dataset1-600-1"
+    # a container sees the checkout the cfg names (relative to the cfg)
+    checkout = directory / "mlgwsc1"
+    checkout.mkdir()
+    named = ChallengeData.req(inputs["data"], mlgwsc_dir="mlgwsc1")
+    assert named.challenge() == {"mlgwsc_dir": str(checkout)}
+    assert checkout in named._binds()
+    assert inputs["data"].output()["segments"].path == str(
+        data_dir / "segments.txt"
+    )
+    # the events run the exported, calibrated model, served as inference
+    # serves it, in chunks of the set's segments, foreground and
+    # background
+    needs = events.workflow_requires()
+    assert isinstance(needs["model"], Export)
+    assert isinstance(needs["timing"], Calibrate)
+    assert needs["timing"].backend == "local"
+    assert events.get_branch_map() == {0: None}
+    start = 1238166018
+    write_segments([(start, start + 600)], data_dir / "segments.txt")
+    events = ChallengeEvents.req(score, max_duration=400)
+    branches = events.get_branch_tasks()
+    assert [b.branch_data[0] for b in branches.values()] == [
+        "foreground",
+        "foreground",
+        "background",
+        "background",
+    ]
+    assert branches[3].output().path == str(
+        directory / f"results/mlgwsc/dataset1-600-1/events/"
+        f"background-{start + 300}-300.hdf"
     )
 
 

@@ -4,6 +4,7 @@ aframe-infer calibrate --config overrides.yaml # the model's time window
 aframe-infer analyse --config overrides.yaml   # one (chunk, timeslide)
 aframe-infer aggregate --config overrides.yaml # all branches' events
 aframe-infer mlgwsc --input-file X.hdf --output-file Y.hdf --repository R
+aframe-infer mlgwsc-data / mlgwsc-score / mlgwsc-benchmark  # MLGWSC-1
 """
 
 import logging
@@ -15,13 +16,18 @@ import numpy as np
 from aframe.stage_cli import run_cli
 from aframe_data.errors import DataError
 from aframe_data.io import (
-    atomic_hdf5,
     read_background,
     read_tables,
     write_tables,
 )
-from aframe_data.strain import Span, hdf5_spans, resample
 from aframe_infer.backends import streamer
+from aframe_infer.benchmark import (
+    mlgwsc,
+    mlgwsc_benchmark,
+    mlgwsc_data,
+    mlgwsc_score,
+)
+from aframe_infer.challenge import ChallengeError
 from aframe_infer.engine import RepositoryError, ServerError, read_manifest
 from aframe_infer.postprocess import match, stream_events
 from aframe_infer.stream import Geometry, StreamError, inject, shifted
@@ -156,135 +162,6 @@ def analyse(
     )
 
 
-def read_mlgwsc(
-    path: Path, ifos: list[str]
-) -> list[tuple[float, float, np.ndarray]]:
-    """(start, sample rate, (C, T) strain) of each segment of an MLGWSC-1
-    file: groups <ifo>/<gps start>, attrs start_time and delta_t."""
-    segments: dict[float, dict[str, Span]] = {}
-    # the data stage's reader checks the layout and the attributes
-    for span in hdf5_spans(Path(path), ifos):
-        segments.setdefault(span.start, {})[span.ifo] = span
-    found = {ifo for spans in segments.values() for ifo in spans}
-    missing = [ifo for ifo in ifos if ifo not in found]
-    if missing:
-        raise RepositoryError(
-            f"{path} has no {', '.join(missing)} group: the MLGWSC-1 "
-            "layout has one group per ifo"
-        )
-    result = []
-    for start in sorted(segments):
-        spans = segments[start]
-        absent = [ifo for ifo in ifos if ifo not in spans]
-        if absent:
-            raise RepositoryError(
-                f"{path}: the segment at {start:.0f} has no "
-                f"{', '.join(absent)} data"
-            )
-        stop = min(span.stop for span in spans.values())
-        strain = np.stack([spans[ifo].read(start, stop) for ifo in ifos])
-        result.append((start, spans[ifos[0]].sample_rate, strain))
-    return result
-
-
-def mlgwsc(
-    input_file: Path,
-    output_file: Path,
-    repository: Path,
-    integration_window_length: float = 1.5,
-    cluster_window_length: float = 8.0,
-    time_uncertainty: float | None = None,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
-) -> None:
-    """Analyse a Mock Data Challenge 1 file; write its event format.
-
-    Args:
-        input_file: strain in the MLGWSC-1 layout (H1/<gps start>,
-            L1/<gps start> datasets with start_time and delta_t attrs),
-            resampled to the model's rate when it differs.
-        output_file: events as the challenge's evaluate.py reads them:
-            datasets time (GPS s), stat (larger is louder) and var (the
-            time window around each event that counts as a hit, s).
-        repository: the exported model repository.
-        integration_window_length: moving average of the outputs (s).
-        cluster_window_length: one event per this many seconds (s).
-        time_uncertainty: the var of every event: how close to a
-            coalescence it must be to count (s); None: the model's
-            calibrated time window (timing.json).
-        backend: local or triton.
-        triton_url: gRPC address of a running Triton server.
-        triton_server: the server to start (see analyse).
-    """
-    output_file = Path(output_file)
-    m = read_manifest(repository)
-    if time_uncertainty is None:
-        timing = read_timing(repository)
-        time_uncertainty = timing.half_width
-        calibrated = (
-            timing.integration_window_length,
-            timing.cluster_window_length,
-        )
-        if calibrated != (integration_window_length, cluster_window_length):
-            logger.warning(
-                "the time window %.3f s was calibrated with integration "
-                "and cluster windows %s s, not %s s: it may not hold",
-                time_uncertainty,
-                calibrated,
-                (integration_window_length, cluster_window_length),
-            )
-    rate = m["sample_rate"]
-    segments = []
-    for start, file_rate, strain in read_mlgwsc(input_file, m["ifos"]):
-        if file_rate != rate:
-            strain = np.stack([resample(x, file_rate, rate) for x in strain])
-        segments.append((start, strain))
-    geometry = Geometry.from_manifest(m)
-    # segments too short for one request are skipped, and said so
-    usable = []
-    for t0, x in segments:
-        if x.shape[-1] >= geometry.buffer_size:
-            usable.append((t0, x))
-        else:
-            logger.warning(
-                "segment at %.0f (%.0f s) is shorter than one request: "
-                "skipped",
-                t0,
-                x.shape[-1] / rate,
-            )
-    with streamer(
-        repository,
-        backend,
-        triton_url,
-        triton_server,
-        output_file.parent,
-        1,
-    ) as run:
-        outputs = run([x for _, x in usable])
-    found_stat, found_time = [], []
-    for (t0, _), output in zip(usable, outputs, strict=True):
-        statistic, time = stream_events(
-            output,
-            t0,
-            geometry,
-            integration_window_length,
-            cluster_window_length,
-        )
-        found_stat.append(statistic)
-        found_time.append(time)
-    time = np.concatenate(found_time) if found_time else np.zeros(0)
-    stat = np.concatenate(found_stat) if found_stat else np.zeros(0)
-    order = np.argsort(time)
-    with atomic_hdf5(output_file) as f:
-        f["time"] = time[order]
-        f["stat"] = stat[order]
-        f["var"] = np.full(time.size, time_uncertainty)
-    logger.info(
-        "%d events in %d segments of %s", time.size, len(usable), input_file
-    )
-
-
 def concatenate(tables: list[dict]) -> dict:
     keys = set().union(*tables)
     return {k: np.concatenate([t[k] for t in tables if k in t]) for k in keys}
@@ -354,7 +231,21 @@ def aggregate(
 def main(args: list[str] | None = None) -> int:
     return run_cli(
         "aframe-infer",
-        [calibrate, analyse, aggregate, mlgwsc],
-        (RepositoryError, ServerError, StreamError, DataError),
+        {
+            "calibrate": calibrate,
+            "analyse": analyse,
+            "aggregate": aggregate,
+            "mlgwsc": mlgwsc,
+            "mlgwsc-data": mlgwsc_data,
+            "mlgwsc-score": mlgwsc_score,
+            "mlgwsc-benchmark": mlgwsc_benchmark,
+        },
+        (
+            RepositoryError,
+            ServerError,
+            StreamError,
+            DataError,
+            ChallengeError,
+        ),
         args,
     )

@@ -1,0 +1,411 @@
+"""The MLGWSC-1 benchmark: the challenge's data, our events, its score.
+
+- ``mlgwsc_data`` makes one set of a dataset (1-4) with the challenge's
+  generate_data.py: injections, foreground (noise + signals) and
+  background (the same noise).
+- ``mlgwsc`` writes the events of a file, or of a chunk of it, in the
+  challenge's format, with the model's calibrated time window as var.
+- ``mlgwsc_score`` runs the challenge's evaluate.py on the events, then
+  measures each injection's optimal network SNR from foreground -
+  background, and writes score.hdf5: the sensitive distance against FAR,
+  and which injections were found at the lowest FAR the background
+  resolves.
+- ``mlgwsc_benchmark`` does all three for a model trained anywhere.
+"""
+
+import logging
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from aframe_data.io import atomic_hdf5
+from aframe_data.strain import hdf5_spans, resample
+from aframe_infer.backends import streamer
+from aframe_infer.challenge import (
+    ChallengeCode,
+    ChallengeError,
+    ChallengeSet,
+    analysed_injections,
+    evaluate,
+    generate,
+    read_evaluation,
+    read_strain,
+)
+from aframe_infer.engine import read_manifest
+from aframe_infer.postprocess import stream_events
+from aframe_infer.score import MONTH, Score, write_score, write_summary
+from aframe_infer.stream import Geometry
+from aframe_infer.timing import read_timing
+
+logger = logging.getLogger("aframe_infer")
+
+# the band of the optimal SNR when the foreground does not say where the
+# injections start (f_lower): 20 Hz, the challenge's
+F_LOWER = 20.0
+# optimal SNRs use at most this much signal before coalescence (s)
+SNR_WINDOW = 16.0
+
+
+def mlgwsc(
+    input_file: Path,
+    output_file: Path,
+    repository: Path,
+    integration_window_length: float = 1.5,
+    cluster_window_length: float = 8.0,
+    time_uncertainty: float | None = None,
+    start: float | None = None,
+    stop: float | None = None,
+    backend: str = "local",
+    triton_url: str = "",
+    triton_server: str = "",
+) -> None:
+    """Analyse a Mock Data Challenge 1 file; write its event format.
+
+    Args:
+        input_file: strain in the MLGWSC-1 layout (H1/<gps start>,
+            L1/<gps start> datasets with start_time and delta_t attrs),
+            resampled to the model's rate when it differs.
+        output_file: events as the challenge's evaluate.py reads them:
+            datasets time (GPS s), stat (larger is louder) and var (the
+            time window around each event that counts as a hit, s).
+        repository: the exported model repository.
+        integration_window_length: moving average of the outputs (s).
+        cluster_window_length: one event per this many seconds (s).
+        time_uncertainty: the var of every event: how close to a
+            coalescence it must be to count (s); None: the model's
+            calibrated time window (timing.json).
+        start: only events from this GPS time on (a chunk of a long
+            file); the strain they need before it is read too.
+        stop: only events before this GPS time.
+        backend: local or triton.
+        triton_url: gRPC address of a running Triton server.
+        triton_server: the server to start (see analyse).
+    """
+    output_file = Path(output_file)
+    m = check_ifos(repository)
+    if time_uncertainty is None:
+        time_uncertainty = calibrated_window(
+            repository, integration_window_length, cluster_window_length
+        )
+    rate = m["sample_rate"]
+    geometry = Geometry.from_manifest(m)
+    # around a chunk, the strain its events need: a request's worth and
+    # the integration and cluster windows before it, a kernel, the filter
+    # and the windows after it; cut at whole updates of the segments, so
+    # the chunk's outputs are those of the whole file
+    context = integration_window_length + cluster_window_length
+    before = geometry.buffer_size / rate + context
+    after = geometry.kernel_length + geometry.fduration + context
+    segments = []
+    for t0, file_rate, strain in read_strain(
+        input_file,
+        m["ifos"],
+        -np.inf if start is None else start - before,
+        np.inf if stop is None else stop + after,
+        geometry.update_size / rate,
+    ):
+        if file_rate != rate:
+            strain = np.stack([resample(x, file_rate, rate) for x in strain])
+        # segments too short for one request are skipped, and said so
+        if strain.shape[-1] >= geometry.buffer_size:
+            segments.append((t0, strain))
+        else:
+            logger.warning(
+                "segment at %.0f (%.0f s) is shorter than one request: "
+                "skipped",
+                t0,
+                strain.shape[-1] / rate,
+            )
+    with streamer(
+        repository,
+        backend,
+        triton_url,
+        triton_server,
+        output_file.parent,
+        1,
+    ) as run:
+        outputs = run([x for _, x in segments])
+    found_stat, found_time = [np.zeros(0)], [np.zeros(0)]
+    for (t0, _), output in zip(segments, outputs, strict=True):
+        statistic, time = stream_events(
+            output,
+            t0,
+            geometry,
+            integration_window_length,
+            cluster_window_length,
+        )
+        found_stat.append(statistic)
+        found_time.append(time)
+    time, stat = np.concatenate(found_time), np.concatenate(found_stat)
+    keep = (time >= (-np.inf if start is None else start)) & (
+        time < (np.inf if stop is None else stop)
+    )
+    order = np.argsort(time[keep])
+    with atomic_hdf5(output_file) as f:
+        f["time"] = time[keep][order]
+        f["stat"] = stat[keep][order]
+        f["var"] = np.full(order.size, time_uncertainty)
+    logger.info(
+        "%d events in %d segments of %s", order.size, len(segments), input_file
+    )
+
+
+def check_ifos(repository: Path) -> dict:
+    """The repository's manifest, for a model of MLGWSC-1's H1 and L1.
+
+    Raises:
+        ChallengeError: the model analyses other ifos.
+    """
+    manifest = read_manifest(repository)
+    if sorted(manifest["ifos"]) != ["H1", "L1"]:
+        raise ChallengeError(
+            f"the model in {repository} analyses {manifest['ifos']}; "
+            "MLGWSC-1 data is H1 and L1"
+        )
+    return manifest
+
+
+def calibrated_window(
+    repository: Path, integration_window_length, cluster_window_length
+) -> float:
+    """The model's time window; a warning when it was measured with
+    other integration or cluster windows than these."""
+    timing = read_timing(repository)
+    calibrated = (
+        timing.integration_window_length,
+        timing.cluster_window_length,
+    )
+    if calibrated != (integration_window_length, cluster_window_length):
+        logger.warning(
+            "the time window %.3f s was calibrated with integration and "
+            "cluster windows %s s, not %s s: it may not hold",
+            timing.half_width,
+            calibrated,
+            (integration_window_length, cluster_window_length),
+        )
+    return timing.half_width
+
+
+def optimal_snrs(
+    data: ChallengeSet, tc: np.ndarray, f_lower: float
+) -> np.ndarray:
+    """Each injection's optimal network SNR, measured on the data.
+
+    The foreground is the background plus the signals, so their
+    difference is the signals alone; each is cut from at most SNR_WINDOW
+    s before its coalescence (and after the previous one) to 1 s after,
+    and its SNR is taken against the background's median-Welch PSD
+    (4 s FFTs) above ``f_lower`` Hz, where the signals start.
+    """
+    from aframe_data.injections import snrs, welch_psd
+
+    ifos = ["H1", "L1"]
+    result = np.full(tc.size, np.nan)
+    order = np.argsort(tc)
+    background = read_strain(data.background, ifos)
+    foreground = {
+        start: strain
+        for start, _, strain in read_strain(data.foreground, ifos)
+    }
+    for start, rate, noise in background:
+        stop = start + noise.shape[-1] / rate
+        psd = welch_psd(dict(zip(ifos, noise, strict=True)), ifos, rate, 4.0)
+        signal = foreground[start] - noise
+        for rank, i in enumerate(order):
+            if not start <= tc[i] < stop:
+                continue
+            previous = tc[order[rank - 1]] if rank else -np.inf
+            first = max(tc[i] - SNR_WINDOW, previous + 0.5, start)
+            last = min(tc[i] + 1, stop)
+            window = signal[
+                :, round((first - start) * rate) : round((last - start) * rate)
+            ]
+            per_ifo = snrs(window[None], psd, rate, f_lower, None)
+            result[i] = float(np.sqrt(np.sum(per_ifo**2)))
+    return result
+
+
+def score(
+    code: ChallengeCode,
+    data: ChallengeSet,
+    foreground_events: list[Path],
+    background_events: list[Path],
+    output_dir: Path,
+) -> Score:
+    """Run evaluate.py, measure the SNRs, and write score.hdf5.
+
+    Outputs in ``output_dir``: eval.hdf (evaluate.py's own) and, last,
+    score.hdf5 (see ``Score``; ``read_score`` reads it).
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    evaluation = output_dir / "eval.hdf"
+    evaluate(code, data, foreground_events, background_events, evaluation)
+    scored = analysed_injections(data)
+    with h5py.File(data.injections, "r") as f:
+        tc = f["tc"][()][scored]
+    with h5py.File(data.foreground, "r") as f:
+        attrs = dict(f.attrs)
+    curve = read_evaluation(evaluation, tc.size)
+    background = [_read_events(path) for path in background_events]
+    foreground = [_read_events(path) for path in foreground_events]
+    var = np.concatenate([events["var"] for events in foreground])
+    # δD = D δV / (3 V), from D ∝ V^(1/3)
+    volume = np.maximum(curve["volume"], np.finfo(float).tiny)
+    error = curve["distance"] * curve["volume_error"] / (3 * volume)
+    result = Score(
+        dataset=int(attrs["dataset"]),
+        seed=int(attrs["seed"]),
+        far=curve["far"] * MONTH,
+        distance=curve["distance"],
+        distance_error=error,
+        duration=sum(
+            span.size / span.sample_rate
+            for span in hdf5_spans(data.foreground, ["H1"])
+        ),
+        tc=tc,
+        snr=optimal_snrs(data, tc, float(attrs.get("f_lower", F_LOWER))),
+        statistic=curve["statistic"],
+        threshold=float(
+            max(events["stat"].max(initial=-np.inf) for events in background)
+        ),
+        var=float(var.max()) if var.size else float("nan"),
+    )
+    write_score(output_dir / "score.hdf5", result)
+    logger.info(
+        "%s: at FAR %.3g per month, sensitive distance %.0f ± %.0f Mpc; "
+        "%d of %d injections found",
+        result.name,
+        result.lowest_far,
+        result.distance[result.loudest],
+        result.distance_error[result.loudest],
+        result.found.sum(),
+        tc.size,
+    )
+    return result
+
+
+def _read_events(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return {key: f[key][()] for key in ("time", "stat", "var")}
+
+
+def mlgwsc_data(
+    dataset: int,
+    duration: float,
+    seed: int,
+    output_dir: Path,
+    mlgwsc_dir: str = "",
+    mlgwsc_env: str = "",
+) -> None:
+    """Make one set of an MLGWSC-1 dataset with the challenge's generator.
+
+    Args:
+        dataset: 1-4 (4 is real O3a noise, downloaded: not offline).
+        duration: seconds of data.
+        seed: the generator's seed.
+        output_dir: gets injections.hdf, foreground.hdf, background.hdf,
+            and last segments.txt (the foreground's segments).
+        mlgwsc_dir: a checkout of the challenge; empty:
+            $AFRAME_MLGWSC_DIR.
+        mlgwsc_env: the environment that runs it; empty:
+            $AFRAME_MLGWSC_ENV, else .venv-mlgwsc beside this venv.
+    """
+    code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
+    generate(code, dataset, duration, seed, Path(output_dir))
+
+
+def mlgwsc_score(
+    data_dir: Path,
+    foreground_events: list[Path],
+    background_events: list[Path],
+    output_dir: Path,
+    mlgwsc_dir: str = "",
+    mlgwsc_env: str = "",
+) -> None:
+    """Score events with the challenge's evaluate.py; write score.hdf5.
+
+    Args:
+        data_dir: the set the events are of (``mlgwsc_data``).
+        foreground_events: event files of its foreground (chunks).
+        background_events: event files of its background (chunks).
+        output_dir: gets eval.hdf (evaluate.py's), score.hdf5 and
+            summary.json.
+        mlgwsc_dir: a checkout of the challenge (see ``mlgwsc_data``).
+        mlgwsc_env: the environment that runs it.
+    """
+    code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
+    data = ChallengeSet(Path(data_dir))
+    result = score(
+        code, data, foreground_events, background_events, Path(output_dir)
+    )
+    write_summary(
+        Path(output_dir) / "summary.json", result, {"data": str(data_dir)}
+    )
+
+
+def mlgwsc_benchmark(
+    repository: Path,
+    dataset: int,
+    duration: float,
+    seed: int,
+    output_dir: Path,
+    mlgwsc_dir: str = "",
+    mlgwsc_env: str = "",
+    integration_window_length: float = 1.5,
+    cluster_window_length: float = 8.0,
+    time_uncertainty: float | None = None,
+    backend: str = "local",
+    triton_url: str = "",
+    triton_server: str = "",
+) -> None:
+    """The whole benchmark for one exported model: data, events, score.
+
+    Args:
+        repository: the exported model repository (calibrated, unless
+            time_uncertainty is given).
+        dataset: 1-4.
+        duration: seconds of data.
+        seed: the generator's seed.
+        output_dir: gets data/ (the set; kept, so a rerun reuses it),
+            events-foreground.hdf, events-background.hdf, eval.hdf,
+            score.hdf5 and summary.json.
+        mlgwsc_dir: a checkout of the challenge (see ``mlgwsc_data``).
+        mlgwsc_env: the environment that runs it.
+        integration_window_length: moving average of the outputs (s).
+        cluster_window_length: one event per this many seconds (s).
+        time_uncertainty: the events' var (s); None: the model's window.
+        backend: local or triton.
+        triton_url: gRPC address of a running Triton server.
+        triton_server: the server to start (see ``analyse``).
+    """
+    code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
+    check_ifos(repository)
+    output_dir = Path(output_dir)
+    data = generate(code, dataset, duration, seed, output_dir / "data")
+    events = {}
+    for kind, path in (
+        ("foreground", data.foreground),
+        ("background", data.background),
+    ):
+        events[kind] = output_dir / f"events-{kind}.hdf"
+        mlgwsc(
+            path,
+            events[kind],
+            repository,
+            integration_window_length,
+            cluster_window_length,
+            time_uncertainty,
+            backend=backend,
+            triton_url=triton_url,
+            triton_server=triton_server,
+        )
+    result = score(
+        code, data, [events["foreground"]], [events["background"]], output_dir
+    )
+    write_summary(
+        output_dir / "summary.json",
+        result,
+        {"repository": str(repository), "data": str(data.directory)},
+    )

@@ -1,0 +1,162 @@
+"""score.hdf5: what the challenge's evaluate.py says of a search.
+
+Written by ``aframe-infer mlgwsc-score`` (``aframe_infer.benchmark``) and
+read by the report.  Layout::
+
+    /                       attrs: dataset, seed, duration (s),
+                            threshold, var (s), far_units
+    /far                    (B,) FAR of each threshold (per month of 30 d)
+    /distance               (B,) sensitive distance (Mpc)
+    /distance_error         (B,) its one-sigma error (Mpc)
+    /injections/tc          (N,) GPS s of each scored injection
+    /injections/snr         (N,) its optimal network SNR, from the data
+    /injections/statistic   (N,) its loudest counted event, -inf: none
+
+numpy and h5py only, so the report can read it without the inference
+stage's torch.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from aframe.paths import write_atomic
+from aframe_data.errors import DataError
+from aframe_data.io import atomic_hdf5
+
+# the challenge's month: its default duration (s)
+MONTH = 2592000.0
+# optimal network SNR bins of the found counts
+SNR_EDGES = (0.0, 6.0, 8.0, 10.0, 12.0, 15.0, np.inf)
+
+
+@dataclass
+class Score:
+    """What the challenge's evaluate.py says of a search, in our units.
+
+    Args:
+        dataset: the MLGWSC-1 dataset, 1-4.
+        seed: the generator's seed.
+        far: FAR of each threshold, the background events' statistics,
+            ascending (per month of 30 days), (B,).
+        distance: the sensitive distance at each (Mpc), (B,).
+        distance_error: its one-sigma error (Mpc), (B,).
+        duration: the foreground analysed (s): the lowest FAR the
+            background resolves is one per this.
+        tc: coalescence time of each scored injection (GPS s), (N,).
+        snr: its optimal network SNR, measured on the data, (N,).
+        statistic: the loudest event evaluate.py counted for it, -inf
+            where none, (N,).
+        threshold: the loudest background event's statistic.
+        var: the events' time window (s).
+    """
+
+    dataset: int
+    seed: int
+    far: np.ndarray
+    distance: np.ndarray
+    distance_error: np.ndarray
+    duration: float
+    tc: np.ndarray
+    snr: np.ndarray
+    statistic: np.ndarray
+    threshold: float
+    var: float
+
+    @property
+    def found(self) -> np.ndarray:
+        """Found at the lowest FAR the background resolves."""
+        return self.statistic > self.threshold
+
+    @property
+    def lowest_far(self) -> float:
+        """The lowest FAR the background resolves (per month)."""
+        return MONTH / self.duration
+
+    @property
+    def loudest(self) -> int:
+        """The index of the curve's lowest FAR: the loudest background
+        event's statistic as the threshold."""
+        return int(np.argmin(self.far))
+
+    @property
+    def name(self) -> str:
+        return (
+            f"dataset {self.dataset}, {self.duration:.0f} s, seed {self.seed}"
+        )
+
+
+def write_score(path: Path, result: Score) -> None:
+    with atomic_hdf5(path) as f:
+        for key in ("dataset", "seed", "duration", "threshold", "var"):
+            f.attrs[key] = getattr(result, key)
+        f.attrs["far_units"] = "per month of 30 days"
+        for key in ("far", "distance", "distance_error"):
+            f[key] = getattr(result, key)
+        for key in ("tc", "snr", "statistic"):
+            f[f"injections/{key}"] = getattr(result, key)
+
+
+def read_score(path: Path) -> Score:
+    """A score.hdf5 written by ``write_score``.
+
+    Raises:
+        DataError: the file is missing or is not one.
+    """
+    try:
+        with h5py.File(path, "r") as f:
+            curve = ("far", "distance", "distance_error")
+            return Score(
+                dataset=int(f.attrs["dataset"]),
+                seed=int(f.attrs["seed"]),
+                **{key: f[key][()] for key in curve},
+                **{
+                    key: f[f"injections/{key}"][()]
+                    for key in ("tc", "snr", "statistic")
+                },
+                **{
+                    key: float(f.attrs[key])
+                    for key in ("duration", "threshold", "var")
+                },
+            )
+    except (OSError, KeyError) as error:
+        raise DataError(f"{path}: not an MLGWSC-1 score ({error})") from None
+
+
+def found_by_snr(result: Score) -> list[tuple[float, float, int, int]]:
+    """(lowest SNR, highest SNR, found, injected) of each SNR_EDGES bin,
+    at the lowest FAR the background resolves."""
+    rows = []
+    for lower, upper in zip(SNR_EDGES[:-1], SNR_EDGES[1:], strict=True):
+        inside = (result.snr >= lower) & (result.snr < upper)
+        rows.append(
+            (lower, upper, int(result.found[inside].sum()), int(inside.sum()))
+        )
+    return rows
+
+
+def write_summary(path: Path, result: Score, meta: dict) -> None:
+    """The numbers at the lowest FAR, as JSON a person reads first."""
+    best = result.loudest
+    summary = {
+        **meta,
+        "dataset": result.dataset,
+        "seed": result.seed,
+        "duration_s": result.duration,
+        "lowest_far_per_month": result.lowest_far,
+        "sensitive_distance_mpc": float(result.distance[best]),
+        "sensitive_distance_error_mpc": float(result.distance_error[best]),
+        "var_s": result.var,
+        "found_by_optimal_snr": [
+            {
+                "snr": [lower, None if np.isinf(upper) else upper],
+                "found": found,
+                "injected": total,
+            }
+            for lower, upper, found, total in found_by_snr(result)
+        ],
+    }
+    write_atomic(path, json.dumps(summary, indent=2) + "\n")
