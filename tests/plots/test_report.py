@@ -11,6 +11,8 @@ import pytest
 from matplotlib.image import imread
 
 from aframe_data.io import write_tables
+from aframe_infer.score import Score, write_score
+from aframe_plots.errors import PlotsError
 from aframe_plots.report import PLOTS, make_report
 from tests.plots.synthetic import write_background, write_foreground
 
@@ -104,6 +106,56 @@ def test_report_files(report):
             np.testing.assert_allclose(f[name]["sd"][()], radius)
         assert "sv" not in f["20-10"]
         assert "outside the masses" in f["20-10"].attrs["message"]
+
+
+def challenge_score(path):
+    """A score of 40 injections, half of them (the louder) found."""
+    rng = np.random.default_rng(3)
+    snr = np.sort(rng.uniform(3, 30, 40))
+    result = Score(
+        dataset=1,
+        seed=7,
+        far=np.array([2.0, 1.0, 0.0]) * 2592000 / 7200,
+        distance=np.array([2400.0, 2300.0, 2100.0]),
+        distance_error=np.array([100.0, 110.0, 150.0]),
+        duration=7200.0,
+        tc=np.arange(40) * 24.0 + 1238166100,
+        snr=snr,
+        statistic=np.where(snr > 10, 5.0, -np.inf),
+        threshold=1.0,
+        var=0.14,
+    )
+    write_score(path, result)
+    return path
+
+
+def test_the_mlgwsc1_section(files, tmp_path):
+    background, foreground = files
+    score = challenge_score(tmp_path / "score.hdf5")
+    out = tmp_path / "out"
+    page = make_report(
+        background, foreground, out, mlgwsc_scores=[score]
+    ).read_text()
+    section = re.search(r"<h2>MLGWSC-1</h2>.*?</table>", page, re.S)[0]
+    row = re.search(r"<tr><td>dataset 1, 7200 s, seed 7</td>.*?</tr>", section)
+    cells = re.findall(r"<td>([^<]*)</td>", row[0])
+    # the lowest FAR a 2-hour background resolves: 360 per month
+    assert cells[1:4] == ["360", "2100 ± 150", "0.140"]
+    # found / injected by optimal SNR: <6, 6-8, 8-10, 10-12, 12-15, >=15
+    counts = [tuple(map(int, c.split("/"))) for c in cells[4:]]
+    snr = np.sort(np.random.default_rng(3).uniform(3, 30, 40))
+    edges = [0, 6, 8, 10, 12, 15, np.inf]
+    bins = zip(counts, edges[:-1], edges[1:], strict=True)
+    for (found, total), lower, upper in bins:
+        inside = (snr >= lower) & (snr < upper)
+        assert total == inside.sum()
+        assert found == (inside & (snr > 10)).sum()
+    assert page.count(IMAGE) == 5
+    image = out / "mlgwsc-dataset1-7200-7.png"
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a file that is not a score is named
+    with pytest.raises(PlotsError, match="not an MLGWSC-1 score"):
+        make_report(background, foreground, out, mlgwsc_scores=[foreground])
 
 
 def test_no_background_events(files, tmp_path):

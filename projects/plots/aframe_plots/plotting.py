@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from aframe_infer.score import Score
 from aframe_plots.efficiency import Efficiency
 from aframe_plots.far import OperatingPoint
 from aframe_plots.timing import TimingBin
@@ -177,4 +178,50 @@ def timing_plot(bins: list[TimingBin], window: float | None) -> bytes:
         ax.set_xlabel("event time - coalescence time (s)")
     axes[0].set_ylabel("found injections")
     axes[-1].legend(fontsize=8)
+    return _png(figure)
+
+
+def mlgwsc_plot(score: Score) -> bytes:
+    """An MLGWSC-1 score: sensitive distance against FAR (evaluate.py's),
+    and the injections found and missed at the lowest FAR the background
+    resolves against their optimal network SNR."""
+    figure, (left, right) = _figure(2)
+    order = np.argsort(score.far)
+    # evaluate.py gives the loudest background event's threshold FAR 0:
+    # the background resolves one per its duration, drawn there
+    far = np.maximum(score.far[order], score.lowest_far)
+    distance = score.distance[order]
+    error = score.distance_error[order]
+    left.step(far, distance, where="post", color="C0")
+    left.fill_between(
+        far, distance - error, distance + error, step="post", alpha=0.25
+    )
+    left.axvline(
+        score.lowest_far,
+        color="grey",
+        ls=":",
+        label=f"lowest FAR resolved: {score.lowest_far:.3g} / month",
+    )
+    left.set_xscale("log")
+    left.set_xlabel("FAR (1 / month)")
+    left.set_ylabel("sensitive distance (Mpc)")
+    left.legend()
+
+    snr = np.maximum(score.snr, 0.5)
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, snr.size)
+    for found, colour, label in (
+        (False, "C3", "missed"),
+        (True, "C2", "found"),
+    ):
+        rows = score.found == found
+        right.scatter(
+            snr[rows], found + jitter[rows], s=10, color=colour, label=label
+        )
+    right.set_xscale("log")
+    right.set_yticks([0, 1], ["missed", "found"])
+    right.set_xlabel("optimal network SNR (from foreground - background)")
+    figure.suptitle(
+        f"MLGWSC-1 {score.name}: at the lowest FAR, {score.found.sum()} "
+        f"of {score.found.size} injections found"
+    )
     return _png(figure)

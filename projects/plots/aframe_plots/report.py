@@ -28,6 +28,7 @@ from aframe.paths import write_atomic
 from aframe_data.errors import DataError
 from aframe_data.io import atomic_hdf5
 from aframe_data.priors import get_prior
+from aframe_infer.score import SNR_EDGES, Score, found_by_snr, read_score
 from aframe_plots import plotting
 from aframe_plots.efficiency import bin_edges, binned_efficiency
 from aframe_plots.errors import PlotsError
@@ -186,6 +187,7 @@ def make_report(
     sigma: float = 0.1,
     config_files: Sequence[Path] = (),
     title: str = "aframe search",
+    mlgwsc_scores: Sequence[Path] = (),
 ) -> Path:
     """Write the sensitive volume, its figures and the HTML report.
 
@@ -207,6 +209,9 @@ def make_report(
         sigma: the populations' width in ln m.
         config_files: text files shown verbatim in the report.
         title: the report's title.
+        mlgwsc_scores: MLGWSC-1 score.hdf5 files of the model
+            (``aframe-infer mlgwsc-score``), shown in a section of their
+            own, each figure also as ``mlgwsc-dataset<d>-<T>-<seed>.png``.
 
     Returns:
         the path of ``report.html``.
@@ -221,6 +226,10 @@ def make_report(
         configs[str(path)] = Path(path).read_text(errors="replace")
     events = read_background(background)
     draws = read_draws(foreground)
+    try:
+        scores = [read_score(path) for path in mlgwsc_scores]
+    except DataError as error:
+        raise PlotsError(str(error)) from None
     if events.statistic.size and events.shift.shape[1] != len(draws.ifos):
         raise PlotsError(
             f"{background}: {events.shift.shape[1]} shifts per event, but "
@@ -297,6 +306,10 @@ def make_report(
             write_atomic(output_dir / name, figures[name])
         else:
             (output_dir / name).unlink(missing_ok=True)
+    challenge = [(score, plotting.mlgwsc_plot(score)) for score in scores]
+    for score, figure in challenge:
+        name = f"mlgwsc-dataset{score.dataset}-{score.duration:.0f}"
+        write_atomic(output_dir / f"{name}-{score.seed}.png", figure)
     page = _page(
         title,
         events,
@@ -310,6 +323,7 @@ def make_report(
         _warnings(draws, populations),
         configs,
         timing,
+        challenge,
     )
     path = output_dir / "report.html"
     write_atomic(path, page.encode())
@@ -518,6 +532,48 @@ def _timing_table(timing: list[TimingBin]) -> str:
     return _table(header, rows)
 
 
+def _mlgwsc_section(challenge: list[tuple[Score, bytes]]) -> list[str]:
+    """The MLGWSC-1 scores: a table at the lowest FAR, and the figures."""
+    header = [
+        "set",
+        "lowest FAR resolved (1 / month)",
+        "sensitive distance there (Mpc)",
+        "var (s)",
+    ]
+    header += [
+        f"found at SNR {lower:g}-{upper:g}"
+        if np.isfinite(upper)
+        else f"found at SNR ≥ {lower:g}"
+        for lower, upper in zip(SNR_EDGES[:-1], SNR_EDGES[1:], strict=True)
+    ]
+    rows = []
+    for score, _ in challenge:
+        best = score.loudest
+        rows.append(
+            [
+                _escape(score.name),
+                f"{score.lowest_far:.3g}",
+                f"{score.distance[best]:.0f} ± "
+                f"{score.distance_error[best]:.0f}",
+                f"{score.var:.3f}",
+                *(f"{hits}/{n}" for _, _, hits, n in found_by_snr(score)),
+            ]
+        )
+    parts = [
+        "<h2>MLGWSC-1</h2>",
+        "<p>The model on sets made by the first Machine Learning "
+        "Gravitational-Wave Search Mock Data Challenge's own generator, "
+        "scored by its evaluate.py: an event finds an injection within "
+        "var of its coalescence.  The background of a set resolves FARs "
+        "down to one per its duration; the table gives the sensitive "
+        "distance there, and the injections found there by optimal "
+        "network SNR, measured as foreground - background.</p>",
+        _table(header, rows),
+    ]
+    parts += [_figure(figure, f"MLGWSC-1 {s.name}") for s, figure in challenge]
+    return parts
+
+
 def _loudest_table(events: Background, ifos: list[str]) -> str:
     if events.statistic.size == 0:
         return _message("There are no background events.")
@@ -574,6 +630,7 @@ def _page(
     warnings: list[str],
     configs: dict[str, str],
     timing: list[TimingBin],
+    challenge: list[tuple[Score, bytes]],
 ) -> str:
     summary = [
         [
@@ -633,6 +690,8 @@ def _page(
     )
     parts.append(_figure(figures["timing.png"], "event-time residuals"))
     parts.append(_timing_table(timing))
+    if challenge:
+        parts += _mlgwsc_section(challenge)
     parts.append("<h2>Background</h2>")
     parts.append(_figure(figures["far.png"], "FAR against threshold"))
     parts.append(f"<h3>The {LOUDEST} loudest background events</h3>")
