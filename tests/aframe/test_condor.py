@@ -21,9 +21,11 @@ import pytest
 from law.job.dashboard import NoJobDashboard
 from luigi.cmdline_parser import CmdlineParser
 
-from aframe.pipelines.sandbox import Sandbox
+from aframe.pipelines.sandbox import Benchmark, Sandbox
+from aframe.segments import write_segments
 from aframe.tasks import data
 from aframe.tasks.infer import Infer
+from aframe.tasks.mlgwsc import ChallengeEvents
 from tests.conftest import load_law_config
 
 pytestmark = pytest.mark.condor
@@ -157,6 +159,31 @@ def test_submit_file_has_only_what_is_configured(
     arguments = shlex.split(job_arguments(commands))
     assert "--container=local" in arguments
     assert "--container=apptainer" not in arguments
+
+
+def test_mlgwsc1_events_run_as_condor_jobs(experiment, condor, monkeypatch):
+    directory = experiment()
+    score = Benchmark(mlgwsc_duration=7200).requires()[0]
+    events = ChallengeEvents.req(score, workflow="htcondor")
+    start = 1238166018
+    write_segments(
+        [(start, start + 7200)],
+        directory / "data/test/mlgwsc/dataset1-7200-1/segments.txt",
+    )
+    # one GPU per job, as inference (base.cfg)
+    assert events.request_gpus == 1
+    commands = submit_file(events, monkeypatch)
+    assert commands["request_gpus"] == "1"
+    condor_dir = Path(os.environ["AFRAME_CONDOR_DIR"]) / "challenge_events"
+    assert commands["initialdir"] == str(condor_dir)
+    arguments = shlex.split(job_arguments(commands))
+    # the job carries the set and the serving settings to the node
+    for argument in (
+        "--dataset=1",
+        "--mlgwsc-duration=7200",
+        "--backend=local",
+    ):
+        assert argument in arguments
 
 
 def law_run(*args: str) -> subprocess.CompletedProcess:
