@@ -24,9 +24,14 @@ def test_cfg_layers_parse(experiment, mode, preset):
         assert cfg.has_option("pipeline", name), name
         param.parse(cfg.get_expanded("pipeline", name))
     pipeline = {"sandbox": Sandbox, "tune": Tune}[mode]()
-    if preset == "quickstart":
+    if preset in ("quickstart", "mlgwsc1"):
         assert pipeline.data_source == "simulated"
         assert pipeline.sample_rate == 1024
+        # the MLGWSC-1 preset scores datasets 1 and 3, on seeds its
+        # training never sees
+        assert pipeline.mlgwsc_datasets == (
+            (1, 3) if preset == "mlgwsc1" else ()
+        )
     else:
         assert pipeline.data_source == "gwosc"
         assert pipeline.sample_rate == 2048
