@@ -1,11 +1,13 @@
 """Training samples per second, and the share of a step spent on data.
 
-Builds a small synthetic training set at the paper's settings (H1/L1
-noise from the aLIGO O4 curve at 2048 Hz, 1.5 s kernels, 1 s whitening
-filter, 8 s PSD, highpass 32 Hz, IMRPhenomPv2 waveforms of 8 s), the
-training data module over it, and the paper network (ResNet1D [3, 4, 6,
-3], GroupNorm 16, batch 384), then runs training steps as Lightning does,
-timing each part of every step:
+Builds a small synthetic training set at the settings of a preset, the
+training data module over it, and the preset's network, then runs
+training steps as Lightning does.  ``--settings paper`` (the default):
+H1/L1 noise from the aLIGO O4 curve at 2048 Hz, 1.5 s kernels, 1 s
+whitening filter, 8 s PSD, highpass 32 Hz, IMRPhenomPv2 waveforms of 8 s,
+ResNet1D [3, 4, 6, 3], GroupNorm 16, batch 384.  ``--settings mlgwsc1``:
+the mlgwsc1 preset's 1024 Hz, 1 s kernels, IMRPhenomD waveforms of 4 s,
+ResNet1D [2, 2], batch 64.  Each part of every step is timed:
 
 * load: the raw background windows and waveforms (the CPU loader);
 * augment: the transfer to the device, PSDs, projection, injection and
@@ -22,8 +24,9 @@ by device synchronisations; training itself also synchronises every step
 Usage::
 
     .venv/bin/python benchmarks/training.py [--device cpu|cuda] \\
-        [--steps N] [--warmup N] [--batch-size 384] \\
-        [--precision 32-true 16-mixed bf16-mixed] [--layers 3 4 6 3]
+        [--settings paper|mlgwsc1] [--steps N] [--warmup N] \\
+        [--batch-size N] [--precision 32-true 16-mixed bf16-mixed] \\
+        [--layers 3 4 6 3]
 
 On a 2-core CPU a step of the paper network takes about a minute: keep
 ``--steps`` small there.
@@ -34,6 +37,7 @@ import platform
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -45,31 +49,79 @@ from aframe_train.data import AframeDataModule
 from aframe_train.model import Aframe
 
 IFOS = ["H1", "L1"]
-# the paper's (upstream aframe's) shared settings
-PAPER = {
-    "sample_rate": 2048.0,
-    "kernel_length": 1.5,
-    "fduration": 1.0,
-    "psd_length": 8.0,
-    "highpass": 32.0,
-}
-SIGNALS = {
-    "prior": "end_o3_ratesandpops",
-    "approximant": "IMRPhenomPv2",
-    "duration": 8,
-    "minimum_frequency": 20,
-    "reference_frequency": 50,
-    "right_pad": 2,
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a preset trains on, and with."""
+
+    shared: dict
+    signals: dict
+    layers: list[int]
+    batch_size: int
+    augmentation: dict
+
+
+SETTINGS = {
+    # the paper's (upstream aframe's)
+    "paper": Settings(
+        shared={
+            "sample_rate": 2048.0,
+            "kernel_length": 1.5,
+            "fduration": 1.0,
+            "psd_length": 8.0,
+            "highpass": 32.0,
+        },
+        signals={
+            "prior": "end_o3_ratesandpops",
+            "approximant": "IMRPhenomPv2",
+            "duration": 8,
+            "minimum_frequency": 20,
+            "reference_frequency": 50,
+            "right_pad": 2,
+        },
+        layers=[3, 4, 6, 3],
+        batch_size=384,
+        augmentation={
+            "waveform_prob": 0.277,
+            "swap_prob": 0.014,
+            "mute_prob": 0.055,
+        },
+    ),
+    # configs/presets/mlgwsc1
+    "mlgwsc1": Settings(
+        shared={
+            "sample_rate": 1024.0,
+            "kernel_length": 1.0,
+            "fduration": 1.0,
+            "psd_length": 8.0,
+            "highpass": 32.0,
+        },
+        signals={
+            "prior": "mlgwsc1_bbh",
+            "approximant": "IMRPhenomD",
+            "duration": 4,
+            "minimum_frequency": 20,
+            "reference_frequency": 50,
+            "right_pad": 0.5,
+        },
+        layers=[2, 2],
+        batch_size=64,
+        augmentation={"waveform_prob": 0.5},
+    ),
 }
 AUTOCAST = {"16-mixed": torch.float16, "bf16-mixed": torch.bfloat16}
 
 
-def write_data(directory: Path, rate: float) -> dict:
+def write_data(directory: Path, settings: Settings) -> dict:
     """Noise and waveform files; the data module's file arguments."""
+    rate = settings.shared["sample_rate"]
     background = directory / "background.hdf5"
     noise = strain.simulated(IFOS, 1e9, 600, rate, "aLIGO_O4_high", 0)
     write_background(background, noise, IFOS, 1e9, rate)
-    signals = [f"--signals.{key}={value}" for key, value in SIGNALS.items()]
+    signals = [
+        f"--signals.{key}={value}" for key, value in settings.signals.items()
+    ]
     signals.append(f"--signals.sample_rate={rate}")
     training = directory / "training.hdf5"
     args = ["--num_signals=128", "--seed=0", f"--output={training}"]
@@ -80,7 +132,7 @@ def write_data(directory: Path, rate: float) -> dict:
         f"--ifos=[{','.join(IFOS)}]",
         "--num_signals=4",
         "--snr_threshold=4",
-        f"--highpass={PAPER['highpass']}",
+        f"--highpass={settings.shared['highpass']}",
         "--seed=0",
         f"--output={validation}",
     ]
@@ -175,8 +227,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--device", default="cuda" if cuda else "cpu", help="cpu or cuda"
     )
-    parser.add_argument("--batch-size", type=int, default=384)
-    parser.add_argument("--layers", type=int, nargs="+", default=[3, 4, 6, 3])
+    parser.add_argument(
+        "--settings",
+        choices=list(SETTINGS),
+        default="paper",
+        help="whose data, network and batch size (default: paper)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="default: the preset's"
+    )
+    parser.add_argument(
+        "--layers",
+        type=int,
+        nargs="+",
+        default=None,
+        help="default: the preset's",
+    )
     parser.add_argument(
         "--steps",
         type=int,
@@ -201,6 +267,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    settings = SETTINGS[args.settings]
+    layers = args.layers or settings.layers
+    batch_size = args.batch_size or settings.batch_size
+    shared = settings.shared
     device = torch.device(args.device)
     gpu = device.type == "cuda"
     steps = args.steps or (20 if gpu else 2)
@@ -213,36 +283,33 @@ def main(argv=None) -> None:
     else:
         machine = cpu_name()
     print(
-        f"{machine}, {torch.get_num_threads()} CPU threads; ResNet1D "
-        f"{args.layers}, batch {args.batch_size}, "
-        f"{PAPER['kernel_length']:g} s at {PAPER['sample_rate']:g} Hz, "
-        f"PSD of {PAPER['psd_length']:g} s; median of {steps} steps after "
+        f"{machine}, {torch.get_num_threads()} CPU threads; {args.settings} "
+        f"settings: ResNet1D {layers}, batch {batch_size}, "
+        f"{shared['kernel_length']:g} s at {shared['sample_rate']:g} Hz, "
+        f"PSD of {shared['psd_length']:g} s; median of {steps} steps after "
         f"{warmup}"
     )
     with tempfile.TemporaryDirectory() as directory:
-        files = write_data(Path(directory), PAPER["sample_rate"])
+        files = write_data(Path(directory), settings)
         datamodule = AframeDataModule(
             IFOS,
-            **PAPER,
+            **shared,
             **files,
-            batch_size=args.batch_size,
+            batch_size=batch_size,
             batches_per_epoch=warmup + steps,
-            # the paper's augmentation
-            waveform_prob=0.277,
-            swap_prob=0.014,
-            mute_prob=0.055,
+            **settings.augmentation,
             valid_fraction=0.1,
         )
         datamodule.setup("fit")
         rows = []
         for precision in precisions:
             medians, finite = time_steps(
-                datamodule, args.layers, precision, device, steps, warmup
+                datamodule, layers, precision, device, steps, warmup
             )
             if not finite:
                 print(f"{precision}: the loss was not finite")
             rows.append((precision, medians))
-    report(rows, args.batch_size)
+    report(rows, batch_size)
 
 
 if __name__ == "__main__":
