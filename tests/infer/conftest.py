@@ -17,11 +17,10 @@ T0 = 1240583383.0
 DURATION = 240
 
 
-@pytest.fixture
-def repository(power_weights, tmp_path):  # noqa: F811
-    path = tmp_path / "repo"
+def export_model(model, path):
+    """The tests' repository geometry: 16 s PSDs, 4 Hz, 16 per request."""
     export(
-        power_weights,
+        model,
         path,
         SETTINGS["ifos"],
         RATE,
@@ -32,6 +31,12 @@ def repository(power_weights, tmp_path):  # noqa: F811
         batch_size=16,
         platform="onnx",
     )
+    return path
+
+
+@pytest.fixture
+def repository(power_weights, tmp_path):  # noqa: F811
+    path = export_model(power_weights, tmp_path / "repo")
     # the Export task keeps its stage log in the repository, as here: a
     # server must load the ensemble, not every directory
     (path / "logs").mkdir()

@@ -5,13 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from aframe_export.export import export
 from aframe_infer.cli import main
 from aframe_infer.engine import RepositoryError, read_manifest
 from aframe_infer.timing import TIMING_FILE, read_timing
 
-from ..export.conftest import RATE, SETTINGS, Power, save_model
-from .conftest import DURATION, T0, loud_injections
+from ..export.conftest import Power, save_model
+from .conftest import DURATION, T0, export_model, loud_injections
 
 
 def test_calibration_is_unbiased_and_recorded(calibrated):
@@ -39,18 +38,7 @@ def test_calibration_is_unbiased_and_recorded(calibrated):
 
 def test_a_calibration_of_other_weights_is_refused(calibrated, weights):
     # new weights: a new version, which the old calibration did not measure
-    export(
-        weights,
-        calibrated,
-        SETTINGS["ifos"],
-        RATE,
-        1.0,
-        1.0,
-        psd_length=16.0,
-        inference_sampling_rate=4.0,
-        batch_size=16,
-        platform="onnx",
-    )
+    export_model(weights, calibrated)
     with pytest.raises(RepositoryError, match="now holds version 2"):
         read_timing(calibrated)
     (calibrated / TIMING_FILE).write_text('{"median": 0.0}')
@@ -93,19 +81,7 @@ def test_calibrate_reads_the_span_training_recorded(background, tmp_path):
     model = save_model(
         tmp_path / "run", Power(), validation_span=[T0, T0 + DURATION]
     )
-    repository = tmp_path / "repo"
-    export(
-        model,
-        repository,
-        SETTINGS["ifos"],
-        RATE,
-        1.0,
-        1.0,
-        psd_length=16.0,
-        inference_sampling_rate=4.0,
-        batch_size=16,
-        platform="onnx",
-    )
+    repository = export_model(model, tmp_path / "repo")
     bursts = loud_injections(tmp_path / "v.hdf5", np.zeros(25))
     args = [
         "calibrate",
