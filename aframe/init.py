@@ -56,12 +56,15 @@ def _layer(cfg_text: str, layer: str) -> str:
     raise InitError(f"no 'inherit' line in the shipped cfg:\n{cfg_text}")
 
 
-def run_script(directory: Path, mode: str) -> str:
-    """The run.sh of an experiment: its data roots and the law command."""
+def run_script(mode: str) -> str:
+    """The run.sh of an experiment: its data roots and the law command.
+
+    It finds its experiment from its own path, so a directory moved or
+    copied as a whole runs where it now is.
+    """
     law = Path(sys.executable).parent / "law"
-    cfg = directory / f"{mode}.cfg"
     exports = "\n".join(
-        f"export {variable}={shlex.quote(str(directory / paths.ROOT_LAYOUT[name]))}"  # noqa: E501
+        f'export {variable}="$EXPERIMENT/{paths.ROOT_LAYOUT[name]}"'
         for name, variable in paths.ROOTS.items()
     )
     pipeline = f"aframe.pipelines.sandbox.{PIPELINES[mode]}"
@@ -70,16 +73,20 @@ def run_script(directory: Path, mode: str) -> str:
 # Extra arguments are passed to law, e.g. `bash run.sh --print-status -1`.
 set -euo pipefail
 
+# the experiment is the directory this script is in, wherever it has been
+# moved or copied to
+EXPERIMENT="$(CDPATH='' cd -- "$(dirname -- "${{BASH_SOURCE[0]}}")" && pwd -P)"
+
 # where the pipeline's artifacts go
 {exports}
 
 # run from the experiment directory so that no luigi.cfg of the caller's
 # working directory leaks in
-cd {shlex.quote(str(directory))}
+cd "$EXPERIMENT"
 
 # launch the pipeline; change --gpus (comma-separated indices) and --workers
 # (tasks run at once) to suit your machine
-LAW_CONFIG_FILE={shlex.quote(str(cfg))} {shlex.quote(str(law))} run \\
+LAW_CONFIG_FILE="$EXPERIMENT/{mode}.cfg" {shlex.quote(str(law))} run \\
     {pipeline} --workers 5 --gpus 0 "$@"
 """
 
@@ -126,7 +133,7 @@ def init(
         layer = f"{preset}.cfg"
         texts[layer] = (preset_dir / layer).read_text()
         texts[f"{mode}.cfg"] = _layer(texts[f"{mode}.cfg"], layer)
-    texts["run.sh"] = run_script(directory, mode)
+    texts["run.sh"] = run_script(mode)
 
     written = []
     for name, text in texts.items():

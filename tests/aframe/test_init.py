@@ -1,6 +1,7 @@
 """aframe-init: the files it writes, run.sh, and its errors."""
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -57,14 +58,36 @@ def test_run_script(tmp_path, mode):
     run_sh = directory / "run.sh"
     assert run_sh.stat().st_mode & stat.S_IXUSR
     text = run_sh.read_text()
+    # no path of the experiment is written in: run.sh finds it
+    assert str(directory) not in text
     for name, variable in paths.ROOTS.items():
-        expected = directory.resolve() / paths.ROOT_LAYOUT[name]
+        expected = f'"$EXPERIMENT/{paths.ROOT_LAYOUT[name]}"'
         assert f"export {variable}={expected}\n" in text
     pipeline = {"sandbox": "Sandbox", "tune": "Tune"}[mode]
     law = Path(sys.executable).parent / "law"
-    assert f"LAW_CONFIG_FILE={directory.resolve() / f'{mode}.cfg'}" in text
+    assert f'LAW_CONFIG_FILE="$EXPERIMENT/{mode}.cfg"' in text
     assert f"{law} run \\\n    aframe.pipelines.sandbox.{pipeline}" in text
     assert "--workers 5 --gpus 0" in text
+
+
+def print_status(run_sh: Path, cwd: Path) -> str:
+    """``bash run.sh --print-status -1`` with no venv and no AFRAME_*."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AFRAME_", "LAW_", "VIRTUAL_ENV"))
+    }
+    env["PATH"] = "/usr/bin:/bin"
+    result = subprocess.run(
+        ["bash", str(run_sh), "--print-status", "-1"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def test_run_script_works_from_anywhere(tmp_path):
@@ -76,25 +99,29 @@ def test_run_script_works_from_anywhere(tmp_path):
     # a luigi.cfg in the caller's directory must not leak in: its backend
     # is not one of the choices, so the run would fail
     (elsewhere / "luigi.cfg").write_text("[pipeline]\nbackend = bogus\n")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AFRAME_", "LAW_", "VIRTUAL_ENV"))
-    }
-    env["PATH"] = "/usr/bin:/bin"
-    result = subprocess.run(
-        ["bash", str(directory / "run.sh"), "--print-status", "-1"],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    status = print_status(directory / "run.sh", elsewhere)
+    assert "Sandbox(" in status
+    assert str(directory.resolve() / "results" / "report.html") in status
+
+
+def test_moved_and_copied_experiments_run_where_they_are(tmp_path):
+    """run.sh of a moved or copied experiment runs that one, not the
+    original (which for a move no longer exists)."""
+    original = tmp_path / "exp"
+    init(original, "sandbox", "quickstart")
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    status = print_status(copy / "run.sh", tmp_path)
+    assert str(copy.resolve() / "results" / "report.html") in status
+    assert str(original.resolve()) + "/" not in status
+    moved = tmp_path / "a dir with spaces" / "moved"
+    moved.parent.mkdir()
+    original.rename(moved)
+    # run through a relative path from another directory
+    status = print_status(
+        Path("..") / moved.relative_to(tmp_path) / "run.sh", copy
     )
-    assert result.returncode == 0, result.stderr
-    assert "Sandbox(" in result.stdout
-    assert str(directory.resolve() / "results" / "report.html") in (
-        result.stdout
-    )
+    assert str(moved.resolve() / "results" / "report.html") in status
 
 
 def test_refuses_non_empty_directory(tmp_path):
