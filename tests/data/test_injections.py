@@ -6,6 +6,7 @@ from bilby.gw.detector import InterferometerList
 from bilby.gw.utils import optimal_snr_squared
 
 from aframe_data import injections
+from aframe_data.errors import DataError
 from aframe_data.psd import interpolate_psd, load_psd
 from aframe_data.signals import Signals
 
@@ -82,6 +83,27 @@ def test_rejection_sampling_records_every_draw_in_order():
         SIGNALS, 50, ["H1", "L1"], psd, 12, 32, None, seed=3
     )
     np.testing.assert_array_equal(again.rejected["snr"], rejected["snr"])
+
+
+def test_unreachable_threshold_is_an_error_not_a_hang():
+    psd = design_psd(4 * RATE)
+    with pytest.raises(DataError) as error:
+        injections.rejection_sample(
+            SIGNALS,
+            2,
+            ["H1", "L1"],
+            psd,
+            1e5,
+            32,
+            None,
+            0,
+            max_batch=16,
+            min_acceptance=0.1,
+        )
+    message = str(error.value)
+    assert "0 of 2 signals" in message
+    assert "snr_threshold = 100000" in message
+    assert "in 20 draws (acceptance 0, below the 0.1" in message
 
 
 def test_no_signals_asked():

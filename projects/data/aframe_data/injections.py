@@ -218,12 +218,17 @@ def rejection_sample(
     lowpass: float | None,
     seed: int,
     max_batch: int = 2048,
+    min_acceptance: float = 1e-3,
 ) -> tuple[Draws, np.ndarray]:
     """Draw until ``count`` signals reach ``snr_threshold``.
 
     Draws are taken in order: every draw up to the one that completes the
     count is recorded, accepted or rejected, and none after it, so the
     rejected draws are exactly those a one-at-a-time sampler would make.
+    The draws are bounded: when ``count / min_acceptance`` draws (and at
+    least ``max_batch``) have not made the count, the threshold is out of
+    the prior's reach and a DataError says so, rather than sampling (and
+    keeping every rejected draw) for ever.
 
     Returns:
         the draws, and the accepted responses (count, n_ifo, T) float32.
@@ -236,9 +241,23 @@ def rejection_sample(
         return draws, np.zeros((0, len(ifos), size), dtype=np.float32)
     acceptance = 0.5
     batch = 0
+    budget = max(max_batch, math.ceil(count / min_acceptance))
     while draws.num_accepted < count:
+        made = draws.num_accepted + len(draws.rejected.get("snr", ()))
+        if made >= budget:
+            raise DataError(
+                f"only {draws.num_accepted} of {count} signals reached "
+                f"snr_threshold = {snr_threshold:g} in {made} draws "
+                f"(acceptance {draws.num_accepted / made:.2g}, below the "
+                f"{min_acceptance:g} this sampling allows): lower "
+                "snr_threshold, or use a prior whose signals are louder"
+            )
         remaining = count - draws.num_accepted
-        size = min(max_batch, max(16, math.ceil(1.2 * remaining / acceptance)))
+        size = min(
+            max_batch,
+            max(16, math.ceil(1.2 * remaining / acceptance)),
+            budget - made,
+        )
         batch_seed = priors.stream_seed(seed, batch)
         parameters = priors.sample(signals.prior, size, batch_seed)
         # the prior's ra is used as the Earth-fixed azimuth, see above
