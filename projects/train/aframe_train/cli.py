@@ -32,7 +32,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from aframe.paths import write_atomic
 from aframe_train.augment import STRAIN_SCALE
 from aframe_train.data import AframeDataModule, DataError, validation_span
-from aframe_train.model import Aframe
+from aframe_train.model import Aframe, ModelError
 
 logger = logging.getLogger("aframe_train")
 
@@ -231,7 +231,7 @@ def main(args: list[str] | None = None) -> int:
 
             return tune_main(args[1:])
         cli = fit(args)
-    except DataError as error:
+    except (DataError, ModelError) as error:
         print(f"aframe-train: error: {error}", file=sys.stderr)
         return 2
     if cli.subcommand == "fit":

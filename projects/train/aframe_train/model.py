@@ -1,21 +1,54 @@
-"""The detector: ml4gw's ResNet1D on whitened multi-ifo windows."""
+"""The detector: a network (aframe_train.networks) on whitened multi-ifo
+windows, trained as a binary classifier."""
 
-from functools import partial
+from typing import Literal
 
 import lightning.pytorch as pl
 import torch
-from ml4gw.nn.norm import GroupNorm1D
-from ml4gw.nn.resnet import ResNet1D
 
 from aframe_train.metrics import found_fraction, max_pool, partial_auroc
+from aframe_train.networks import ConvNet, resnet
 
 
-def resnet(num_ifos: int, layers: list[int], norm_groups: int) -> ResNet1D:
-    """The network: one logit per (num_ifos, samples) window."""
-    norm = (
-        partial(GroupNorm1D, num_groups=norm_groups) if norm_groups else None
+class ModelError(ValueError):
+    """Model settings the stage cannot build a network from."""
+
+
+def network(
+    num_ifos: int,
+    architecture: str,
+    norm_groups: int,
+    layers: list[int] | None,
+    channels: list[int] | None,
+    kernel_sizes: list[int] | None,
+    pools: list[int] | None,
+) -> torch.nn.Module:
+    """The architecture's network, from the settings it uses."""
+    if architecture == "resnet":
+        if not layers:
+            raise ModelError("model.layers is needed for the resnet")
+        return resnet(num_ifos, layers, norm_groups)
+    if architecture == "convnet":
+        missing = [
+            f"model.{name}"
+            for name, value in [
+                ("channels", channels),
+                ("kernel_sizes", kernel_sizes),
+                ("pools", pools),
+            ]
+            if not value
+        ]
+        if missing:
+            raise ModelError(f"{', '.join(missing)} needed for the convnet")
+        try:
+            return ConvNet(
+                num_ifos, channels, kernel_sizes, pools, norm_groups
+            )
+        except ValueError as error:
+            raise ModelError(f"model: {error}") from error
+    raise ModelError(
+        f"model.architecture: {architecture!r} is not resnet or convnet"
     )
-    return ResNet1D(num_ifos, layers=layers, classes=1, norm_layer=norm)
 
 
 def ramp_fraction(pct_lr_ramp: float, steps: int) -> float:
@@ -44,8 +77,14 @@ class Aframe(pl.LightningModule):
 
     Args:
         num_ifos: input channels (linked from the data's ifos).
-        layers: residual blocks per ResNet stage.
+        layers: residual blocks per ResNet stage (resnet).
         norm_groups: groups of the GroupNorm layers (0: BatchNorm).
+        architecture: ``resnet`` (ml4gw's ResNet1D, the paper's) or
+            ``convnet`` (wide kernels and max-pooling); see
+            aframe_train.networks.
+        channels: filters per convolution (convnet).
+        kernel_sizes: width of each convolution in samples, odd (convnet).
+        pools: max-pooling after each convolution, 1 for none (convnet).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.
@@ -59,7 +98,7 @@ class Aframe(pl.LightningModule):
     def __init__(
         self,
         num_ifos: int,
-        layers: list[int],
+        layers: list[int] | None = None,
         norm_groups: int = 16,
         learning_rate: float = 1e-3,
         pct_lr_ramp: float = 0.1,
@@ -67,10 +106,22 @@ class Aframe(pl.LightningModule):
         max_fpr: float = 1e-3,
         pool_length: float = 8,
         valid_stride: float = 0.5,
+        architecture: Literal["resnet", "convnet"] = "resnet",
+        channels: list[int] | None = None,
+        kernel_sizes: list[int] | None = None,
+        pools: list[int] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.network = resnet(num_ifos, layers, norm_groups)
+        self.network = network(
+            num_ifos,
+            architecture,
+            norm_groups,
+            layers,
+            channels,
+            kernel_sizes,
+            pools,
+        )
         self.loss = torch.nn.BCEWithLogitsLoss()
         self.valid_outputs: list = []
 
