@@ -7,7 +7,8 @@ H1/L1 noise from the aLIGO O4 curve at 2048 Hz, 1.5 s kernels, 1 s
 whitening filter, 8 s PSD, highpass 32 Hz, IMRPhenomPv2 waveforms of 8 s,
 ResNet1D [3, 4, 6, 3], GroupNorm 16, batch 384.  ``--settings mlgwsc1``:
 the mlgwsc1 preset's 1024 Hz, 1 s kernels, IMRPhenomD waveforms of 4 s,
-ResNet1D [2, 2], batch 64.  Each part of every step is timed:
+its convnet, batch 64.  ``--layers`` times a ResNet1D of those stages
+instead of the preset's network.  Each part of every step is timed:
 
 * load: the raw background windows and waveforms (the CPU loader);
 * augment: the transfer to the device, PSDs, projection, injection and
@@ -57,7 +58,8 @@ class Settings:
 
     shared: dict
     signals: dict
-    layers: list[int]
+    # the Aframe model's network settings
+    network: dict
     batch_size: int
     augmentation: dict
 
@@ -80,7 +82,7 @@ SETTINGS = {
             "reference_frequency": 50,
             "right_pad": 2,
         },
-        layers=[3, 4, 6, 3],
+        network={"layers": [3, 4, 6, 3]},
         batch_size=384,
         augmentation={
             "waveform_prob": 0.277,
@@ -105,7 +107,12 @@ SETTINGS = {
             "reference_frequency": 50,
             "right_pad": 0.5,
         },
-        layers=[2, 2],
+        network={
+            "architecture": "convnet",
+            "channels": [16, 16, 32, 32, 64, 64],
+            "kernel_sizes": [63, 31, 31, 15, 15, 15],
+            "pools": [1, 4, 1, 3, 1, 1],
+        },
         batch_size=64,
         augmentation={"waveform_prob": 0.5},
     ),
@@ -160,10 +167,16 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(datamodule, layers, precision, device, steps, warmup):
+def describe(network: dict) -> str:
+    if network.get("architecture") == "convnet":
+        return f"convnet {network['channels']} x {network['kernel_sizes']}"
+    return f"ResNet1D {network['layers']}"
+
+
+def time_steps(datamodule, network, precision, device, steps, warmup):
     """Seconds per batch of each part, the medians over ``steps``."""
     torch.manual_seed(0)
-    model = Aframe(len(IFOS), layers).to(device)
+    model = Aframe(len(IFOS), **network).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "16-mixed")
     dtype = AUTOCAST.get(precision)
@@ -268,7 +281,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     settings = SETTINGS[args.settings]
-    layers = args.layers or settings.layers
+    network = {"layers": args.layers} if args.layers else settings.network
     batch_size = args.batch_size or settings.batch_size
     shared = settings.shared
     device = torch.device(args.device)
@@ -284,7 +297,7 @@ def main(argv=None) -> None:
         machine = cpu_name()
     print(
         f"{machine}, {torch.get_num_threads()} CPU threads; {args.settings} "
-        f"settings: ResNet1D {layers}, batch {batch_size}, "
+        f"settings: {describe(network)}, batch {batch_size}, "
         f"{shared['kernel_length']:g} s at {shared['sample_rate']:g} Hz, "
         f"PSD of {shared['psd_length']:g} s; median of {steps} steps after "
         f"{warmup}"
@@ -304,7 +317,7 @@ def main(argv=None) -> None:
         rows = []
         for precision in precisions:
             medians, finite = time_steps(
-                datamodule, layers, precision, device, steps, warmup
+                datamodule, network, precision, device, steps, warmup
             )
             if not finite:
                 print(f"{precision}: the loss was not finite")
