@@ -78,7 +78,7 @@ class Aframe(pl.LightningModule):
     Args:
         num_ifos: input channels (linked from the data's ifos).
         layers: residual blocks per ResNet stage (resnet).
-        norm_groups: groups of the GroupNorm layers (0: BatchNorm).
+        norm_groups: groups of the GroupNorm layers (0: one per channel).
         architecture: ``resnet`` (ml4gw's ResNet1D, the paper's) or
             ``convnet`` (wide kernels and max-pooling); see
             aframe_train.networks.

@@ -12,7 +12,6 @@
 """
 
 from functools import partial
-from math import gcd
 
 import torch
 from ml4gw.nn.norm import GroupNorm1D
@@ -28,7 +27,9 @@ def resnet(num_ifos: int, layers: list[int], norm_groups: int) -> ResNet1D:
 
 
 def receptive_field(kernel_sizes: list[int], pools: list[int]) -> int:
-    """How many input samples one feature of the last layer depends on."""
+    """How many input samples one feature of the last layer depends on
+    through the convolutions and poolings (the GroupNorms, which
+    normalise over the whole window, aside)."""
     span, stride = 1, 1
     for kernel, pool in zip(kernel_sizes, pools, strict=True):
         span += (kernel - 1) * stride
@@ -42,8 +43,10 @@ class ConvNet(torch.nn.Sequential):
 
     Layer ``i`` has ``channels[i]`` filters of ``kernel_sizes[i]``
     samples (odd: padded to keep the length) and is followed by
-    max-pooling by ``pools[i]`` (1: none).  A global average over time and
-    a two-layer head of ``head`` units give the logit.
+    max-pooling by ``pools[i]`` (1: none).  Its GroupNorm is the ResNet's:
+    ``norm_groups`` groups, capped at the channels (0: one per channel).
+    A global average over time and a two-layer head of ``head`` units give
+    the logit.
     """
 
     def __init__(
@@ -62,8 +65,7 @@ class ConvNet(torch.nn.Sequential):
                 f"kernel_sizes and pools: got {len(channels)}, "
                 f"{len(kernel_sizes)} and {len(pools)}"
             )
-        even = [k for k in kernel_sizes if k < 1 or k % 2 == 0]
-        if even:
+        if any(k < 1 or k % 2 == 0 for k in kernel_sizes):
             raise ValueError(
                 f"convnet kernel_sizes must be odd and positive (they are "
                 f"padded to keep the length), got {kernel_sizes}"
@@ -82,7 +84,7 @@ class ConvNet(torch.nn.Sequential):
                 torch.nn.Conv1d(
                     inputs, width, kernel, padding=kernel // 2, bias=False
                 ),
-                norm(norm_groups, width),
+                GroupNorm1D(width, norm_groups or None),
                 torch.nn.ReLU(),
             ]
             if pool > 1:
@@ -96,11 +98,3 @@ class ConvNet(torch.nn.Sequential):
             torch.nn.Linear(head, 1),
         ]
         super().__init__(*layers)
-
-
-def norm(groups: int, channels: int) -> torch.nn.Module:
-    """GroupNorm in the most groups up to ``groups`` that divide the
-    channels; BatchNorm for 0 groups (as for the ResNet)."""
-    if groups == 0:
-        return torch.nn.BatchNorm1d(channels)
-    return torch.nn.GroupNorm(gcd(groups, channels), channels)
