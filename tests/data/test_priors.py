@@ -37,6 +37,18 @@ def test_draws(name):
     assert not np.array_equal(again["ra"], other["ra"])
 
 
+def test_mlgwsc1_ds1_is_the_challenges_detector_frame_population():
+    """Datasets 1 and 2 of MLGWSC-1 draw detector-frame m1 and m2
+    uniform on [10, 50] (their ds1.ini), ordered here, without spin."""
+    draws = priors.sample("mlgwsc1_ds1", 4000, seed=5)
+    m1, m2 = draws["mass_1"], draws["mass_2"]
+    assert m1.min() >= 10 and m1.max() <= 50 and np.all(m2 <= m1)
+    # the larger of two uniforms: P(m1 < x) = ((x - 10) / 40)^2
+    result = stats.kstest(m1, lambda x: np.clip((x - 10) / 40, 0, 1) ** 2)
+    assert result.pvalue > 1e-3
+    assert np.all(draws["a_1"] == 0) and np.all(draws["a_2"] == 0)
+
+
 def test_streams_differ():
     seeds = {
         priors.stream_seed(1, priors.TRAINING, 0),

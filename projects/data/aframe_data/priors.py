@@ -19,6 +19,7 @@ from bilby.core.prior import (
     ConditionalPriorDict,
     Constraint,
     Cosine,
+    DeltaFunction,
     PowerLaw,
     PriorDict,
     Sine,
@@ -42,7 +43,11 @@ def _extrinsic(prior: PriorDict) -> PriorDict:
 
 def _spins(prior: PriorDict, a_max: float) -> PriorDict:
     for i in (1, 2):
-        prior[f"a_{i}"] = Uniform(0, a_max, name=f"a_{i}")
+        prior[f"a_{i}"] = (
+            Uniform(0, a_max, name=f"a_{i}")
+            if a_max
+            else DeltaFunction(0.0, name=f"a_{i}")
+        )
         prior[f"tilt_{i}"] = Sine(name=f"tilt_{i}")
     prior["phi_12"] = Uniform(0, 2 * np.pi, name="phi_12", boundary="periodic")
     prior["phi_jl"] = Uniform(0, 2 * np.pi, name="phi_jl", boundary="periodic")
@@ -90,10 +95,25 @@ def mlgwsc1_bbh() -> PriorDict:
     return _extrinsic(_spins(prior, 0.99))
 
 
+def mlgwsc1_ds1() -> PriorDict:
+    """MLGWSC-1 datasets 1 and 2's masses, without spins.
+
+    m1, m2 uniform on [10, 50] in the detector frame, as the challenge
+    draws them, with m2 <= m1; z on [0, 0.8] sets the distance only.
+    """
+    prior = PriorDict(conversion_function=_mass_ratio)
+    prior["mass_1"] = Uniform(10, 50, name="mass_1")
+    prior["mass_2"] = Uniform(10, 50, name="mass_2")
+    prior["mass_ratio"] = Constraint(0, 1, name="mass_ratio")
+    prior["redshift"] = _redshift(0.8)
+    return _extrinsic(_spins(prior, 0.0))
+
+
 def _mass_ratio(parameters):
     parameters = dict(parameters)
+    frame = "" if "mass_1" in parameters else "_source"
     parameters["mass_ratio"] = (
-        parameters["mass_2_source"] / parameters["mass_1_source"]
+        parameters[f"mass_2{frame}"] / parameters[f"mass_1{frame}"]
     )
     return parameters
 
@@ -101,6 +121,7 @@ def _mass_ratio(parameters):
 PRIORS: dict[str, Callable[[], PriorDict]] = {
     "end_o3_ratesandpops": end_o3_ratesandpops,
     "mlgwsc1_bbh": mlgwsc1_bbh,
+    "mlgwsc1_ds1": mlgwsc1_ds1,
 }
 
 
@@ -115,13 +136,17 @@ def get_prior(name: str) -> PriorDict:
 
 
 def detector_frame(parameters: dict[str, np.ndarray]) -> dict:
-    """Add detector-frame masses and the luminosity distance (Mpc)."""
+    """Add the masses of the other frame than the prior's, and the
+    luminosity distance (Mpc)."""
     from astropy.cosmology import Planck15
 
     z = parameters["redshift"]
     parameters = dict(parameters)
-    parameters["mass_1"] = parameters["mass_1_source"] * (1 + z)
-    parameters["mass_2"] = parameters["mass_2_source"] * (1 + z)
+    for i in (1, 2):
+        if f"mass_{i}" in parameters:
+            parameters[f"mass_{i}_source"] = parameters[f"mass_{i}"] / (1 + z)
+        else:
+            parameters[f"mass_{i}"] = parameters[f"mass_{i}_source"] * (1 + z)
     parameters["luminosity_distance"] = Planck15.luminosity_distance(z).value
     return parameters
 
