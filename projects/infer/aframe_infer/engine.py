@@ -205,6 +205,10 @@ class TritonEngine:
             while pending:
                 collect()
                 pending -= 1
+        except InferenceServerException as e:
+            # a server that dies mid-run may show it here, at the next
+            # request, rather than in an answer's error: retryable alike
+            raise ServerError(f"Triton at {self.url}: {e}") from e
         finally:
             client.stop_stream(cancel_requests=True)
             client.close()
