@@ -87,12 +87,7 @@ def mlgwsc1_bbh() -> PriorDict:
     m1, m2 uniform on [10, 50] with m2 <= m1, z on [0, 0.8], isotropic
     spins up to 0.99.
     """
-    prior = PriorDict(conversion_function=_mass_ratio)
-    prior["mass_1_source"] = Uniform(10, 50, name="mass_1_source")
-    prior["mass_2_source"] = Uniform(10, 50, name="mass_2_source")
-    prior["mass_ratio"] = Constraint(0, 1, name="mass_ratio")
-    prior["redshift"] = _redshift(0.8)
-    return _extrinsic(_spins(prior, 0.99))
+    return _extrinsic(_spins(_mlgwsc1_masses("_source"), 0.99))
 
 
 def mlgwsc1_ds1() -> PriorDict:
@@ -101,12 +96,19 @@ def mlgwsc1_ds1() -> PriorDict:
     m1, m2 uniform on [10, 50] in the detector frame, as the challenge
     draws them, with m2 <= m1; z on [0, 0.8] sets the distance only.
     """
+    return _extrinsic(_spins(_mlgwsc1_masses(""), 0.0))
+
+
+def _mlgwsc1_masses(frame: str) -> PriorDict:
+    """m1, m2 uniform on [10, 50] with m2 <= m1, named ``mass_i{frame}``
+    ("_source" or "" for the detector frame), and z on [0, 0.8]."""
     prior = PriorDict(conversion_function=_mass_ratio)
-    prior["mass_1"] = Uniform(10, 50, name="mass_1")
-    prior["mass_2"] = Uniform(10, 50, name="mass_2")
+    for i in (1, 2):
+        name = f"mass_{i}{frame}"
+        prior[name] = Uniform(10, 50, name=name)
     prior["mass_ratio"] = Constraint(0, 1, name="mass_ratio")
     prior["redshift"] = _redshift(0.8)
-    return _extrinsic(_spins(prior, 0.0))
+    return prior
 
 
 def _mass_ratio(parameters):
