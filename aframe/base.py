@@ -211,8 +211,10 @@ class StageTask(ContainerParams):
         roots = set(paths.ROOTS.values())
         for name, value in os.environ.items():
             if name.startswith("AFRAME_") and name not in roots and value:
+                # bound where the variable points, symbolic links and all:
+                # the stage inside reads the path the variable names
                 if Path(value).is_dir():
-                    binds.append(Path(value).resolve())
+                    binds.append(Path(value).absolute())
         return binds + self.external_paths()
 
     def external_paths(self) -> list[Path]:
