@@ -39,6 +39,7 @@ import law
 from aframe.base import PIPELINE_SECTION, config_file, stage_image
 from aframe.paths import REPO_DIR
 from aframe.stage import APPTAINER
+from aframe_contracts.files import write_atomic
 
 STAGES = ("data", "train", "export", "infer", "plots")
 
@@ -230,9 +231,7 @@ def build_image(
             f"{why} (full log: {log}); its last lines:\n{_tail(log)}"
         )
     os.replace(partial, image)
-    record = image_dir / f".{stage}.sif.inputs.partial"
-    record.write_text(digest + "\n")
-    os.replace(record, stamp(image))
+    write_atomic(stamp(image), digest + "\n")
     return Result(stage, image, "built", time.monotonic() - start)
 
 

@@ -10,12 +10,12 @@ on ``base.cfg``.
 """
 
 import argparse
-import os
 import shlex
 import sys
 from pathlib import Path
 
 from aframe import paths
+from aframe_contracts.files import write_atomic
 
 DEFAULT_PRESET = "default"
 PIPELINES = {"sandbox": "Sandbox", "tune": "Tune"}
@@ -38,11 +38,7 @@ def presets() -> list[str]:
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write a file atomically: a reader never sees half of it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode)
 
 
 def _layer(cfg_text: str, layer: str) -> str:

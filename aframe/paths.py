@@ -6,7 +6,6 @@ path, never at import, and an unset or empty variable is an error that names
 it (upstream silently wrote everything into the working directory).
 """
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -54,32 +53,3 @@ def root(name: str) -> Path:
             f"{variable} yourself"
         )
     return Path(value).expanduser().resolve()
-
-
-def sha256(path: Path) -> str:
-    """The sha256 of a file, e.g. of the weights a model repository holds."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file so that a reader sees all of it or none of it.
-
-    The data go to a hidden file beside ``path`` that then replaces it: an
-    interrupted write leaves no half file behind, and ``path`` exists only
-    once it is complete, which is what marks a task done.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if isinstance(data, str):
-            tmp.write_text(data)
-        else:
-            tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -7,10 +7,11 @@ Times are GPS seconds.
 
 import itertools
 import math
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+from aframe_contracts.files import write_atomic
 
 Segment = tuple[float, float]
 
@@ -39,10 +40,7 @@ def write_segments(segments: Iterable[Segment], path: Path) -> None:
     lines = ["# seg\tstart\tstop\tduration"]
     for i, (start, stop) in enumerate(segments):
         lines.append(f"{i}\t{start:.6f}\t{stop:.6f}\t{stop - start:.6f}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, "\n".join(lines) + "\n")
 
 
 def read_segments(path: Path) -> list[Segment]:

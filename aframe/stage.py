@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aframe_contracts.files import write_atomic
+
 logger = logging.getLogger("aframe.stage")
 
 
@@ -126,10 +128,7 @@ def environment(gpus: str, threads: int | None = None) -> dict[str, str]:
 
 def write_parameters(parameters: dict[str, Any], path: Path) -> None:
     """Write ``parameters`` as YAML (via JSON), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(parameters, indent=2, default=str) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(parameters, indent=2, default=str) + "\n")
 
 
 def run(

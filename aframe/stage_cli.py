@@ -9,6 +9,8 @@ import logging
 import sys
 from collections.abc import Callable
 
+from aframe_contracts.errors import DataError
+
 
 def underscored(args: list[str]) -> list[str]:
     """--input-file X -> --input_file X: options may be spelled either way
@@ -22,6 +24,10 @@ def underscored(args: list[str]) -> list[str]:
     return result
 
 
+def _classes(errors) -> tuple:
+    return errors if isinstance(errors, tuple) else (errors,)
+
+
 def run_cli(
     prog: str,
     commands: list[Callable] | dict[str, Callable] | Callable,
@@ -33,7 +39,9 @@ def run_cli(
     Args:
         prog: the command's name, e.g. aframe-data.
         commands: the typed functions (a dict or list gives subcommands).
-        errors: the exceptions that mean bad input.
+        errors: the exceptions that mean bad input, besides DataError
+            (and the ContractError of a file that is not what it should
+            be), which always does.
         args: the arguments; None reads sys.argv.
     """
     from jsonargparse import CLI
@@ -47,7 +55,7 @@ def run_cli(
         args = sys.argv[1:]
     try:
         CLI(commands, args=underscored(args), as_positional=False, prog=prog)
-    except errors as error:
+    except (DataError, *_classes(errors)) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except SystemExit as stop:

@@ -43,9 +43,9 @@ from pathlib import Path
 
 import torch
 
+from aframe_contracts.strain import BackgroundStrain
 from aframe_data import cli as data_cli
 from aframe_data import strain
-from aframe_data.io import write_background
 from aframe_train.data import AframeDataModule
 from aframe_train.model import Aframe
 
@@ -125,7 +125,7 @@ def write_data(directory: Path, settings: Settings) -> dict:
     rate = settings.shared["sample_rate"]
     background = directory / "background.hdf5"
     noise = strain.simulated(IFOS, 1e9, 600, rate, "aLIGO_O4_high", 0)
-    write_background(background, noise, IFOS, 1e9, rate)
+    BackgroundStrain({i: noise[i] for i in IFOS}, 1e9, rate).write(background)
     signals = [
         f"--signals.{key}={value}" for key, value in settings.signals.items()
     ]

@@ -1,6 +1,5 @@
 """Export: the trained detector as a Triton model repository."""
 
-import json
 from pathlib import Path
 
 import law
@@ -8,8 +7,10 @@ import luigi
 
 from aframe.base import StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
-from aframe.paths import sha256
 from aframe.tasks.train import Train
+from aframe_contracts.errors import ContractError
+from aframe_contracts.files import sha256
+from aframe_contracts.repository import Manifest
 
 
 class TrainedModelParams(PipelineParams):
@@ -52,12 +53,12 @@ class Export(TrainedModelParams, StageTask):
         New weights (a retrained model) make the export incomplete again;
         the stage then writes a new version beside the old one.
         """
-        manifest = Path(self.output().path)
         weights = Path(self.input().path)
-        if not manifest.exists() or not weights.exists():
+        try:
+            manifest = Manifest.read(Path(self.output().path).parent)
+        except ContractError:
             return False
-        recorded = json.loads(manifest.read_text()).get("weights_sha256")
-        return recorded == sha256(weights)
+        return weights.exists() and manifest.weights_sha256 == sha256(weights)
 
     def run(self):
         self.run_stage(

@@ -1,6 +1,5 @@
 """Inference over time-slid background and injections."""
 
-import json
 from pathlib import Path
 
 import law
@@ -12,6 +11,8 @@ from aframe.tasks.data import (
     ValidationWaveforms,
 )
 from aframe.tasks.export import Export, TrainedModelParams
+from aframe_contracts.errors import ContractError
+from aframe_contracts.repository import Manifest, TimeCalibration
 
 
 class InferenceParams(TrainedModelParams):
@@ -56,17 +57,17 @@ class Calibrate(InferenceParams, StageTask):
     def complete(self):
         """Done when timing.json measured the exported version with these
         windows: a new export or other windows measure it again."""
-        timing, manifest = Path(self.output().path), self.manifest_path()
-        if not timing.exists() or not manifest.exists():
+        repository = self.manifest_path().parent
+        try:
+            timing = TimeCalibration.read(repository)
+            manifest = Manifest.read(repository)
+        except ContractError:
             return False
-        recorded = json.loads(timing.read_text())
-        version = json.loads(manifest.read_text()).get("version")
         return (
-            recorded.get("version") == version
-            and recorded.get("integration_window_length")
+            timing.version == manifest.version
+            and timing.integration_window_length
             == self.integration_window_length
-            and recorded.get("cluster_window_length")
-            == self.cluster_window_length
+            and timing.cluster_window_length == self.cluster_window_length
         )
 
     def run(self):

@@ -10,6 +10,9 @@ Everything here runs at build time, so these parts cannot drift:
 ``{parameter-table}``
     where every pipeline and task parameter is set, with its value in
     ``base.cfg`` and in the quickstart preset.
+``{file-layout}`` ``aframe_contracts.strain``
+    a file layout, from the contract that reads and writes it: the
+    module's description, and the fields of each of its contracts.
 """
 
 import configparser
@@ -444,8 +447,87 @@ class ParameterTable(Directive):
         )
 
 
+# ------------------------------------------------------------- file layout
+def args_section(docstring: str) -> dict[str, str]:
+    """The ``Args:`` of a Google-style docstring: name -> meaning."""
+    meanings, name, inside = {}, None, False
+    for line in (docstring or "").splitlines():
+        stripped = line.strip()
+        if stripped == "Args:":
+            inside = True
+            continue
+        if not inside:
+            continue
+        if not stripped or (stripped.endswith(":") and " " not in stripped):
+            break
+        match = re.match(r"(\w+(?: \.\.\. \w+)?): (.*)", stripped)
+        if match and len(line) - len(line.lstrip()) <= 8:
+            name = match[1]
+            meanings[name] = match[2]
+        elif name:
+            meanings[name] += " " + stripped
+    return meanings
+
+
+def type_name(annotation) -> str:
+    """``float``, ``list[str]``, ``float | None``."""
+    if isinstance(annotation, type) and not hasattr(annotation, "__args__"):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+class FileLayout(Directive):
+    """A file layout: the description in a contract module's docstring
+    (after its summary line), then a table of the fields of each
+    dataclass the module defines."""
+
+    required_arguments = 1
+
+    def run(self):
+        import dataclasses
+        import inspect
+
+        from docutils.statemachine import StringList
+
+        module = importlib.import_module(self.arguments[0])
+        body = inspect.getdoc(module).split("\n\n", 1)[-1]
+        container = nodes.container()
+        self.state.nested_parse(
+            StringList(body.splitlines(), source=module.__name__),
+            self.content_offset,
+            container,
+        )
+        result = [container]
+        classes = [
+            value
+            for value in vars(module).values()
+            if dataclasses.is_dataclass(value)
+            and value.__module__ == module.__name__
+        ]
+        for cls in classes:
+            # a field is described where it is declared, in the class or
+            # a base
+            meanings = {}
+            for base in reversed(cls.__mro__):
+                meanings.update(args_section(inspect.getdoc(base)))
+            rows = [
+                [
+                    code(field.name),
+                    code(type_name(field.type)),
+                    meanings.get(field.name, ""),
+                ]
+                for field in dataclasses.fields(cls)
+            ]
+            title = nodes.paragraph()
+            title += code(f"{module.__name__}.{cls.__name__}")
+            title += nodes.Text(": " + inspect.getdoc(cls).splitlines()[0])
+            result += [title, table(["field", "type", "meaning"], rows)]
+        return result
+
+
 def setup(app):
     app.add_directive("cli-help", CliHelp)
     app.add_directive("experiment", Experiment)
     app.add_directive("parameter-table", ParameterTable)
+    app.add_directive("file-layout", FileLayout)
     return {"parallel_read_safe": False, "parallel_write_safe": True}

@@ -1,12 +1,12 @@
 """aframe-data subcommands end to end on small simulated data."""
 
-import h5py
 import numpy as np
 import pytest
 
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet
 from aframe_data import strain
 from aframe_data.cli import main
-from aframe_data.io import read_tables, write_background
 
 SIGNALS = [
     "--signals.prior=mlgwsc1_bbh",
@@ -24,7 +24,7 @@ T0 = 1240583383
 def background(tmp_path_factory):
     path = tmp_path_factory.mktemp("bg") / "background.hdf5"
     data = strain.simulated(["H1", "L1"], T0, 300, 1024, "aLIGO_O4_high", 1)
-    write_background(path, data, ["H1", "L1"], T0, 1024)
+    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 1024).write(path)
     return path
 
 
@@ -54,8 +54,9 @@ def test_testing_waveforms(background, tmp_path):
     run_testing_waveforms(background, tmp_path / "b")
     for index in (1, 2):
         path = tmp_path / "a" / f"inj-{index}.hdf5"
-        attrs, tables = read_tables(path, ("parameters", "rejected"))
-        accepted, rejected = tables["parameters"], tables["rejected"]
+        signals = WaveformSet.read(path)
+        attrs, accepted = signals.attrs, signals.parameters
+        rejected = signals.rejected
         assert len(accepted["snr"]) == 10
         assert attrs["num_draws"] == 10 + len(rejected["snr"])
         assert list(attrs["shifts"]) == [0, index]
@@ -64,27 +65,26 @@ def test_testing_waveforms(background, tmp_path):
         assert times.max() <= T0 + 300 - index - 4 + 0.5
         assert set(rejected["injection_time"]) <= set(times)
         assert np.all((accepted["ra"] >= 0) & (accepted["ra"] < 2 * np.pi))
-        with h5py.File(path) as f:
-            assert f["waveforms/L1"].shape == (10, 4096)
+        assert signals.waveforms["L1"].shape == (10, 4096)
         # a rerun reproduces the branch exactly
-        _, again = read_tables(tmp_path / "b" / f"inj-{index}.hdf5")
+        again = WaveformSet.read(tmp_path / "b" / f"inj-{index}.hdf5")
         for key, value in accepted.items():
-            np.testing.assert_array_equal(again["parameters"][key], value)
+            np.testing.assert_array_equal(again.parameters[key], value)
     # the two timeslides draw differently
-    _, one = read_tables(tmp_path / "a" / "inj-1.hdf5")
-    _, two = read_tables(tmp_path / "a" / "inj-2.hdf5")
-    assert not np.array_equal(one["parameters"]["ra"], two["parameters"]["ra"])
+    one = WaveformSet.read(tmp_path / "a" / "inj-1.hdf5")
+    two = WaveformSet.read(tmp_path / "a" / "inj-2.hdf5")
+    assert not np.array_equal(one.parameters["ra"], two.parameters["ra"])
 
 
 def test_training_and_validation_waveforms(background, tmp_path):
     training = tmp_path / "training.hdf5"
     args = [*SIGNALS, "--num_signals=20", "--seed=1", f"--output={training}"]
     assert main(["training_waveforms", *args, "--branch=0"]) == 0
-    with h5py.File(training) as f:
-        assert f["waveforms/cross"].shape == (20, 4096)
-        assert f.attrs["right_pad"] == 0.5
-        peaks = np.argmax(np.abs(f["waveforms/plus"][:]), axis=1)
-        assert np.all(np.abs(peaks - 3.5 * 1024) < 0.05 * 1024)
+    train = WaveformSet.read(training, None)
+    assert train.waveforms["cross"].shape == (20, 4096)
+    assert train.attrs["right_pad"] == 0.5
+    peaks = np.argmax(np.abs(train.waveforms["plus"]), axis=1)
+    assert np.all(np.abs(peaks - train.coalescence) < 0.05 * 1024)
 
     validation = tmp_path / "validation.hdf5"
     assert (
@@ -103,13 +103,13 @@ def test_training_and_validation_waveforms(background, tmp_path):
         )
         == 0
     )
-    attrs, tables = read_tables(validation)
-    assert np.all(tables["parameters"]["snr"] >= 8)
+    valid = WaveformSet.read(validation)
+    assert np.all(valid.parameters["snr"] >= 8)
+    attrs = valid.attrs
     assert list(attrs["ifos"]) == ["H1", "L1"] and attrs["num_draws"] >= 15
     # validation and training draw from different streams
-    _, train = read_tables(training)
     assert not np.isin(
-        tables["parameters"]["mass_1"], train["parameters"]["mass_1"]
+        valid.parameters["mass_1"], train.parameters["mass_1"]
     ).any()
 
 

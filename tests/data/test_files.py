@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
+from aframe_contracts.errors import DataError
 from aframe_data import strain
-from aframe_data.errors import DataError
 from aframe_data.segments import find_segments
 
 RATE = 256

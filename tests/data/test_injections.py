@@ -5,8 +5,8 @@ import pytest
 from bilby.gw.detector import InterferometerList
 from bilby.gw.utils import optimal_snr_squared
 
+from aframe_contracts.errors import DataError
 from aframe_data import injections
-from aframe_data.errors import DataError
 from aframe_data.psd import interpolate_psd, load_psd
 from aframe_data.signals import Signals
 
@@ -133,7 +133,7 @@ def test_gmst_matches_lal():
 
 
 def test_background_shorter_than_the_psd_window():
-    from aframe_data.errors import DataError
+    from aframe_contracts.errors import DataError
 
     strain = {"H1": np.zeros(6 * RATE)}
     with pytest.raises(DataError, match="6 s of H1 background is too short"):

@@ -5,8 +5,8 @@ import pytest
 from astropy.cosmology import Planck15
 from scipy import stats
 
+from aframe_contracts.errors import DataError
 from aframe_data import priors
-from aframe_data.errors import DataError
 
 
 @pytest.mark.parametrize("name", list(priors.PRIORS))

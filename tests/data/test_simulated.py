@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
+from aframe_contracts.errors import DataError
 from aframe_data import strain
-from aframe_data.errors import DataError
 from aframe_data.psd import curve_names, interpolate_psd, load_psd
 
 SAMPLE_RATE = 2048

@@ -1,10 +1,9 @@
 """A small trained-model stand-in: real TorchScript weights + settings."""
 
-import json
-
 import pytest
 import torch
 
+from aframe_contracts.model import ModelSettings
 from aframe_train.augment import STRAIN_SCALE
 from aframe_train.model import resnet
 
@@ -19,6 +18,8 @@ SETTINGS = {
     "highpass": 20.0,
     "lowpass": None,
     "strain_scale": STRAIN_SCALE,
+    "checkpoint": "a stand-in: no checkpoint",
+    "valid_auroc": 0.5,
 }
 
 
@@ -31,10 +32,10 @@ class Power(torch.nn.Module):
 
 def save_model(directory, network, **changes):
     directory.mkdir(parents=True, exist_ok=True)
-    settings = {**SETTINGS, **changes}
-    example = torch.zeros(1, 2, round(settings["kernel_length"] * RATE))
+    settings = ModelSettings(**{**SETTINGS, **changes})
+    example = torch.zeros(1, 2, round(settings.kernel_length * RATE))
     torch.jit.trace(network.eval(), example).save(str(directory / "model.pt"))
-    (directory / "model.json").write_text(json.dumps(settings))
+    settings.write(directory / "model.json")
     return directory / "model.pt"
 
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet
 from aframe_data import strain
-from aframe_data.io import write_background, write_tables
 from aframe_export.export import export
 from tests.export.conftest import (  # noqa: F401
     RATE,
@@ -50,7 +51,7 @@ def background(tmp_path):
         ["H1", "L1"], T0, DURATION, RATE, "aLIGO_O4_high", 3
     )
     path = tmp_path / "background.hdf5"
-    write_background(path, data, ["H1", "L1"], T0, RATE)
+    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, RATE).write(path)
     return path
 
 
@@ -64,23 +65,17 @@ def loud_injections(path, times, amplitude=3e-20):
         "snr": np.full(len(times), 50.0),
         "mass_1_source": np.full(len(times), 30.0),
     }
-    write_tables(
-        path,
+    WaveformSet(
         {
             "duration": 2.0,
             "right_pad": 0.5,
             "num_draws": len(times) + 1,
             "prior": "mlgwsc1_bbh",
         },
-        {
-            "parameters": parameters,
-            "waveforms": {"H1": responses, "L1": responses},
-            "rejected": {
-                "snr": np.array([1.0]),
-                "mass_1_source": np.array([20.0]),
-            },
-        },
-    )
+        parameters,
+        {"H1": responses, "L1": responses},
+        {"snr": np.array([1.0]), "mass_1_source": np.array([20.0])},
+    ).write(path)
     return path
 
 

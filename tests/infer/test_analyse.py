@@ -5,10 +5,12 @@ import onnxruntime
 import pytest
 import torch
 
+from aframe_contracts.events import BackgroundEvents, ForegroundEvents
+from aframe_contracts.repository import Manifest
+from aframe_contracts.strain import BackgroundStrain
 from aframe_data import strain
-from aframe_data.io import read_tables, write_background
 from aframe_infer.cli import aggregate, analyse, main
-from aframe_infer.engine import LocalEngine, read_manifest
+from aframe_infer.engine import LocalEngine
 from aframe_infer.stream import Geometry, StreamError, inject, shifted
 from aframe_infer.timing import read_timing
 
@@ -35,7 +37,7 @@ def test_shift_and_inject():
 
 
 def test_stream_outputs_cover_the_strain(repository):
-    m = read_manifest(repository)
+    m = Manifest.read(repository)
     geometry = Geometry.from_manifest(m)
     size = 100 * RATE + 37
     strain = np.random.default_rng(0).standard_normal((2, size)) * 1e-21
@@ -48,11 +50,11 @@ def test_stream_outputs_cover_the_strain(repository):
     assert times[-1] + 0.5 <= size / RATE
     assert times[-1] + 0.5 + 0.25 > size / RATE
     assert np.all(np.diff(times) == 0.25)
-    assert m["buffer_size"] == (16 + 15 * 0.25 + 2) * RATE
+    assert m.buffer_size == (16 + 15 * 0.25 + 2) * RATE
 
     # the same numbers as whitening each buffer of real data directly:
     # no output has seen the snapshotter's zero state or the end padding
-    version = str(m["version"])
+    version = str(m.version)
     preprocessor = torch.jit.load(
         str(repository / "preprocessor" / version / "model.pt")
     )
@@ -60,7 +62,7 @@ def test_stream_outputs_cover_the_strain(repository):
         str(repository / "aframe" / version / "model.onnx")
     )
     direct = []
-    buffer, update = m["buffer_size"], m["update_size"]
+    buffer, update = m.buffer_size, m.update_size
     for start in range(0, size - buffer + 1, update):
         kernels = preprocessor(
             torch.as_tensor(strain[:, start : start + buffer]).float()
@@ -79,14 +81,12 @@ def test_analyse_finds_loud_injections_at_their_time(
     injections = loud_injections(tmp_path / "inj.hdf5", times)
     out = tmp_path / "branch"
     analyse(calibrated, background, [0, 1], out, 0.5, 4.0, injections)
-    attrs, tables = read_tables(out / "background.hdf5", ("",))
-    assert attrs["Tb"] == pytest.approx(DURATION - 1 - 16 - 2, abs=1)
-    background_stats = tables[""]["detection_statistic"]
-    assert np.all(tables[""]["shift"] == [0, 1])
-    fg_attrs, tables = read_tables(
-        out / "foreground.hdf5", ("parameters", "rejected")
-    )
-    parameters = tables["parameters"]
+    events = BackgroundEvents.read(out / "background.hdf5")
+    assert events.Tb == pytest.approx(DURATION - 1 - 16 - 2, abs=1)
+    background_stats = events.statistic
+    assert np.all(events.shift == [0, 1])
+    found = ForegroundEvents.read(out / "foreground.hdf5")
+    fg_attrs, parameters = found.attrs, found.parameters
     # matched within the model's calibrated window, which is recorded
     timing = read_timing(calibrated)
     assert fg_attrs["time_window"] == timing.half_width
@@ -99,25 +99,24 @@ def test_analyse_finds_loud_injections_at_their_time(
     residuals = parameters["detection_time"] - times
     assert np.all(np.abs(residuals) <= timing.half_width)
     assert abs(np.median(residuals)) <= 0.05
-    assert tables["rejected"]["snr"].tolist() == [1.0]
+    assert found.rejected["snr"].tolist() == [1.0]
 
     second = tmp_path / "branch2"
     analyse(calibrated, background, [0, 2], second, 0.5, 4.0, injections)
     merged_bg, merged_fg = tmp_path / "bg.hdf5", tmp_path / "fg.hdf5"
     aggregate([out, second], merged_bg, merged_fg)
-    attrs, merged = read_tables(merged_bg, ("",))
-    statistic = merged[""]["detection_statistic"]
-    assert np.all(np.diff(statistic) >= 0)
-    assert attrs["Tb"] == pytest.approx(2 * DURATION - 3 - 2 * 18, abs=2)
-    fg_attrs, fg = read_tables(merged_fg, ("parameters", "rejected"))
-    assert fg["parameters"]["snr"].size == 52 and fg_attrs["num_draws"] == 54
-    assert fg_attrs["time_window"] == timing.half_width
+    merged = BackgroundEvents.read(merged_bg)
+    assert np.all(np.diff(merged.statistic) >= 0)
+    assert merged.Tb == pytest.approx(2 * DURATION - 3 - 2 * 18, abs=2)
+    fg = ForegroundEvents.read(merged_fg)
+    assert fg.parameters["snr"].size == 52 and fg.attrs["num_draws"] == 54
+    assert fg.attrs["time_window"] == timing.half_width
 
 
 def test_mismatched_data_is_refused(repository, tmp_path, capsys):
     data = strain.simulated(["H1", "L1"], T0, 64, 512, "aLIGO_O4_high", 3)
     path = tmp_path / "bg512.hdf5"
-    write_background(path, data, ["H1", "L1"], T0, 512)
+    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 512).write(path)
     args = [
         "analyse",
         f"--repository={repository}",

@@ -9,12 +9,14 @@ is .venv-mlgwsc (`make mlgwsc-env`; make test builds it).
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
+from aframe_contracts.repository import Manifest
 from aframe_data.psd import interpolate_psd, load_psd
 from aframe_infer import benchmark
 from aframe_infer.challenge import (
@@ -194,7 +196,9 @@ def test_benchmark_of_a_model_trained_elsewhere(
     assert summary["lowest_far_per_month"] == pytest.approx(2592000 / DURATION)
 
 
-def test_bad_input_is_named(challenge, tmp_path, monkeypatch, capsys):
+def test_bad_input_is_named(
+    challenge, repository, tmp_path, monkeypatch, capsys
+):
     monkeypatch.delenv("AFRAME_MLGWSC_DIR", raising=False)
     with pytest.raises(ChallengeError, match="git clone https://github.com"):
         ChallengeCode.locate("")
@@ -212,8 +216,8 @@ def test_bad_input_is_named(challenge, tmp_path, monkeypatch, capsys):
         capsys.readouterr().err
     )
     # a model of other detectors
-    (tmp_path / "repo").mkdir()
-    (tmp_path / "repo" / "manifest.json").write_text('{"ifos": ["H1", "V1"]}')
+    other = replace(Manifest.read(repository), ifos=["H1", "V1"])
+    other.write(tmp_path / "repo")
     with pytest.raises(ChallengeError, match=r"analyses \['H1', 'V1'\]"):
         benchmark.check_ifos(tmp_path / "repo")
 

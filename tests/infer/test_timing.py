@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from aframe_contracts.repository import Manifest
 from aframe_infer.cli import main
-from aframe_infer.engine import RepositoryError, read_manifest
+from aframe_infer.engine import RepositoryError
 from aframe_infer.timing import TIMING_FILE, read_timing
 
 from ..export.conftest import Power, save_model
@@ -15,8 +16,8 @@ from .conftest import DURATION, T0, export_model, loud_injections
 
 def test_calibration_is_unbiased_and_recorded(calibrated):
     timing = read_timing(calibrated)
-    manifest = read_manifest(calibrated)
-    assert timing.version == manifest["version"]
+    manifest = Manifest.read(calibrated)
+    assert timing.version == manifest.version
     assert timing.found == timing.injected == 40
     # the estimate is unbiased; its spread is the output step's (0.25 s):
     # uniform within half a step, so 95% lie within 0.95 of it

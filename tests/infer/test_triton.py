@@ -10,19 +10,20 @@ import shlex
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tritonclient.grpc
 
-from aframe_data.io import read_tables
+from aframe_contracts.events import BackgroundEvents, ForegroundEvents
+from aframe_contracts.repository import Manifest
 from aframe_infer.cli import analyse, main
 from aframe_infer.engine import (
     RepositoryError,
     ServerError,
     TritonEngine,
-    read_manifest,
     with_retries,
 )
 from aframe_infer.server import TritonServer, free_ports
@@ -34,11 +35,13 @@ pytestmark = pytest.mark.triton
 
 
 def tables(directory):
-    _, background = read_tables(directory / "background.hdf5", ("",))
-    _, foreground = read_tables(
-        directory / "foreground.hdf5", ("parameters", "rejected")
-    )
-    return background[""], foreground["parameters"]
+    background = BackgroundEvents.read(directory / "background.hdf5")
+    foreground = ForegroundEvents.read(directory / "foreground.hdf5")
+    events = {
+        "detection_statistic": background.statistic,
+        "detection_time": background.time,
+    }
+    return events, foreground.parameters
 
 
 def test_backends_give_the_same_events(repository, background, tmp_path):
@@ -91,8 +94,8 @@ def test_branches_share_a_running_server(repository, background, tmp_path):
             )
         # a repository of another geometry is refused by the server's
         # answer, before anything is streamed
-        manifest = read_manifest(repository)
-        other = {**manifest, "update_size": manifest["update_size"] * 2}
+        manifest = Manifest.read(repository)
+        other = replace(manifest, update_size=manifest.update_size * 2)
         with pytest.raises(RepositoryError, match="serves another export"):
             TritonEngine(server.url, other).infer([np.zeros((1, 2, 8))])
     for branch in (0, 1):
@@ -126,7 +129,7 @@ def test_a_server_that_is_down_fails_clearly(
 
 
 def test_a_server_that_dies_mid_run_is_restarted(repository, tmp_path):
-    manifest = read_manifest(repository)
+    manifest = Manifest.read(repository)
     geometry = Geometry.from_manifest(manifest)
     rng = np.random.default_rng(4)
     strain = rng.standard_normal((2, 256 * 400)).astype(np.float32) * 1e-21

@@ -1,9 +1,8 @@
 """Synthetic background and foreground files for the plots stage."""
 
-import h5py
 import numpy as np
 
-from aframe_data.io import write_tables
+from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_plots.far import SECONDS_PER_YEAR
 
 PRIOR = "mlgwsc1_bbh"
@@ -18,14 +17,16 @@ def write_background(path, statistic, Tb=SECONDS_PER_YEAR, seed=0):
     """Background events of the given statistics, at random times."""
     statistic = np.asarray(statistic, float)
     rng = np.random.default_rng(seed)
-    with h5py.File(path, "w") as f:
-        f.attrs["Tb"] = Tb
-        f["detection_statistic"] = statistic
-        f["detection_time"] = 1.26e9 + rng.uniform(0, Tb, statistic.size)
-        f["shift"] = np.stack(
+    BackgroundEvents(
+        statistic,
+        1.26e9 + rng.uniform(0, Tb, statistic.size),
+        np.stack(
             [np.zeros(statistic.size), rng.integers(1, 50, statistic.size)],
             axis=-1,
-        )
+        ),
+        Tb,
+        ["H1", "L1"],
+    ).write(path)
     return path
 
 
@@ -57,8 +58,7 @@ def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
         for key, value in draws.items()
         if key != "injection_time"
     }
-    write_tables(
-        path,
+    ForegroundEvents(
         {
             "Tb": 1e6,
             "prior": prior,
@@ -67,6 +67,7 @@ def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
             "ifos": ["H1", "L1"],
             "time_window": TIME_WINDOW,
         },
-        {"parameters": parameters, "rejected": rejected},
-    )
+        parameters,
+        rejected,
+    ).write(path)
     return path

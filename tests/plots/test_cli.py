@@ -63,7 +63,8 @@ def test_missing_file(files, tmp_path, capsys):
     missing = tmp_path / "absent.hdf5"
     assert main(report_args(missing, foreground, tmp_path / "out")) == 2
     assert capsys.readouterr().err == (
-        f"aframe-plots: error: the background file {missing} does not exist\n"
+        f"aframe-plots: error: the background events file {missing} does not "
+        "exist\n"
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from aframe_data.io import write_tables
+from aframe_contracts.events import ForegroundEvents
 from aframe_infer.score import Score, write_score
 from aframe_plots.errors import PlotsError
 from aframe_plots.report import PLOTS, make_report
@@ -189,16 +189,16 @@ def test_no_found_injections(files, tmp_path, prior_draws):
 def test_no_draws(files, tmp_path):
     background, _ = files
     foreground = tmp_path / "nothing.hdf5"
-    write_tables(
-        foreground,
+    ForegroundEvents(
         {
             "prior": "mlgwsc1_bbh",
             "num_draws": 0,
             "snr_threshold": 4.0,
             "ifos": ["H1", "L1"],
         },
-        {"parameters": {}, "rejected": {}},
-    )
+        {},
+        {},
+    ).write(foreground)
     page = make_report(background, foreground, tmp_path / "out").read_text()
     assert "The foreground file has no injection draws." in page
     assert page.count(IMAGE) == 1

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
+from aframe_contracts.strain import BackgroundStrain
 from aframe_data import cli as data_cli
 from aframe_data import strain
-from aframe_data.io import write_background
 
 RATE = 512
 SIGNALS = [
@@ -23,7 +23,9 @@ def make_data(directory: Path) -> tuple[Path, Path, Path]:
     """240 s of H1/L1 noise, 40 training and 20 validation waveforms."""
     background = directory / "background.hdf5"
     noise = strain.simulated(["H1", "L1"], 1e9, 240, RATE, "aLIGO_O4_high", 0)
-    write_background(background, noise, ["H1", "L1"], 1e9, RATE)
+    BackgroundStrain({i: noise[i] for i in ["H1", "L1"]}, 1e9, RATE).write(
+        background
+    )
     training = directory / "training.hdf5"
     args = ["--num_signals=40", "--seed=1", f"--output={training}"]
     assert data_cli.main(["training_waveforms", *SIGNALS, *args]) == 0

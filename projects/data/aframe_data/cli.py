@@ -18,9 +18,10 @@ import numpy as np
 
 from aframe.segments import write_segments
 from aframe.stage_cli import run_cli
+from aframe_contracts.errors import DataError
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet
 from aframe_data import strain
-from aframe_data.errors import DataError
-from aframe_data.io import read_background, write_background, write_tables
 from aframe_data.segments import find_segments
 from aframe_data.signals import Signals
 
@@ -94,7 +95,8 @@ def background(
         data = strain.files(
             strain_files or [], ifos, start, duration, sample_rate, channel
         )
-    write_background(output, data, ifos, start, sample_rate)
+    chunk = {ifo: data[ifo] for ifo in ifos}
+    BackgroundStrain(chunk, start, sample_rate).write(output)
 
 
 def training_waveforms(
@@ -118,14 +120,9 @@ def training_waveforms(
     stream = priors.stream_seed(seed, priors.TRAINING, branch)
     parameters = priors.sample(signals.prior, num_signals, stream)
     cross, plus = signals.polarisations(parameters)
-    write_tables(
-        output,
-        signals.attrs(),
-        {
-            "parameters": parameters,
-            "waveforms": {"cross": cross, "plus": plus},
-        },
-    )
+    WaveformSet(
+        signals.attrs(), parameters, {"cross": cross, "plus": plus}
+    ).write(output)
 
 
 def validation_waveforms(
@@ -176,19 +173,16 @@ def validation_waveforms(
         lowpass,
         stream,
     )
-    write_tables(
-        output,
+    WaveformSet(
         {
             **signals.attrs(),
             "ifos": ifos,
             "snr_threshold": snr_threshold,
             "num_draws": num_signals + len(draws.rejected["snr"]),
         },
-        {
-            "parameters": draws.accepted,
-            "waveforms": {ifo: responses[:, i] for i, ifo in enumerate(ifos)},
-        },
-    )
+        draws.accepted,
+        {ifo: responses[:, i] for i, ifo in enumerate(ifos)},
+    ).write(output)
 
 
 @dataclass
@@ -250,8 +244,9 @@ def testing_waveforms(
         welch_psd,
     )
 
-    data, t0, rate = read_background(background_file)
-    duration = data[ifos[0]].size / rate
+    chunk = BackgroundStrain.read(background_file, ifos)
+    data, t0, rate = chunk.strain, chunk.t0, chunk.sample_rate
+    duration = chunk.size / rate
     psd = welch_psd(data, ifos, rate, signals.duration)
     for timeslide in timeslides:
         if len(timeslide.shifts) != len(ifos):
@@ -290,8 +285,7 @@ def testing_waveforms(
             table["injection_time"] = times[slots]
             phi = table.pop("phi", np.zeros(0))
             table["ra"] = np.mod(phi + gmst(times[slots]), 2 * np.pi)
-        write_tables(
-            timeslide.output,
+        WaveformSet(
             {
                 **signals.attrs(),
                 "ifos": ifos,
@@ -301,14 +295,10 @@ def testing_waveforms(
                 "snr_threshold": snr_threshold,
                 "num_draws": times.size + len(draws.rejected.get("snr", ())),
             },
-            {
-                "parameters": draws.accepted,
-                "waveforms": {
-                    ifo: responses[:, i] for i, ifo in enumerate(ifos)
-                },
-                "rejected": draws.rejected,
-            },
-        )
+            draws.accepted,
+            {ifo: responses[:, i] for i, ifo in enumerate(ifos)},
+            draws.rejected,
+        ).write(timeslide.output)
 
 
 COMMANDS = [

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aframe_contracts.errors import DataError
+from aframe_contracts.strain import BackgroundStrain
 from aframe_data import priors
-from aframe_data.errors import DataError
-from aframe_data.io import read_background
 from aframe_data.signals import Signals
 
 logger = logging.getLogger("aframe_data")
@@ -85,10 +85,8 @@ def background_psd(
     """The PSD of background files, averaged weighted by their length."""
     total, weight, rate = 0.0, 0.0, None
     for path in paths:
-        strain, _, sample_rate = read_background(path)
-        missing = set(ifos) - set(strain)
-        if missing:
-            raise DataError(f"{path} holds no {', '.join(sorted(missing))}")
+        chunk = BackgroundStrain.read(path, ifos)
+        strain, sample_rate = chunk.strain, chunk.sample_rate
         if rate not in (None, sample_rate):
             raise DataError(f"{path}: sample rate {sample_rate} != {rate}")
         rate = sample_rate

@@ -27,7 +27,7 @@ from bilby.core.prior import (
 )
 from bilby.gw.prior import UniformSourceFrame
 
-from aframe_data.errors import DataError
+from aframe_contracts.errors import DataError
 
 COSMOLOGY = "Planck15"
 

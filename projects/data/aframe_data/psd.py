@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aframe_data.errors import DataError
+from aframe_contracts.errors import DataError
 
 
 def _bilby_curves() -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aframe_data.errors import DataError
+from aframe_contracts.errors import DataError
 from aframe_data.psd import interpolate_psd, load_psd
 
 logger = logging.getLogger("aframe_data")

@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import torch
 
-from aframe_data.errors import DataError
+from aframe_contracts.errors import DataError
 
 logger = logging.getLogger("aframe_data")
 

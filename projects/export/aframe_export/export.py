@@ -14,14 +14,18 @@ sha256 of the weights, so a re-export of the same weights is a no-op and
 new weights write a new version.
 """
 
-import json
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from aframe.paths import sha256, write_atomic
+from aframe_contracts.errors import ContractError
+from aframe_contracts.files import sha256
+from aframe_contracts.model import FILE as SETTINGS_FILE
+from aframe_contracts.model import ModelSettings
+from aframe_contracts.repository import MANIFEST_FILE, Manifest
 from aframe_export import triton
 from aframe_export.preprocess import BatchWhitener
 from aframe_export.snapshotter import Snapshotter, export_onnx
@@ -52,19 +56,17 @@ def choose_platform(platform: str) -> str:
     return "tensorrt"
 
 
-def load_settings(weights: Path, expected: dict) -> dict:
+def load_settings(weights: Path, expected: dict) -> ModelSettings:
     """The model's training settings, checked against the pipeline's."""
     if not weights.exists():
         raise ExportError(f"no trained weights at {weights}")
-    path = weights.with_name("model.json")
-    if not path.exists():
-        raise ExportError(f"{path} (the model's settings) is missing")
-    settings = json.loads(path.read_text())
+    settings = ModelSettings.read(weights.with_name(SETTINGS_FILE))
     for key in CHECKED:
-        if key in expected and settings[key] != expected[key]:
+        trained = getattr(settings, key)
+        if key in expected and trained != expected[key]:
             raise ExportError(
                 f"the model in {weights} was trained with {key} = "
-                f"{settings[key]!r}, but the pipeline has {expected[key]!r}"
+                f"{trained!r}, but the pipeline has {expected[key]!r}"
             )
     return settings
 
@@ -113,6 +115,17 @@ def choose_serving(serving: str, platform: str) -> str:
         "no GPU: the repository is served through Triton's python backend"
     )
     return "python"
+
+
+def holds(repository: Path, manifest: Manifest) -> bool:
+    """Whether the repository's latest version is this export already."""
+    try:
+        previous = Manifest.read(repository)
+    except ContractError as error:
+        if (repository / MANIFEST_FILE).exists():
+            logger.warning("%s: exporting a new version", error)
+        return False
+    return replace(previous, version=manifest.version) == manifest
 
 
 def next_version(directory: Path) -> int:
@@ -178,41 +191,38 @@ def export(
         psd_length,
         inference_sampling_rate,
         batch_size,
-        settings["fftlength"],
-        settings["highpass"],
-        settings["lowpass"],
-        settings["strain_scale"],
+        settings.fftlength,
+        settings.highpass,
+        settings.lowpass,
+        settings.strain_scale,
     )
     update_size = batch_size * whitener.stride
-    manifest = {
-        "weights": str(weights),
-        "weights_sha256": sha256(weights),
-        "settings": settings,
-        "platform": platform,
-        "serving": serving,
-        "ensemble": triton.ENSEMBLE,
-        "ifos": list(ifos),
-        "sample_rate": sample_rate,
-        "kernel_length": kernel_length,
-        "fduration": fduration,
-        "psd_length": psd_length,
-        "inference_sampling_rate": inference_sampling_rate,
-        "batch_size": batch_size,
-        "stride": whitener.stride,
-        "buffer_size": whitener.buffer_size,
-        "update_size": update_size,
-        "streams_per_gpu": streams_per_gpu,
-        "aframe_instances": aframe_instances,
-    }
-    manifest_path = repository / "manifest.json"
-    if manifest_path.exists():
-        previous = json.loads(manifest_path.read_text())
-        previous.pop("version", None)
-        if previous == manifest:
-            logger.info("%s already holds these weights", repository)
-            return
-
     version = next_version(repository)
+    manifest = Manifest(
+        weights=str(weights),
+        weights_sha256=sha256(weights),
+        settings=settings,
+        platform=platform,
+        serving=serving,
+        ensemble=triton.ENSEMBLE,
+        ifos=list(ifos),
+        sample_rate=sample_rate,
+        kernel_length=kernel_length,
+        fduration=fduration,
+        psd_length=psd_length,
+        inference_sampling_rate=inference_sampling_rate,
+        batch_size=batch_size,
+        stride=whitener.stride,
+        buffer_size=whitener.buffer_size,
+        update_size=update_size,
+        streams_per_gpu=streams_per_gpu,
+        aframe_instances=aframe_instances,
+        version=version,
+    )
+    if holds(repository, manifest):
+        logger.info("%s already holds these weights", repository)
+        return
+
     channels, kernel = len(ifos), round(kernel_length * sample_rate)
     python = serving == "python"
     gpu = torch.cuda.is_available() and not python
@@ -286,8 +296,7 @@ def export(
         triton.ensemble_config(update, statistic, version)
     )
 
-    manifest["version"] = version
-    write_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    manifest.write(repository)
     logger.info(
         "exported %s to %s: version %d, %s detector, %s serving",
         weights,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from aframe_contracts.repository import Manifest
 from aframe_infer.engine import (
     LocalEngine,
     RepositoryError,
     TritonEngine,
-    read_manifest,
     with_retries,
 )
 from aframe_infer.server import TritonServer
@@ -35,7 +35,7 @@ def streamer(
     names one; a server that fails is retried with exponential backoff
     (and restarted when we started it) before a clear error.
     """
-    manifest = read_manifest(repository)
+    manifest = Manifest.read(repository)
     geometry = Geometry.from_manifest(manifest)
     server = None
     if backend == "local":
@@ -46,10 +46,10 @@ def streamer(
             server = TritonServer(
                 repository, triton_server or None, log_dir / "triton.log"
             )
-            if server.server.is_dir() and manifest["serving"] != "python":
+            if server.server.is_dir() and manifest.serving != "python":
                 raise RepositoryError(
                     f"{repository} was exported for NVIDIA's Triton "
-                    f"(serving: {manifest['serving']}); the server in "
+                    f"(serving: {manifest.serving}); the server in "
                     f"{server.server} has only the python backend: set "
                     "triton_server to a Triton image or binary, or export "
                     "with serving: python"

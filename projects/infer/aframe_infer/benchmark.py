@@ -19,7 +19,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aframe_data.io import atomic_hdf5
+from aframe_contracts.files import atomic_hdf5
+from aframe_contracts.repository import Manifest
 from aframe_data.strain import hdf5_spans, resample
 from aframe_infer.backends import streamer
 from aframe_infer.challenge import (
@@ -32,7 +33,6 @@ from aframe_infer.challenge import (
     read_evaluation,
     read_strain,
 )
-from aframe_infer.engine import read_manifest
 from aframe_infer.postprocess import stream_events
 from aframe_infer.score import MONTH, Score, write_score, write_summary
 from aframe_infer.stream import Geometry
@@ -88,7 +88,7 @@ def mlgwsc(
         time_uncertainty = calibrated_window(
             repository, integration_window_length, cluster_window_length
         )
-    rate = m["sample_rate"]
+    rate = m.sample_rate
     geometry = Geometry.from_manifest(m)
     # around a chunk, the strain its events need: a request's worth and
     # the integration and cluster windows before it, a kernel, the filter
@@ -100,7 +100,7 @@ def mlgwsc(
     segments = []
     for t0, file_rate, strain in read_strain(
         input_file,
-        m["ifos"],
+        m.ifos,
         -np.inf if start is None else start - before,
         np.inf if stop is None else stop + after,
         geometry.update_size / rate,
@@ -151,16 +151,16 @@ def mlgwsc(
     )
 
 
-def check_ifos(repository: Path) -> dict:
+def check_ifos(repository: Path) -> Manifest:
     """The repository's manifest, for a model of MLGWSC-1's H1 and L1.
 
     Raises:
         ChallengeError: the model analyses other ifos.
     """
-    manifest = read_manifest(repository)
-    if sorted(manifest["ifos"]) != ["H1", "L1"]:
+    manifest = Manifest.read(repository)
+    if sorted(manifest.ifos) != ["H1", "L1"]:
         raise ChallengeError(
-            f"the model in {repository} analyses {manifest['ifos']}; "
+            f"the model in {repository} analyses {manifest.ifos}; "
             "MLGWSC-1 data is H1 and L1"
         )
     return manifest

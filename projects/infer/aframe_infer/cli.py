@@ -10,16 +10,14 @@ aframe-infer mlgwsc-data / mlgwsc-score / mlgwsc-benchmark  # MLGWSC-1
 import logging
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from aframe.stage_cli import run_cli
-from aframe_data.errors import DataError
-from aframe_data.io import (
-    read_background,
-    read_tables,
-    write_tables,
-)
+from aframe_contracts.errors import DataError
+from aframe_contracts.events import BackgroundEvents, ForegroundEvents
+from aframe_contracts.repository import Manifest
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet, coalescence_sample
 from aframe_infer.backends import streamer
 from aframe_infer.benchmark import (
     mlgwsc,
@@ -28,7 +26,7 @@ from aframe_infer.benchmark import (
     mlgwsc_score,
 )
 from aframe_infer.challenge import ChallengeError
-from aframe_infer.engine import RepositoryError, ServerError, read_manifest
+from aframe_infer.engine import RepositoryError, ServerError
 from aframe_infer.postprocess import match, stream_events
 from aframe_infer.stream import Geometry, StreamError, inject, shifted
 from aframe_infer.timing import calibrate, read_timing
@@ -74,29 +72,25 @@ def analyse(
             calibrated window (timing.json).
     """
     # the inputs are read and checked before any server starts
-    m = read_manifest(repository)
-    strain, t0, rate = read_background(background_file)
-    if rate != m["sample_rate"] or set(m["ifos"]) - set(strain):
+    m = Manifest.read(repository)
+    chunk = BackgroundStrain.read(background_file)
+    strain, t0, rate = chunk.strain, chunk.t0, chunk.sample_rate
+    if rate != m.sample_rate or set(m.ifos) - set(strain):
         raise RepositoryError(
             f"{background_file} ({rate} Hz, {sorted(strain)}) does not "
-            f"match the model ({m['sample_rate']} Hz, {m['ifos']})"
+            f"match the model ({m.sample_rate} Hz, {m.ifos})"
         )
     if time_window is None:
         time_window = read_timing(repository).half_width
-    ifos = m["ifos"]
+    ifos = m.ifos
     background = shifted(strain, ifos, shifts, rate)
-    injection_attrs, tables = read_tables(
-        injections_file, ("parameters", "rejected")
-    )
-    parameters = tables["parameters"]
+    injections = WaveformSet.read(injections_file, ifos)
+    parameters = injections.parameters
     times = parameters.get("injection_time", np.zeros(0))
     streams = [background]
     if times.size:
-        with h5py.File(injections_file, "r") as f:
-            responses = np.stack([f[f"waveforms/{i}"][:] for i in ifos], 1)
-        coalescence = round(
-            (injection_attrs["duration"] - injection_attrs["right_pad"]) * rate
-        )
+        responses = injections.stacked(ifos)
+        coalescence = coalescence_sample(injections.attrs, rate)
         streams.append(
             inject(background, t0, rate, times, responses, coalescence)
         )
@@ -124,25 +118,15 @@ def analyse(
     Tb = outputs[0].size * geometry.stride / rate
     statistic, time = find_events(outputs[0])
     logger.info("background: %d events in %.0f s", statistic.size, Tb)
-    attrs = {
-        "Tb": Tb,
-        "ifos": ifos,
-        "shifts": shifts,
-        "t0": t0,
-        "time_window": time_window,
-    }
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_tables(
-        output_dir / "background.hdf5",
+    attrs = {"shifts": shifts, "t0": t0, "time_window": time_window}
+    BackgroundEvents(
+        statistic,
+        time,
+        np.tile(shifts, (statistic.size, 1)),
+        Tb,
+        ifos,
         attrs,
-        {
-            "": {
-                "detection_statistic": statistic,
-                "detection_time": time,
-                "shift": np.tile(shifts, (statistic.size, 1)),
-            }
-        },
-    )
+    ).write(output_dir / "background.hdf5")
     if times.size:
         fg_statistic, fg_time = find_events(outputs[1])
         found, found_time = match(times, fg_time, fg_statistic, time_window)
@@ -155,11 +139,11 @@ def analyse(
         np.isfinite(found).sum(),
         found.size,
     )
-    write_tables(
-        output_dir / "foreground.hdf5",
-        {**injection_attrs, **attrs},
-        {"parameters": parameters, "rejected": tables["rejected"]},
-    )
+    ForegroundEvents(
+        {**injections.attrs, "Tb": Tb, "ifos": ifos, **attrs},
+        parameters,
+        injections.rejected or {},
+    ).write(output_dir / "foreground.hdf5")
 
 
 def concatenate(tables: list[dict]) -> dict:
@@ -183,18 +167,22 @@ def aggregate(
         raise RepositoryError("no inference branches to aggregate")
     bg_tables, fg_tables, rejected, Tb, num_draws = [], [], [], 0.0, 0
     for directory in branch_dirs:
-        attrs, tables = read_tables(directory / "background.hdf5", ("",))
-        bg_tables.append(tables[""])
-        Tb += float(attrs["Tb"])
-        fg_attrs, tables = read_tables(
-            directory / "foreground.hdf5", ("parameters", "rejected")
+        events = BackgroundEvents.read(directory / "background.hdf5")
+        bg_tables.append(
+            {
+                "statistic": events.statistic,
+                "time": events.time,
+                "shift": events.shift,
+            }
         )
-        fg_tables.append(tables["parameters"])
-        rejected.append(tables["rejected"])
-        num_draws += int(fg_attrs["num_draws"])
-    events_table = concatenate(bg_tables)
-    order = np.argsort(events_table["detection_statistic"], kind="stable")
-    events_table = {k: v[order] for k, v in events_table.items()}
+        Tb += events.Tb
+        found = ForegroundEvents.read(directory / "foreground.hdf5")
+        fg_tables.append(found.parameters)
+        rejected.append(found.rejected)
+        num_draws += int(found.attrs["num_draws"])
+        fg_attrs = found.attrs
+    merged = concatenate(bg_tables)
+    order = np.argsort(merged["statistic"], kind="stable")
     keep = (
         "prior",
         "snr_threshold",
@@ -203,23 +191,22 @@ def aggregate(
         "approximant",
         "time_window",
     )
-    write_tables(
-        background,
-        {"Tb": Tb, "ifos": attrs["ifos"]},
-        {"": events_table},
-    )
-    write_tables(
-        foreground,
+    BackgroundEvents(
+        merged["statistic"][order],
+        merged["time"][order],
+        merged["shift"][order],
+        Tb,
+        events.ifos,
+    ).write(background)
+    ForegroundEvents(
         {
             **{k: fg_attrs[k] for k in keep if k in fg_attrs},
             "Tb": Tb,
             "num_draws": num_draws,
         },
-        {
-            "parameters": concatenate(fg_tables),
-            "rejected": concatenate(rejected),
-        },
-    )
+        concatenate(fg_tables),
+        concatenate(rejected),
+    ).write(foreground)
     logger.info(
         "%d branches: %.0f s of background, %d events",
         len(branch_dirs),

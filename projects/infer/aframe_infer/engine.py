@@ -13,7 +13,6 @@ The files and the sequence semantics are the same, so the two return the
 same numbers.
 """
 
-import json
 import logging
 import queue
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from aframe_contracts.repository import Manifest
 
 logger = logging.getLogger("aframe_infer")
 
@@ -34,13 +35,6 @@ class ServerError(RuntimeError):
     """The Triton server failed to answer."""
 
 
-def read_manifest(repository: Path) -> dict:
-    manifest = Path(repository) / "manifest.json"
-    if not manifest.exists():
-        raise RepositoryError(f"{manifest} is missing: export first")
-    return json.loads(manifest.read_text())
-
-
 class LocalEngine:
     """The repository's models on this machine's CPU.
 
@@ -51,13 +45,13 @@ class LocalEngine:
     def __init__(self, repository: Path) -> None:
         import onnxruntime
 
-        self.manifest = read_manifest(repository)
-        if self.manifest["platform"] != "onnx":
+        self.manifest = Manifest.read(repository)
+        if self.manifest.platform != "onnx":
             raise RepositoryError(
                 f"the local engine runs ONNX detectors; {repository} holds "
-                f"a {self.manifest['platform']} one: use the triton backend"
+                f"a {self.manifest.platform} one: use the triton backend"
             )
-        version = str(self.manifest["version"])
+        version = str(self.manifest.version)
         repository = Path(repository)
         options = onnxruntime.SessionOptions()
         # as many threads as torch was given (OMP_NUM_THREADS)
@@ -85,7 +79,7 @@ class LocalEngine:
         """(R, batch_size) responses of each stream's (R, C, u) updates."""
         results = []
         for updates in streams:
-            state_size = self.manifest["buffer_size"] - updates.shape[-1]
+            state_size = self.manifest.buffer_size - updates.shape[-1]
             state = np.zeros((updates.shape[1], state_size), np.float32)
             responses = []
             with torch.no_grad():
@@ -120,7 +114,7 @@ class TritonEngine:
     ) -> None:
         self.url = url
         self.manifest = manifest
-        self.model = manifest["ensemble"]
+        self.model = manifest.ensemble
         self.first_sequence_id = first_sequence_id
         self.in_flight = in_flight
         self.timeout = timeout
@@ -133,7 +127,7 @@ class TritonEngine:
             )
         metadata = client.get_model_metadata(self.model, as_json=True)
         (served,) = metadata["inputs"]
-        expected = [len(self.manifest["ifos"]), self.manifest["update_size"]]
+        expected = [len(self.manifest.ifos), self.manifest.update_size]
         if [int(d) for d in served["shape"]] != expected:
             raise RepositoryError(
                 f"the server's {self.model} takes updates of shape "
@@ -159,7 +153,7 @@ class TritonEngine:
             client.close()
             raise
         responses = [
-            np.zeros((len(u), self.manifest["batch_size"]), np.float32)
+            np.zeros((len(u), self.manifest.batch_size), np.float32)
             for u in streams
         ]
         order = [

@@ -23,9 +23,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aframe.paths import write_atomic
-from aframe_data.errors import DataError
-from aframe_data.io import atomic_hdf5
+from aframe_contracts.errors import DataError
+from aframe_contracts.files import atomic_hdf5, write_atomic
 
 # the challenge's month: its default duration (s)
 MONTH = 2592000.0

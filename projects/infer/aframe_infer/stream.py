@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aframe_contracts.repository import Manifest
+
 
 class StreamError(ValueError):
     """The strain cannot be streamed through the model as asked."""
@@ -35,8 +37,10 @@ class Geometry:
     fduration: float
 
     @classmethod
-    def from_manifest(cls, manifest: dict) -> "Geometry":
-        return cls(**{k: manifest[k] for k in cls.__dataclass_fields__})
+    def from_manifest(cls, manifest: Manifest) -> "Geometry":
+        return cls(
+            **{k: getattr(manifest, k) for k in cls.__dataclass_fields__}
+        )
 
     @property
     def front_padding(self) -> int:

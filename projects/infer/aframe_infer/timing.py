@@ -22,25 +22,23 @@ event files: an outside scorer counts an event only that close to the
 coalescence, so the pipeline counts nothing farther.
 """
 
-import json
 import logging
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from aframe.paths import write_atomic
+from aframe_contracts.errors import ContractError
+from aframe_contracts.repository import TIMING_FILE, Manifest, TimeCalibration
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet, coalescence_sample
 from aframe_data.injections import injection_times
-from aframe_data.io import read_background_span
 from aframe_infer.backends import streamer
-from aframe_infer.engine import RepositoryError, read_manifest
+from aframe_infer.engine import RepositoryError
 from aframe_infer.postprocess import match, stream_events, timing_summary
 from aframe_infer.stream import Geometry, inject, shifted
 
 logger = logging.getLogger("aframe_infer")
 
-TIMING_FILE = "timing.json"
 # the share of found signals the accuracy figure (spread) holds
 SPREAD_QUANTILE = 0.95
 # fewer found injections than this cannot pin down a 95% window
@@ -49,43 +47,7 @@ MIN_FOUND = 20
 SHIFT = 1.0
 
 
-@dataclass(frozen=True)
-class Timing:
-    """The timing calibration of one version of a model repository.
-
-    Args:
-        median: median of event time - coalescence time (s).
-        spread: the half-width around the coalescence that holds 95% of
-            the residuals (s).
-        half_width: the time window: the half-width that holds
-            ``window_quantile`` of them, or half an output step when that
-            is wider (s).
-        window_quantile: the share of residuals the window holds.
-        found: validation injections found above ``threshold``.
-        injected: validation injections analysed.
-        threshold: the loudest background event's statistic.
-        livetime: background analysed for the threshold (s).
-        integration_window_length: the statistic's moving average (s).
-        cluster_window_length: one event per this many seconds (s).
-        version: the repository version measured.
-        weights_sha256: the weights measured.
-    """
-
-    median: float
-    spread: float
-    half_width: float
-    window_quantile: float
-    found: int
-    injected: int
-    threshold: float
-    livetime: float
-    integration_window_length: float
-    cluster_window_length: float
-    version: int
-    weights_sha256: str
-
-
-def read_timing(repository: Path) -> Timing:
+def read_timing(repository: Path) -> TimeCalibration:
     """The repository's timing calibration, checked against its manifest.
 
     Raises:
@@ -98,20 +60,20 @@ def read_timing(repository: Path) -> Timing:
             "`aframe-infer calibrate`, or give the window yourself"
         )
     try:
-        timing = Timing(**json.loads(path.read_text()))
-    except (TypeError, ValueError) as error:
+        timing = TimeCalibration.read(repository)
+    except ContractError as error:
         raise RepositoryError(
             f"{path} is not a timing calibration this aframe reads "
             f"({error}): run `aframe-infer calibrate` again"
         ) from None
-    manifest = read_manifest(repository)
+    manifest = Manifest.read(repository)
     if (timing.version, timing.weights_sha256) != (
-        manifest["version"],
-        manifest["weights_sha256"],
+        manifest.version,
+        manifest.weights_sha256,
     ):
         raise RepositoryError(
             f"{path} measured version {timing.version} of the model, but "
-            f"the repository now holds version {manifest['version']}: run "
+            f"the repository now holds version {manifest.version}: run "
             "`aframe-infer calibrate` again"
         )
     return timing
@@ -122,12 +84,10 @@ def read_signals(
 ) -> tuple[np.ndarray, int]:
     """Up to ``count`` projected signals (N, C, T) of a waveform file, at
     random, and the sample of their coalescence."""
-    with h5py.File(path, "r") as f:
-        total = len(f[f"waveforms/{ifos[0]}"])
-        rows = np.sort(np.random.default_rng(seed).permutation(total)[:count])
-        responses = np.stack([f[f"waveforms/{i}"][rows] for i in ifos], 1)
-        duration, right_pad = f.attrs["duration"], f.attrs["right_pad"]
-    return responses, round((duration - right_pad) * rate)
+    total = WaveformSet.count(path)
+    rows = np.sort(np.random.default_rng(seed).permutation(total)[:count])
+    signals = WaveformSet.read(path, ifos, rows)
+    return signals.stacked(ifos), coalescence_sample(signals.attrs, rate)
 
 
 def calibration_streams(
@@ -242,7 +202,7 @@ def calibrate(
     triton_url: str = "",
     triton_server: str = "",
     seed: int = 0,
-) -> Timing:
+) -> TimeCalibration:
     """Measure the model's event-time residuals; write timing.json.
 
     Args:
@@ -274,11 +234,11 @@ def calibrate(
             "residuals, in (0, 1]"
         )
     repository = Path(repository)
-    manifest = read_manifest(repository)
+    manifest = Manifest.read(repository)
     geometry = Geometry.from_manifest(manifest)
-    ifos, rate = manifest["ifos"], manifest["sample_rate"]
+    ifos, rate = manifest.ifos, manifest.sample_rate
     if span is None:
-        span = manifest["settings"].get("validation_span")
+        span = manifest.settings.validation_span
         if span is None:
             raise RepositoryError(
                 f"{repository}'s model records no validation_span (the "
@@ -301,7 +261,8 @@ def calibrate(
         stop,
         start + geometry.buffer_size / rate + (len(responses) + 1) * pitch,
     )
-    strain, t0, file_rate = read_background_span(background_files, start, stop)
+    held_out = BackgroundStrain.read_span(background_files, start, stop)
+    strain, t0, file_rate = held_out.strain, held_out.t0, held_out.sample_rate
     if file_rate != rate or set(ifos) - set(strain):
         raise RepositoryError(
             f"the background ({file_rate} Hz, {sorted(strain)}) does not "
@@ -345,7 +306,7 @@ def calibrate(
         )
     median, spread = timing_summary(residuals, SPREAD_QUANTILE)
     _, window = timing_summary(residuals, window_quantile)
-    timing = Timing(
+    timing = TimeCalibration(
         median=median,
         spread=spread,
         half_width=max(window, geometry.stride / rate / 2),
@@ -356,12 +317,10 @@ def calibrate(
         livetime=float(livetime),
         integration_window_length=integration_window_length,
         cluster_window_length=cluster_window_length,
-        version=manifest["version"],
-        weights_sha256=manifest["weights_sha256"],
+        version=manifest.version,
+        weights_sha256=manifest.weights_sha256,
     )
-    write_atomic(
-        repository / TIMING_FILE, json.dumps(asdict(timing), indent=2) + "\n"
-    )
+    timing.write(repository)
     logger.info(
         "%d of %d validation signals found above the loudest background "
         "event: event time - coalescence time has median %+.3f s, and "

@@ -1,33 +1,16 @@
-"""Reading the inference results: background events and injection draws."""
+"""The injection draws of the inference results, read for the population
+maths."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from aframe_data.io import read_tables
+from aframe_contracts.events import ForegroundEvents
 from aframe_plots.errors import PlotsError
 
 # what the sensitive volume and the efficiencies read of every draw
 DRAW_FIELDS = ("mass_1_source", "mass_2_source", "snr", "luminosity_distance")
-
-
-@dataclass
-class Background:
-    """Events of the time-slid background.
-
-    Args:
-        statistic: detection statistic of each event, (N,).
-        time: GPS time of each event (s), (N,).
-        shift: time shift of each ifo (s), (N, n_ifo).
-        Tb: background time analysed (s).
-    """
-
-    statistic: np.ndarray
-    time: np.ndarray
-    shift: np.ndarray
-    Tb: float
 
 
 @dataclass
@@ -66,63 +49,6 @@ class Draws:
     time_window: float | None
 
 
-def _open_error(path: Path, error: Exception) -> PlotsError:
-    return PlotsError(f"{path}: cannot read it as HDF5 ({error})")
-
-
-def _check_exists(path: Path, what: str) -> None:
-    if not Path(path).is_file():
-        raise PlotsError(f"the {what} file {path} does not exist")
-
-
-def read_background(path: Path) -> Background:
-    """The background events of an HDF5 file.
-
-    The file holds datasets ``detection_statistic`` (N,),
-    ``detection_time`` (N,) and ``shift`` (N, n_ifo), and the root
-    attribute ``Tb`` (s).
-
-    Raises:
-        PlotsError: the file is missing, malformed or inconsistent.
-    """
-    _check_exists(path, "background")
-    try:
-        with h5py.File(path, "r") as f:
-            missing = [
-                key
-                for key in ("detection_statistic", "detection_time", "shift")
-                if key not in f
-            ]
-            if "Tb" not in f.attrs:
-                missing.append("attribute Tb")
-            if missing:
-                raise PlotsError(f"{path}: no {', '.join(missing)}")
-            statistic = np.asarray(f["detection_statistic"][()], float)
-            time = np.asarray(f["detection_time"][()], float)
-            shift = np.asarray(f["shift"][()], float)
-            Tb = float(f.attrs["Tb"])
-    except OSError as error:
-        raise _open_error(path, error) from None
-    if not Tb > 0:
-        raise PlotsError(f"{path}: Tb = {Tb} s, it must be positive")
-    if statistic.ndim != 1 or time.shape != statistic.shape:
-        raise PlotsError(
-            f"{path}: detection_statistic {statistic.shape} and "
-            f"detection_time {time.shape} must be equal-length vectors"
-        )
-    if shift.ndim == 1:
-        # one ifo, or no events, stored without the ifo axis
-        shift = shift[:, None]
-    if shift.ndim != 2 or len(shift) != len(statistic):
-        raise PlotsError(
-            f"{path}: shift {shift.shape} must be (N, n_ifo) for "
-            f"{len(statistic)} events"
-        )
-    if np.isnan(statistic).any():
-        raise PlotsError(f"{path}: detection_statistic has NaNs")
-    return Background(statistic, time, shift, Tb)
-
-
 def _table(path: Path, name: str, table: dict, fields: tuple) -> dict:
     # write_tables leaves a group empty when it has no rows
     if not table:
@@ -140,22 +66,19 @@ def _table(path: Path, name: str, table: dict, fields: tuple) -> dict:
 def read_draws(path: Path) -> Draws:
     """The analysed injections and rejected draws of a foreground file.
 
-    The file is written by ``aframe_data.io.write_tables``: group
-    ``parameters/`` holds the analysed injections with their
+    The file is a ``foreground-events`` file (aframe_contracts.events):
+    group ``parameters/`` holds the analysed injections with their
     ``detection_statistic``, group ``rejected/`` the draws under the SNR
     threshold (either group empty when it has no rows); root attributes
     ``prior``, ``num_draws``, ``snr_threshold`` and ``ifos``.
 
     Raises:
-        PlotsError: the file is missing, malformed or inconsistent.
+        ContractError: the file is missing or not a foreground file.
+        PlotsError: it is malformed or inconsistent.
     """
-    _check_exists(path, "foreground")
-    try:
-        attrs, tables = read_tables(path, ("parameters", "rejected"))
-    except KeyError as error:
-        raise PlotsError(f"{path}: no group {error}") from None
-    except OSError as error:
-        raise _open_error(path, error) from None
+    found = ForegroundEvents.read(path)
+    attrs = found.attrs
+    tables = {"parameters": found.parameters, "rejected": found.rejected}
     missing = [
         key
         for key in ("prior", "num_draws", "snr_threshold", "ifos")

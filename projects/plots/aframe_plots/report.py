@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aframe.paths import write_atomic
-from aframe_data.errors import DataError
-from aframe_data.io import atomic_hdf5
+from aframe_contracts.errors import DataError
+from aframe_contracts.events import BackgroundEvents
+from aframe_contracts.files import atomic_hdf5, write_atomic
 from aframe_data.priors import get_prior
 from aframe_infer.score import SNR_EDGES, Score, found_by_snr, read_score
 from aframe_plots import plotting
@@ -41,7 +41,7 @@ from aframe_plots.far import (
     operating_point,
     threshold_grid,
 )
-from aframe_plots.io import Background, Draws, read_background, read_draws
+from aframe_plots.io import Draws, read_draws
 from aframe_plots.timing import TimingBin, timing_bins
 from aframe_plots.volume import (
     LogNormalPopulation,
@@ -198,11 +198,11 @@ def make_report(
     Args:
         background: HDF5 of the time-slid background events:
             detection_statistic, detection_time (GPS s), shift (s) and
-            attribute Tb (s) (see ``read_background``).
-        foreground: HDF5 of the injection draws (aframe_data
-            write_tables): parameters/ (analysed, with
-            detection_statistic), rejected/, attributes prior, num_draws,
-            snr_threshold, ifos (see ``read_draws``).
+            attribute Tb (s) (a ``background-events`` file).
+        foreground: HDF5 of the injection draws (a ``foreground-events``
+            file): parameters/ (analysed, with detection_statistic),
+            rejected/, attributes prior, num_draws, snr_threshold, ifos
+            (see ``read_draws``).
         output_dir: where the outputs go; created if missing.
         mass_combos: source-frame [m1, m2] (solar masses) of log-normal
             target populations, m2 <= m1.
@@ -217,6 +217,7 @@ def make_report(
         the path of ``report.html``.
 
     Raises:
+        ContractError: an input file is missing or of another layout.
         PlotsError: bad input, with what is wrong and where.
     """
     configs = {}
@@ -224,7 +225,7 @@ def make_report(
         if not Path(path).is_file():
             raise PlotsError(f"the config file {path} does not exist")
         configs[str(path)] = Path(path).read_text(errors="replace")
-    events = read_background(background)
+    events = BackgroundEvents.read(background)
     draws = read_draws(foreground)
     try:
         scores = [read_score(path) for path in mlgwsc_scores]
@@ -332,7 +333,7 @@ def make_report(
 
 
 def _problem(
-    events: Background, draws: Draws, thresholds: np.ndarray
+    events: BackgroundEvents, draws: Draws, thresholds: np.ndarray
 ) -> str | None:
     """Why there is no sensitive volume or efficiency, or None."""
     if events.statistic.size == 0:
@@ -379,7 +380,7 @@ def _warnings(draws: Draws, populations: list[Population]) -> list[str]:
 
 
 def _figures(
-    events: Background,
+    events: BackgroundEvents,
     draws: Draws,
     thresholds: np.ndarray,
     fars: np.ndarray,
@@ -574,7 +575,7 @@ def _mlgwsc_section(challenge: list[tuple[Score, bytes]]) -> list[str]:
     return parts
 
 
-def _loudest_table(events: Background, ifos: list[str]) -> str:
+def _loudest_table(events: BackgroundEvents, ifos: list[str]) -> str:
     if events.statistic.size == 0:
         return _message("There are no background events.")
     order = np.argsort(events.statistic, kind="stable")[::-1][:LOUDEST]
@@ -619,7 +620,7 @@ inside the masses the prior sampled; effective draws are
 
 def _page(
     title: str,
-    events: Background,
+    events: BackgroundEvents,
     draws: Draws,
     v0: float,
     sigma: float,

@@ -16,9 +16,7 @@ outside autocast.  Several GPUs (``--trainer.strategy=ddp``) split each
 epoch's batches between them and score validation over all of them.
 """
 
-import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Literal
@@ -29,9 +27,12 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
-from aframe.paths import write_atomic
+from aframe_contracts.errors import DataError
+from aframe_contracts.files import atomic_path
+from aframe_contracts.model import FILE as SETTINGS_FILE
+from aframe_contracts.model import ModelSettings
 from aframe_train.augment import STRAIN_SCALE
-from aframe_train.data import AframeDataModule, DataError, validation_span
+from aframe_train.data import AframeDataModule, validation_span
 from aframe_train.model import Aframe, ModelError
 
 logger = logging.getLogger("aframe_train")
@@ -150,32 +151,26 @@ def write_weights(checkpoint: Path, run_dir: Path, score: float) -> None:
     size = round(data["kernel_length"] * data["sample_rate"])
     example = torch.zeros(1, len(data["ifos"]), size)
     traced = torch.jit.trace(network, example)
-    settings = {
-        key: data.get(key)
-        for key in (
-            "sample_rate",
-            "kernel_length",
-            "fduration",
-            "psd_length",
-            "fftlength",
-            "highpass",
-            "lowpass",
-        )
-    }
-    settings.update(
+    settings = ModelSettings(
+        sample_rate=data["sample_rate"],
+        kernel_length=data["kernel_length"],
+        fduration=data["fduration"],
+        psd_length=data["psd_length"],
+        fftlength=data.get("fftlength"),
+        highpass=data.get("highpass"),
+        lowpass=data.get("lowpass"),
         ifos=list(data["ifos"]),
         strain_scale=STRAIN_SCALE,
-        validation_span=validation_span(
-            data["background_files"], data["valid_fraction"]
-        ),
         checkpoint=str(checkpoint),
         valid_auroc=score,
+        validation_span=list(
+            validation_span(data["background_files"], data["valid_fraction"])
+        ),
     )
-    write_atomic(run_dir / "model.json", json.dumps(settings, indent=2) + "\n")
+    settings.write(run_dir / SETTINGS_FILE)
     # model.pt is the task's output: written last, atomically
-    tmp = run_dir / ".model.pt.tmp"
-    traced.save(str(tmp))
-    os.replace(tmp, run_dir / "model.pt")
+    with atomic_path(run_dir / "model.pt") as tmp:
+        traced.save(str(tmp))
     logger.info("best model (valid_auroc %.4f): %s", score, checkpoint)
 
 

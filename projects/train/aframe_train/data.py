@@ -18,11 +18,13 @@ import functools
 import logging
 from pathlib import Path
 
-import h5py
 import lightning.pytorch as pl
 import numpy as np
 import torch
 
+from aframe_contracts.errors import DataError
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet, coalescence_sample
 from aframe_train.augment import (
     STRAIN_SCALE,
     Injector,
@@ -36,10 +38,6 @@ logger = logging.getLogger("aframe_train")
 # the step between validation timeslides (s): timeslide k delays the c-th
 # ifo by c k VALID_SHIFT seconds
 VALID_SHIFT = 1.0
-
-
-class DataError(ValueError):
-    """Training input the stage cannot use."""
 
 
 def full_precision(method):
@@ -57,7 +55,7 @@ def full_precision(method):
     return wrapper
 
 
-def read_background(
+def scaled_strain(
     paths: list[Path], ifos: list[str], sample_rate: float
 ) -> list[torch.Tensor]:
     """Each file's strain as a (C, T) float32 tensor, scaled."""
@@ -65,16 +63,14 @@ def read_background(
         raise DataError("no background files to train on")
     strain = []
     for path in paths:
-        with h5py.File(path, "r") as f:
-            if float(f.attrs["sample_rate"]) != sample_rate:
-                raise DataError(
-                    f"{path} is sampled at {f.attrs['sample_rate']} Hz, "
-                    f"not the pipeline's {sample_rate} Hz"
-                )
-            missing = [ifo for ifo in ifos if ifo not in f]
-            if missing:
-                raise DataError(f"{path} holds no {', '.join(missing)}")
-            data = np.stack([f[ifo][:] for ifo in ifos]) * STRAIN_SCALE
+        rate = BackgroundStrain.header(path).sample_rate
+        if rate != sample_rate:
+            raise DataError(
+                f"{path} is sampled at {rate} Hz, not the pipeline's "
+                f"{sample_rate} Hz"
+            )
+        chunk = BackgroundStrain.read(path, ifos)
+        data = np.stack(list(chunk.strain.values())) * STRAIN_SCALE
         strain.append(torch.as_tensor(data, dtype=torch.float32))
     return strain
 
@@ -89,35 +85,15 @@ def validation_span(
     records it with the weights, so later stages can measure the model on
     data it never trained on.
     """
-    sizes = []
-    for path in paths:
-        with h5py.File(path, "r") as f:
-            sizes.append(f[str(f.attrs["ifos"][0])].shape[-1])
-            t0, rate = float(f.attrs["t0"]), float(f.attrs["sample_rate"])
-    held_out = validation_samples(sizes, valid_fraction)
-    stop = t0 + sizes[-1] / rate
-    return stop - held_out / rate, stop
+    headers = [BackgroundStrain.header(path) for path in paths]
+    held_out = validation_samples([h.size for h in headers], valid_fraction)
+    last = headers[-1]
+    return last.stop - held_out / last.sample_rate, last.stop
 
 
 def validation_samples(sizes: list[int], valid_fraction: float) -> int:
     """Samples held out for validation, of background files of ``sizes``."""
     return round(valid_fraction * sum(sizes))
-
-
-def read_waveforms(path: Path, group: str, keys: list[str]) -> torch.Tensor:
-    """Waveforms (N, len(keys), T) of a data-stage file, scaled."""
-    with h5py.File(path, "r") as f:
-        if f"waveforms/{keys[0]}" not in f or not len(
-            f[f"waveforms/{keys[0]}"]
-        ):
-            raise DataError(f"{path} holds no {group} waveforms")
-        data = np.stack([f[f"waveforms/{key}"][:] for key in keys], axis=1)
-    return torch.as_tensor(data * STRAIN_SCALE, dtype=torch.float32)
-
-
-def waveform_attrs(path: Path) -> dict:
-    with h5py.File(path, "r") as f:
-        return dict(f.attrs)
 
 
 class TrainingBatches(torch.utils.data.IterableDataset):
@@ -298,7 +274,7 @@ class AframeDataModule(pl.LightningDataModule):
             lowpass,
         )
         self.waveform_files = [Path(p) for p in training_waveforms]
-        attrs = waveform_attrs(self.waveform_files[0])
+        attrs = WaveformSet.attributes(self.waveform_files[0])
         self.injector = Injector(
             ifos,
             rate,
@@ -308,7 +284,7 @@ class AframeDataModule(pl.LightningDataModule):
             lowpass,
             kernel_left_pad,
             kernel_right_pad,
-            round((attrs["duration"] - attrs["right_pad"]) * rate),
+            coalescence_sample(attrs, rate),
             snr_min,
             snr_max,
             snr_index,
@@ -331,7 +307,7 @@ class AframeDataModule(pl.LightningDataModule):
             self.rank_batches(),
             hp.batch_size,
         )
-        strain = read_background(hp.background_files, hp.ifos, hp.sample_rate)
+        strain = scaled_strain(hp.background_files, hp.ifos, hp.sample_rate)
         shortest = min(x.shape[-1] for x in strain)
         if shortest <= self.window_size:
             raise DataError(
@@ -341,20 +317,21 @@ class AframeDataModule(pl.LightningDataModule):
                 f"{self.window_size / hp.sample_rate} s)"
             )
         self.train_background, self.valid_background = self.split(strain)
-        attrs = waveform_attrs(hp.validation_waveforms)
-        if float(attrs["sample_rate"]) != hp.sample_rate:
+        valid = WaveformSet.read(hp.validation_waveforms, list(hp.ifos))
+        if valid.sample_rate != hp.sample_rate:
             raise DataError(
                 f"{hp.validation_waveforms} is sampled at "
-                f"{attrs['sample_rate']} Hz, not {hp.sample_rate} Hz"
+                f"{valid.sample_rate} Hz, not {hp.sample_rate} Hz"
             )
-        self.valid_signals = read_waveforms(
-            hp.validation_waveforms, "validation", list(hp.ifos)
+        if not len(valid.waveforms[hp.ifos[0]]):
+            raise DataError(
+                f"{hp.validation_waveforms} holds no validation waveforms"
+            )
+        self.valid_signals = torch.as_tensor(
+            valid.stacked(hp.ifos) * STRAIN_SCALE, dtype=torch.float32
         )
-        with h5py.File(hp.validation_waveforms, "r") as f:
-            self.valid_snrs = torch.as_tensor(f["parameters/snr"][:])
-        self.validation_coalescence = round(
-            (attrs["duration"] - attrs["right_pad"]) * hp.sample_rate
-        )
+        self.valid_snrs = torch.as_tensor(valid.parameters["snr"])
+        self.validation_coalescence = valid.coalescence
 
     def rank(self) -> tuple[int, int]:
         """This process's rank and the number of ranks."""
@@ -381,10 +358,7 @@ class AframeDataModule(pl.LightningDataModule):
 
     def load_training_waveforms(self) -> torch.Tensor:
         """All training waveforms, or a random subset of them."""
-        counts = []
-        for path in self.waveform_files:
-            with h5py.File(path, "r") as f:
-                counts.append(len(f["waveforms/cross"]))
+        counts = [WaveformSet.count(path) for path in self.waveform_files]
         total = sum(counts)
         if total == 0:
             raise DataError("the training waveform files hold no waveforms")
@@ -393,16 +367,9 @@ class AframeDataModule(pl.LightningDataModule):
         rows, offset = [], 0
         for path, count in zip(self.waveform_files, counts, strict=True):
             local = chosen[(chosen >= offset) & (chosen < offset + count)]
-            with h5py.File(path, "r") as f:
-                rows.append(
-                    np.stack(
-                        [
-                            f["waveforms/cross"][local - offset],
-                            f["waveforms/plus"][local - offset],
-                        ],
-                        axis=1,
-                    )
-                )
+            names = ["cross", "plus"]
+            signals = WaveformSet.read(path, names, local - offset)
+            rows.append(signals.stacked(names))
             offset += count
         return torch.as_tensor(np.concatenate(rows) * STRAIN_SCALE)
 

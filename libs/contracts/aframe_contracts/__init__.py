@@ -1,0 +1,25 @@
+"""The files that pass between aframe's stages, one contract each.
+
+Every artefact a stage writes for another has a typed, frozen dataclass
+here with ``write`` and ``read``; nothing else touches its layout.
+
+========================  =============================  ================
+artefact                  contract                       written by
+========================  =============================  ================
+background strain         strain.BackgroundStrain        data
+waveforms, injections     waveforms.WaveformSet          data
+trained model settings    model.ModelSettings            train
+repository manifest       repository.Manifest            export
+time calibration          repository.TimeCalibration     infer calibrate
+background events         events.BackgroundEvents        infer
+foreground events         events.ForegroundEvents        infer
+========================  =============================  ================
+
+Every file records its layout and the layout's version
+(``layout.LAYOUT_KEY``, ``layout.VERSION_KEY``); a reader refuses any
+other version, naming both.  Every file is written atomically
+(``files``): a reader sees all of it or none of it.
+
+The package needs numpy and h5py only (and imports them lazily), so that
+every stage image and the orchestration layer can import it.
+"""

@@ -1,0 +1,64 @@
+"""Files written atomically, and their checksums.
+
+A file appears at its path only once complete.
+
+The data go to a hidden file beside the target that then replaces it, so
+an interrupted write leaves no half file behind, and a path that exists
+is complete: that is what marks a pipeline task done.
+"""
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, mode: int | None = None) -> Iterator[Path]:
+    """A temporary path to write; it replaces ``path`` if the block ends
+    without an error, and is removed either way.
+
+    Args:
+        path: the file to write (its directory is made).
+        mode: permission bits of the new file; None keeps the default.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        if mode is not None:
+            tmp.chmod(mode)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes | str, mode: int | None = None):
+    """Write text or bytes to ``path`` atomically."""
+    with atomic_path(path, mode) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data)
+        else:
+            tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def atomic_hdf5(path: Path):
+    """An HDF5 file, open for writing, that appears at ``path`` only once
+    fully written."""
+    import h5py
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            yield f
+
+
+def sha256(path: Path) -> str:
+    """The sha256 of a file, e.g. of the weights a repository holds."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

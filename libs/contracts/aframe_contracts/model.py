@@ -1,0 +1,78 @@
+"""The trained model's settings: ``model.json``, beside the weights.
+
+``$AFRAME_TRAIN_RUN_DIR/model.json``, layout ``model-settings`` version 1,
+written by training: a JSON object of the fields of ``ModelSettings``
+below, with ``layout`` and ``layout_version``.  They are what export
+needs to rebuild the preprocessing the network was trained behind, and
+export stops when the pipeline's ``ifos``, ``sample_rate``,
+``kernel_length`` or ``fduration`` differ from them.  ``WhiteningSpec``
+is the part of them that says how strain is whitened.
+"""
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from aframe_contracts.layout import read_record, write_record
+
+LAYOUT, VERSION = "model-settings", 1
+FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class WhiteningSpec:
+    """How strain is whitened into the windows the network sees.
+
+    Args:
+        sample_rate: samples per second (Hz).
+        kernel_length: the whitened window the network sees (s).
+        fduration: the whitening filter's length (s); half of it is
+            cropped from each side of a window.
+        psd_length: background before each window whose PSD whitens it
+            (s).
+        fftlength: the PSD's FFT length (s); None for kernel_length +
+            fduration.
+        highpass: frequencies below this are removed (Hz); None for none.
+        lowpass: frequencies above this are removed (Hz); None for none.
+    """
+
+    sample_rate: float
+    kernel_length: float
+    fduration: float
+    psd_length: float
+    fftlength: float | None
+    highpass: float | None
+    lowpass: float | None
+
+
+@dataclass(frozen=True)
+class ModelSettings(WhiteningSpec):
+    """What a trained network was trained on and behind: the whitening
+    (the fields of ``WhiteningSpec``) and these.
+
+    Args:
+        ifos: the network's input channels, in order.
+        strain_scale: the factor strain is multiplied by before whitening.
+        checkpoint: the checkpoint the weights came from.
+        valid_auroc: its validation score.
+        validation_span: GPS [start, stop) of the background training
+            held out; None in models that do not record it.
+    """
+
+    ifos: list[str]
+    strain_scale: float
+    checkpoint: str
+    valid_auroc: float
+    validation_span: list[float] | None = None
+
+    @property
+    def whitening(self) -> WhiteningSpec:
+        return WhiteningSpec(
+            **{f.name: getattr(self, f.name) for f in fields(WhiteningSpec)}
+        )
+
+    def write(self, path: Path) -> None:
+        write_record(self, path, LAYOUT, VERSION)
+
+    @classmethod
+    def read(cls, path: Path) -> "ModelSettings":
+        return read_record(cls, path, LAYOUT, VERSION, "model settings")

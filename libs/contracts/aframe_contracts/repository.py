@@ -1,0 +1,151 @@
+"""The model repository's records: its manifest and time calibration.
+
+``$AFRAME_RESULTS_DIR/model_repo/manifest.json``, layout
+``repository-manifest`` version 1, written last by export: a JSON object
+of the fields of ``Manifest`` below (``settings`` is the model's
+``model.json``), with ``layout`` and ``layout_version``.  Exporting the
+same weights again does nothing; new weights write version ``<v> + 1``
+beside the old one, and the manifest then describes it.
+
+``$AFRAME_RESULTS_DIR/model_repo/timing.json``, layout
+``time-calibration`` version 1, written by ``aframe-infer calibrate``: a
+JSON object of the fields of ``TimeCalibration``.  It holds for the
+version and weights it names only; inference refuses it for others.
+"""
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from aframe_contracts.errors import ContractError
+from aframe_contracts.layout import (
+    from_dict,
+    read_record,
+    write_record,
+)
+from aframe_contracts.model import ModelSettings, WhiteningSpec
+
+MANIFEST_FILE, TIMING_FILE = "manifest.json", "timing.json"
+MANIFEST, TIMING, VERSION = "repository-manifest", "time-calibration", 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A model repository's contents and stream geometry.
+
+    Args:
+        weights: the TorchScript weights exported.
+        weights_sha256: their checksum.
+        settings: the model's training settings.
+        platform: the detector's format (onnx or tensorrt).
+        serving: native (NVIDIA's Triton) or python (its python backend).
+        ensemble: the Triton model that streams are sent to.
+        ifos: the stream's channels, in order.
+        sample_rate: strain samples per second (Hz).
+        kernel_length: the window the network sees (s).
+        fduration: the whitening filter's length (s).
+        psd_length: the background whitening each window (s).
+        inference_sampling_rate: network evaluations per second (Hz).
+        batch_size: windows per request.
+        stride: strain samples between windows.
+        buffer_size: strain samples the whitener holds.
+        update_size: strain samples per request.
+        streams_per_gpu: whitener instances.
+        aframe_instances: detector instances.
+        version: the repository version these describe.
+    """
+
+    weights: str
+    weights_sha256: str
+    settings: ModelSettings
+    platform: str
+    serving: str
+    ensemble: str
+    ifos: list[str]
+    sample_rate: float
+    kernel_length: float
+    fduration: float
+    psd_length: float
+    inference_sampling_rate: float
+    batch_size: int
+    stride: int
+    buffer_size: int
+    update_size: int
+    streams_per_gpu: int
+    aframe_instances: int
+    version: int
+
+    @property
+    def whitening(self) -> WhiteningSpec:
+        return self.settings.whitening
+
+    def write(self, repository: Path) -> None:
+        write_record(self, Path(repository) / MANIFEST_FILE, MANIFEST, VERSION)
+
+    @classmethod
+    def read(cls, repository: Path) -> "Manifest":
+        """The manifest of a model repository.
+
+        Raises:
+            ContractError: it is missing (the directory is no exported
+                repository) or not a manifest this aframe reads.
+        """
+        path = Path(repository) / MANIFEST_FILE
+        if not path.is_file():
+            raise ContractError(
+                f"{path} is missing: {repository} is not an exported model "
+                "repository (export first)"
+            )
+        manifest = read_record(cls, path, MANIFEST, VERSION, "manifest")
+        settings = from_dict(
+            ModelSettings, manifest.settings, path, "model settings"
+        )
+        return replace(manifest, settings=settings)
+
+
+@dataclass(frozen=True)
+class TimeCalibration:
+    """The timing calibration of one version of a model repository.
+
+    Args:
+        median: median of event time - coalescence time (s).
+        spread: the half-width around the coalescence that holds 95% of
+            the residuals (s).
+        half_width: the time window: the half-width that holds
+            ``window_quantile`` of them, or half an output step when that
+            is wider (s).
+        window_quantile: the share of residuals the window holds.
+        found: validation injections found above ``threshold``.
+        injected: validation injections analysed.
+        threshold: the loudest background event's statistic.
+        livetime: background analysed for the threshold (s).
+        integration_window_length: the statistic's moving average (s).
+        cluster_window_length: one event per this many seconds (s).
+        version: the repository version measured.
+        weights_sha256: the weights measured.
+    """
+
+    median: float
+    spread: float
+    half_width: float
+    window_quantile: float
+    found: int
+    injected: int
+    threshold: float
+    livetime: float
+    integration_window_length: float
+    cluster_window_length: float
+    version: int
+    weights_sha256: str
+
+    def write(self, repository: Path) -> None:
+        write_record(self, Path(repository) / TIMING_FILE, TIMING, VERSION)
+
+    @classmethod
+    def read(cls, repository: Path) -> "TimeCalibration":
+        return read_record(
+            cls,
+            Path(repository) / TIMING_FILE,
+            TIMING,
+            VERSION,
+            "time calibration",
+        )

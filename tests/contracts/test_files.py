@@ -1,0 +1,43 @@
+import h5py
+import pytest
+
+from aframe_contracts.files import (
+    atomic_hdf5,
+    atomic_path,
+    sha256,
+    write_atomic,
+)
+
+
+def test_a_write_appears_whole_or_not_at_all(tmp_path):
+    path = tmp_path / "deep" / "file.txt"
+    write_atomic(path, "first")
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        tmp.write_text("half of the second")
+        raise RuntimeError("interrupted")
+    # the interrupted write left the complete first file, and no litter
+    assert path.read_text() == "first"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["file.txt"]
+    write_atomic(path, b"\x00bytes", mode=0o755)
+    assert path.read_bytes() == b"\x00bytes"
+    assert path.stat().st_mode & 0o777 == 0o755
+
+
+def test_atomic_hdf5(tmp_path):
+    path = tmp_path / "a.hdf5"
+    with pytest.raises(KeyError), atomic_hdf5(path) as f:
+        f["x"] = [1, 2]
+        raise KeyError("interrupted")
+    assert not path.exists() and not list(tmp_path.iterdir())
+    with atomic_hdf5(path) as f:
+        f["x"] = [1, 2]
+    with h5py.File(path) as f:
+        assert list(f["x"][:]) == [1, 2]
+
+
+def test_sha256_is_hashlib_s(tmp_path):
+    path = tmp_path / "weights"
+    path.write_bytes(b"abc" * 1_000_000)
+    import hashlib
+
+    assert sha256(path) == hashlib.sha256(b"abc" * 1_000_000).hexdigest()
