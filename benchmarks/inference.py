@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aframe_contracts.model import WhiteningSpec
 from aframe_export.export import export
 from aframe_infer.engine import LocalEngine, TritonEngine, read_manifest
 from aframe_infer.server import TritonServer, default_server
 from aframe_infer.stream import Geometry
-from aframe_train.augment import STRAIN_SCALE, Whitener
+from aframe_signal.whitening import STRAIN_SCALE, Whitener
 from aframe_train.model import resnet
 
 # the quickstart preset's geometry
@@ -62,7 +63,9 @@ def save_weights(directory: Path, layers: list[int]) -> Path:
 def naive(weights: Path, strains: list[np.ndarray]) -> None:
     """Every window whitened with its own PSD, in batches."""
     network = torch.jit.load(str(weights)).eval()
-    whitener = Whitener(RATE, KERNEL, FDURATION, PSD_LENGTH, None, 32, None)
+    whitener = Whitener(
+        WhiteningSpec(RATE, KERNEL, FDURATION, PSD_LENGTH, None, 32, None)
+    )
     size = whitener.psd_size + whitener.window_size
     stride = round(RATE / INFERENCE_RATE)
     with torch.no_grad():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from aframe_contracts.model import ModelSettings
-from aframe_train.augment import STRAIN_SCALE
+from aframe_signal.whitening import STRAIN_SCALE
 from aframe_train.model import resnet
 
 RATE = 256

@@ -7,9 +7,10 @@ import onnxruntime
 import pytest
 import torch
 
+from aframe_contracts.model import WhiteningSpec
 from aframe_export.export import ExportError, export
 from aframe_export.snapshotter import Snapshotter
-from aframe_train.augment import STRAIN_SCALE, Whitener
+from aframe_signal.whitening import STRAIN_SCALE, Whitener
 from aframe_train.model import resnet
 
 from .conftest import RATE, SETTINGS, save_model
@@ -49,7 +50,7 @@ def test_repository_whitener_matches_training(weights, tmp_path):
     kernels = preprocessor(torch.as_tensor(strain).float())
     assert kernels.shape == (8, 2, RATE)
     # the training whitener, given the same PSD window and the last kernel
-    whitener = Whitener(RATE, 1.0, 1.0, 8.0, None, 20.0, None)
+    whitener = Whitener(WhiteningSpec(RATE, 1.0, 1.0, 8.0, None, 20.0, None))
     x = torch.as_tensor(strain * STRAIN_SCALE)[None]
     psd = whitener.psd(x)
     window = 2 * RATE

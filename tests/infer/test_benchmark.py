@@ -83,7 +83,7 @@ def test_optimal_snrs_against_the_design_curve(dataset_one):
     with h5py.File(dataset_one.injections) as f:
         tc = f["tc"][()][analysed_injections(dataset_one)]
     ours = benchmark.optimal_snrs(dataset_one, tc, 20.0)
-    from aframe_data.injections import snrs
+    from aframe_signal.snr import optimal_snrs
 
     ifos = ["H1", "L1"]
     ((start, rate, noise),) = read_strain(dataset_one.background, ifos)
@@ -95,7 +95,9 @@ def test_optimal_snrs_against_the_design_curve(dataset_one):
         first = round((t - 16 - start) * rate)
         last = round((t + 1 - start) * rate)
         window = (data - noise)[None, :, first:last]
-        expected = np.sqrt(np.sum(snrs(window, psd, rate, 20, None) ** 2))
+        expected = np.sqrt(
+            np.sum(optimal_snrs(window, psd, rate, 20, None) ** 2)
+        )
         assert ours[i] == pytest.approx(expected, rel=0.03)
     assert tc.size >= 15 and np.all(ours > 0)
 

@@ -241,8 +241,8 @@ def testing_waveforms(
         gmst,
         injection_times,
         rejection_sample,
-        welch_psd,
     )
+    from aframe_signal.psd import welch_psd
 
     chunk = BackgroundStrain.read(background_file, ifos)
     data, t0, rate = chunk.strain, chunk.t0, chunk.sample_rate

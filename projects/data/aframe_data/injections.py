@@ -19,6 +19,8 @@ from aframe_contracts.errors import DataError
 from aframe_contracts.strain import BackgroundStrain
 from aframe_data import priors
 from aframe_data.signals import Signals
+from aframe_signal.psd import welch_psd
+from aframe_signal.snr import optimal_snrs
 
 logger = logging.getLogger("aframe_data")
 
@@ -55,30 +57,6 @@ def injection_times(
 
 
 # ------------------------------------------------------------------- PSD
-def welch_psd(
-    strain: dict[str, np.ndarray],
-    ifos: list[str],
-    sample_rate: float,
-    fftlength: float,
-) -> np.ndarray:
-    """Median-Welch PSDs (n_ifo, F) on the rfft grid of fftlength (1/Hz)."""
-    from scipy.signal import welch
-
-    size = round(fftlength * sample_rate)
-    psds = []
-    for ifo in ifos:
-        if strain[ifo].size < 2 * size:
-            raise DataError(
-                f"{strain[ifo].size / sample_rate:.0f} s of {ifo} background "
-                f"is too short for a PSD with {fftlength} s FFTs"
-            )
-        _, psd = welch(
-            strain[ifo], fs=sample_rate, nperseg=size, average="median"
-        )
-        psds.append(psd)
-    return np.stack(psds)
-
-
 def background_psd(
     paths: list[Path], ifos: list[str], fftlength: float
 ) -> tuple[np.ndarray, float]:
@@ -153,34 +131,6 @@ def project(
         plus=torch.as_tensor(plus, dtype=torch.float64),
     )
     return responses.numpy().astype(np.float32)
-
-
-def snrs(
-    responses: np.ndarray,
-    psd: np.ndarray,
-    sample_rate: float,
-    highpass: float,
-    lowpass: float | None,
-) -> np.ndarray:
-    """Optimal SNR of each response in each ifo, (N, n_ifo), in float64.
-
-    The PSD (n_ifo, F) is interpolated onto the responses' rfft grid; the
-    band is [highpass, lowpass or Nyquist).
-    """
-    size = responses.shape[-1]
-    frequencies = np.fft.rfftfreq(size, 1 / sample_rate)
-    psd_frequencies = np.linspace(0, sample_rate / 2, psd.shape[-1])
-    band = frequencies >= highpass
-    if lowpass is not None:
-        band &= frequencies < lowpass
-    band[-1] = False
-    spectrum = np.fft.rfft(responses.astype(np.float64), axis=-1)[..., band]
-    spectrum /= sample_rate
-    noise = np.stack(
-        [np.interp(frequencies[band], psd_frequencies, p) for p in psd]
-    )
-    df = sample_rate / size
-    return np.sqrt(4 * df * np.sum(np.abs(spectrum) ** 2 / noise, axis=-1))
 
 
 # ---------------------------------------------------- rejection sampling
@@ -262,7 +212,9 @@ def rejection_sample(
         parameters["phi"] = parameters.pop("ra")
         cross, plus = signals.polarisations(parameters)
         responses = project(parameters, cross, plus, ifos, signals.sample_rate)
-        ifo_snrs = snrs(responses, psd, signals.sample_rate, highpass, lowpass)
+        ifo_snrs = optimal_snrs(
+            responses, psd, signals.sample_rate, highpass, lowpass
+        )
         parameters["ifo_snrs"] = ifo_snrs
         parameters["snr"] = np.sqrt(np.sum(ifo_snrs**2, axis=-1))
         passed = parameters["snr"] >= snr_threshold

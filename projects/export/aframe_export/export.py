@@ -184,16 +184,12 @@ def export(
             "Triton's python backend cannot run a TensorRT engine: use "
             "serving: native or platform: onnx"
         )
+    # training's whitening, with the PSD of the longer stretch that
+    # inference has (the rest was checked equal above)
     whitener = BatchWhitener(
-        sample_rate,
-        kernel_length,
-        fduration,
-        psd_length,
+        replace(settings.whitening, psd_length=psd_length),
         inference_sampling_rate,
         batch_size,
-        settings.fftlength,
-        settings.highpass,
-        settings.lowpass,
         settings.strain_scale,
     )
     update_size = batch_size * whitener.stride

@@ -10,7 +10,8 @@ cannot whiten differently from training.
 
 import torch
 
-from aframe_train.augment import Whitener
+from aframe_contracts.model import WhiteningSpec
+from aframe_signal.whitening import Whitener
 
 
 class BatchWhitener(torch.nn.Module):
@@ -22,18 +23,13 @@ class BatchWhitener(torch.nn.Module):
 
     def __init__(
         self,
-        sample_rate: float,
-        kernel_length: float,
-        fduration: float,
-        psd_length: float,
+        spec: WhiteningSpec,
         inference_sampling_rate: float,
         batch_size: int,
-        fftlength: float | None,
-        highpass: float | None,
-        lowpass: float | None,
         strain_scale: float,
     ) -> None:
         super().__init__()
+        sample_rate = spec.sample_rate
         self.stride = round(sample_rate / inference_sampling_rate)
         if abs(self.stride - sample_rate / inference_sampling_rate) > 1e-9:
             raise ValueError(
@@ -41,15 +37,7 @@ class BatchWhitener(torch.nn.Module):
                 f"not divide the sample rate {sample_rate} Hz"
             )
         # the training whitener itself: the same PSD estimate and filter
-        self.whitener = Whitener(
-            sample_rate,
-            kernel_length,
-            fduration,
-            psd_length,
-            fftlength,
-            highpass,
-            lowpass,
-        )
+        self.whitener = Whitener(spec)
         self.window = self.whitener.window_size
         self.span = (batch_size - 1) * self.stride + self.window
         self.batch_size = batch_size

@@ -198,7 +198,8 @@ def optimal_snrs(
     and its SNR is taken against the background's median-Welch PSD
     (4 s FFTs) above ``f_lower`` Hz, where the signals start.
     """
-    from aframe_data.injections import snrs, welch_psd
+    from aframe_signal.psd import welch_psd
+    from aframe_signal.snr import optimal_snrs
 
     ifos = ["H1", "L1"]
     result = np.full(tc.size, np.nan)
@@ -221,7 +222,7 @@ def optimal_snrs(
             window = signal[
                 :, round((first - start) * rate) : round((last - start) * rate)
             ]
-            per_ifo = snrs(window[None], psd, rate, f_lower, None)
+            per_ifo = optimal_snrs(window[None], psd, rate, f_lower, None)
             result[i] = float(np.sqrt(np.sum(per_ifo**2)))
     return result
 

@@ -1,60 +1,15 @@
-"""Training batches: background windows, injected signals, whitening.
+"""Training batches: injected signals and the negatives.
 
-Everything here runs on the training device, batch by batch.  Strain is
-handled multiplied by ``STRAIN_SCALE``: whitening does not care about the
-scale, and at O(1) amplitudes PSDs stay far from float32's subnormals
-(raw strain PSDs are ~1e-46 / Hz).
+Everything here runs on the training device, batch by batch, on strain
+multiplied by ``aframe_signal.whitening.STRAIN_SCALE``; the batches are
+whitened by ``aframe_signal.whitening.Whitener``.
 """
 
 import torch
 from ml4gw.distributions import PowerLaw
-from ml4gw.gw import (
-    compute_network_snr,
-    compute_observed_strain,
-    get_ifo_geometry,
-)
-from ml4gw.transforms import SpectralDensity, Whiten
+from ml4gw.gw import compute_observed_strain, get_ifo_geometry
 
-STRAIN_SCALE = 1e21
-
-
-class Whitener(torch.nn.Module):
-    """PSD from the leading psd_length seconds, whiten the rest.
-
-    Input windows are (B, C, (psd_length + kernel_length + fduration) fs);
-    output kernels (B, C, kernel_length fs).  Training, validation and the
-    exported preprocessor all whiten through this one module.
-    """
-
-    def __init__(
-        self,
-        sample_rate: float,
-        kernel_length: float,
-        fduration: float,
-        psd_length: float,
-        fftlength: float | None,
-        highpass: float | None,
-        lowpass: float | None,
-    ) -> None:
-        super().__init__()
-        self.psd_size = round(psd_length * sample_rate)
-        self.window_size = round((kernel_length + fduration) * sample_rate)
-        fftlength = fftlength or kernel_length + fduration
-        self.spectral_density = SpectralDensity(
-            sample_rate, fftlength, average="median"
-        )
-        self.whiten = Whiten(fduration, sample_rate, highpass, lowpass)
-
-    def psd(self, X: torch.Tensor) -> torch.Tensor:
-        """The PSD (B, C, F) of the leading psd_length of windows."""
-        return self.spectral_density(X[..., : self.psd_size].double())
-
-    def forward(
-        self, X: torch.Tensor, psd: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        if psd is None:
-            psd = self.psd(X)
-        return self.whiten(X[..., -self.window_size :], psd)
+from aframe_signal.snr import network_snr
 
 
 class Injector(torch.nn.Module):
@@ -118,7 +73,7 @@ class Injector(torch.nn.Module):
             cross=cross,
             plus=plus,
         )
-        snr = compute_network_snr(
+        snr = network_snr(
             responses, psd, self.sample_rate, self.highpass, self.lowpass
         )
         target = self.snr.sample((n,)).to(device)

@@ -31,7 +31,7 @@ from aframe_contracts.errors import DataError
 from aframe_contracts.files import atomic_path
 from aframe_contracts.model import FILE as SETTINGS_FILE
 from aframe_contracts.model import ModelSettings
-from aframe_train.augment import STRAIN_SCALE
+from aframe_signal.whitening import STRAIN_SCALE
 from aframe_train.data import AframeDataModule, validation_span
 from aframe_train.model import Aframe, ModelError
 

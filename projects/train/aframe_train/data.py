@@ -23,15 +23,11 @@ import numpy as np
 import torch
 
 from aframe_contracts.errors import DataError
+from aframe_contracts.model import WhiteningSpec
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_train.augment import (
-    STRAIN_SCALE,
-    Injector,
-    Whitener,
-    mute_channel,
-    swap_channels,
-)
+from aframe_signal.whitening import STRAIN_SCALE, Whitener
+from aframe_train.augment import Injector, mute_channel, swap_channels
 
 logger = logging.getLogger("aframe_train")
 
@@ -265,13 +261,15 @@ class AframeDataModule(pl.LightningDataModule):
             (psd_length + kernel_length + fduration) * rate
         )
         self.whitener = Whitener(
-            rate,
-            kernel_length,
-            fduration,
-            psd_length,
-            fftlength,
-            highpass,
-            lowpass,
+            WhiteningSpec(
+                rate,
+                kernel_length,
+                fduration,
+                psd_length,
+                fftlength,
+                highpass,
+                lowpass,
+            )
         )
         self.waveform_files = [Path(p) for p in training_waveforms]
         attrs = WaveformSet.attributes(self.waveform_files[0])
