@@ -6,20 +6,10 @@ import law
 import luigi
 
 from aframe.base import StageTask, resolve_config_path
-from aframe.parameters import PipelineParams
-from aframe.tasks.train import Train
+from aframe.tasks.train import TrainedModelParams
 from aframe_contracts.errors import ContractError
 from aframe_contracts.files import sha256
 from aframe_contracts.repository import Manifest
-
-
-class TrainedModelParams(PipelineParams):
-    """The training task whose weights feed export and inference."""
-
-    train_task = luigi.TaskParameter(
-        default=Train,
-        description="Train, or RayTune for the Tune pipeline",
-    )
 
 
 class Export(TrainedModelParams, StageTask):

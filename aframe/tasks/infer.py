@@ -10,7 +10,8 @@ from aframe.tasks.data import (
     TrainingBackground,
     ValidationWaveforms,
 )
-from aframe.tasks.export import Export, TrainedModelParams
+from aframe.tasks.export import Export
+from aframe.tasks.train import TrainedModelParams
 from aframe_contracts.errors import ContractError
 from aframe_contracts.repository import Manifest, TimeCalibration
 
@@ -160,12 +161,15 @@ class AggregateEvents(TrainedModelParams, StageTask):
         }
 
     def run(self):
-        branches = self.requires().get_branch_tasks().values()
+        # every branch's events, in branch order
+        branches = self.input()["collection"].targets.values()
         outputs = self.output()
         self.run_stage(
             "aggregate",
             {
-                "branch_dirs": [str(b.branch_dir()) for b in branches],
+                "branch_dirs": [
+                    str(Path(b["background"].path).parent) for b in branches
+                ],
                 "background": outputs["background"].path,
                 "foreground": outputs["foreground"].path,
             },

@@ -4,9 +4,9 @@ import law
 import luigi
 
 from aframe.base import StageTask, config_file
-from aframe.tasks.export import TrainedModelParams
 from aframe.tasks.infer import AggregateEvents
 from aframe.tasks.mlgwsc import ChallengeScore
+from aframe.tasks.train import TrainedModelParams
 
 
 class SensitiveVolume(TrainedModelParams, StageTask):

@@ -101,3 +101,12 @@ class RayTune(TrainingTask):
                 "ray_address": self.ray_address,
             },
         )
+
+
+class TrainedModelParams(PipelineParams):
+    """The training task whose weights feed export and inference."""
+
+    train_task = luigi.TaskParameter(
+        default=Train,
+        description="Train, or RayTune for the Tune pipeline",
+    )

@@ -20,6 +20,10 @@ Every file records its layout and the layout's version
 other version, naming both.  Every file is written atomically
 (``files``): a reader sees all of it or none of it.
 
-The package needs numpy and h5py only (and imports them lazily), so that
-every stage image and the orchestration layer can import it.
+``cli`` is the contract of the stages' command lines: how the
+orchestration calls a stage, and how a stage reports bad input.
+
+The package needs numpy and h5py only (and imports them, and the CLIs'
+jsonargparse, lazily), so that every stage image and the orchestration
+layer can import it.
 """

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from aframe.segments import write_segments
-from aframe.stage_cli import run_cli
+from aframe_contracts.cli import run_cli
 from aframe_contracts.errors import DataError
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet

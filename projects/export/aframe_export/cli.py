@@ -3,7 +3,7 @@
 aframe-export export --config export.yaml --config overrides.yaml
 """
 
-from aframe.stage_cli import run_cli
+from aframe_contracts.cli import run_cli
 from aframe_export.export import ExportError, export
 
 

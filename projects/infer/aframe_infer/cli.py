@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aframe.stage_cli import run_cli
+from aframe_contracts.cli import run_cli
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.repository import Manifest

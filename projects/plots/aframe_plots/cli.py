@@ -7,7 +7,7 @@ Each subcommand is a typed function; ``--help`` lists its arguments.
 Bad input exits with status 2 and ``aframe-plots: error: ...``.
 """
 
-from aframe.stage_cli import run_cli
+from aframe_contracts.cli import run_cli
 from aframe_plots.errors import PlotsError
 from aframe_plots.report import make_report
 

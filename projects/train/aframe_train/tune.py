@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from lightning.pytorch.callbacks import Callback
 
-from aframe.stage_cli import run_cli
+from aframe_contracts.cli import run_cli
 
 logger = logging.getLogger("aframe_train")
 

@@ -1,8 +1,10 @@
-"""What every stage's command line shares (standard library only).
+"""The contract of a stage's command line, which every stage shares.
 
 Stage CLIs are jsonargparse over typed functions; they log to stdout (the
 pipeline streams it), and input a stage cannot use ends the command with
-status 2 and ``<prog>: error: <what and where>`` on stderr.
+status 2 and ``<prog>: error: <what and where>`` on stderr.  The
+orchestration runs the stages by this contract only, so a stage's image
+needs this library, not the orchestration package.
 """
 
 import logging
