@@ -19,13 +19,14 @@ import tritonclient.grpc
 
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.repository import Manifest
-from aframe_infer.cli import analyse, main
+from aframe_infer.cli import main
 from aframe_infer.engine import (
     RepositoryError,
     ServerError,
     TritonEngine,
     with_retries,
 )
+from aframe_infer.search import analyse
 from aframe_infer.server import TritonServer, free_ports
 from aframe_infer.stream import Geometry
 

@@ -9,8 +9,9 @@ from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_data import strain
-from aframe_infer.cli import aggregate, analyse, main
+from aframe_infer.cli import main
 from aframe_infer.engine import LocalEngine
+from aframe_infer.search import aggregate, analyse
 from aframe_infer.stream import Geometry, StreamError, inject, shifted
 from aframe_infer.timing import read_timing
 

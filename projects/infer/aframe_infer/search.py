@@ -1,0 +1,260 @@
+"""The time-slid search: one branch's events, and every branch's merged.
+
+A branch is one timeslide of one test chunk.  It streams two sequences
+through the model repository, the shifted background and the same strain
+with the branch's injections added, and turns each output series into
+events (``postprocess``): the background's are the search's background,
+the foreground's find the injections within the time window.
+"""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from aframe_contracts.events import BackgroundEvents, ForegroundEvents
+from aframe_contracts.repository import Manifest
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet, coalescence_sample
+from aframe_infer.backends import streamer
+from aframe_infer.engine import RepositoryError
+from aframe_infer.postprocess import match, stream_events
+from aframe_infer.stream import Geometry, inject, shifted
+from aframe_infer.timing import read_timing
+
+logger = logging.getLogger("aframe_infer")
+
+# the attributes of the injections that the merged foreground keeps
+KEPT_ATTRS = (
+    "prior",
+    "snr_threshold",
+    "ifos",
+    "sample_rate",
+    "approximant",
+    "time_window",
+)
+
+
+def analyse(
+    repository: Path,
+    background_file: Path,
+    shifts: list[float],
+    output_dir: Path,
+    integration_window_length: float,
+    cluster_window_length: float,
+    injections_file: Path | None = None,
+    backend: str = "local",
+    triton_url: str = "",
+    triton_server: str = "",
+    sequence_id: int = 1,
+    time_window: float | None = None,
+) -> None:
+    """Analyse one timeslide of one test chunk: background and injections.
+
+    Args:
+        repository: the exported model repository.
+        background_file: the chunk's strain.
+        shifts: each ifo's time shift (s).
+        output_dir: gets background.hdf5 and foreground.hdf5.
+        integration_window_length: moving average of the outputs (s).
+        cluster_window_length: one event per this many seconds (s).
+        injections_file: this timeslide's injections (data stage).
+        backend: local (the exported files in process) or triton.
+        triton_url: gRPC address of a running Triton server; empty starts
+            one for the run (triton backend).
+        triton_server: the server to start: the nvidia-pytriton
+            environment (default: .venv-triton beside this venv), a
+            tritonserver binary, or an Apptainer image of NVIDIA's Triton.
+        sequence_id: the background stream's Triton sequence id; the
+            foreground's is the next (unique per branch on a shared
+            server).
+        time_window: an event finds an injection when it is the nearest
+            one and this close to its coalescence (s); None: the model's
+            calibrated window (timing.json).
+    """
+    # the inputs are read and checked before any server starts
+    manifest, chunk, injections = read_branch(
+        repository, background_file, injections_file
+    )
+    if time_window is None:
+        time_window = read_timing(repository).half_width
+    streams = branch_streams(chunk, injections, shifts, manifest.ifos)
+    with streamer(
+        repository,
+        backend,
+        triton_url,
+        triton_server,
+        output_dir,
+        sequence_id,
+    ) as run:
+        outputs = run(streams)
+
+    geometry = Geometry.from_manifest(manifest)
+
+    def find_events(output):
+        return stream_events(
+            output,
+            chunk.t0,
+            geometry,
+            integration_window_length,
+            cluster_window_length,
+        )
+
+    Tb = outputs[0].size * geometry.stride / chunk.sample_rate
+    statistic, time = find_events(outputs[0])
+    logger.info("background: %d events in %.0f s", statistic.size, Tb)
+    attrs = {"shifts": shifts, "t0": chunk.t0, "time_window": time_window}
+    BackgroundEvents(
+        statistic,
+        time,
+        np.tile(shifts, (statistic.size, 1)),
+        Tb,
+        manifest.ifos,
+        attrs,
+    ).write(output_dir / "background.hdf5")
+    injected = find_events(outputs[1]) if len(outputs) > 1 else None
+    found = found_injections(injections, injected, time_window)
+    ForegroundEvents(
+        {**injections.attrs, "Tb": Tb, "ifos": manifest.ifos, **attrs},
+        found,
+        injections.rejected or {},
+    ).write(output_dir / "foreground.hdf5")
+
+
+def read_branch(
+    repository: Path, background_file: Path, injections_file: Path
+) -> tuple[Manifest, BackgroundStrain, WaveformSet]:
+    """The model's manifest, the chunk and its injections, checked to
+    match each other.
+
+    Raises:
+        RepositoryError: the chunk's rate or ifos are not the model's.
+    """
+    manifest = Manifest.read(repository)
+    chunk = BackgroundStrain.read(background_file)
+    if chunk.sample_rate != manifest.sample_rate or set(manifest.ifos) - set(
+        chunk.ifos
+    ):
+        raise RepositoryError(
+            f"{background_file} ({chunk.sample_rate} Hz, "
+            f"{sorted(chunk.ifos)}) does not match the model "
+            f"({manifest.sample_rate} Hz, {manifest.ifos})"
+        )
+    return manifest, chunk, WaveformSet.read(injections_file, manifest.ifos)
+
+
+def branch_streams(
+    chunk: BackgroundStrain,
+    injections: WaveformSet,
+    shifts: list[float],
+    ifos: list[str],
+) -> list[np.ndarray]:
+    """The shifted background, and the same with the injections added
+    (when there are any): (C, T) each."""
+    rate = chunk.sample_rate
+    background = shifted(chunk.strain, ifos, shifts, rate)
+    times = injections.parameters.get("injection_time", np.zeros(0))
+    if not times.size:
+        return [background]
+    responses = injections.stacked(ifos)
+    coalescence = coalescence_sample(injections.attrs, rate)
+    foreground = inject(
+        background, chunk.t0, rate, times, responses, coalescence
+    )
+    return [background, foreground]
+
+
+def found_injections(
+    injections: WaveformSet,
+    events: tuple[np.ndarray, np.ndarray] | None,
+    time_window: float,
+) -> dict[str, np.ndarray]:
+    """The injections' parameters with the statistic and time of the event
+    that found each (-inf and NaN where none did).
+
+    Args:
+        injections: the branch's injections.
+        events: (statistic, time) of the foreground's events; None when
+            there were no injections to stream.
+        time_window: how close to its coalescence an event must be (s).
+    """
+    parameters = dict(injections.parameters)
+    if events is not None:
+        times = parameters["injection_time"]
+        found, found_time = match(times, events[1], events[0], time_window)
+    else:
+        found, found_time = np.zeros(0), np.zeros(0)
+    parameters["detection_statistic"] = found
+    parameters["detection_time"] = found_time
+    logger.info(
+        "foreground: %d of %d injections found",
+        np.isfinite(found).sum(),
+        found.size,
+    )
+    return parameters
+
+
+def concatenate(tables: list[dict]) -> dict:
+    keys = set().union(*tables)
+    return {k: np.concatenate([t[k] for t in tables if k in t]) for k in keys}
+
+
+def aggregate(
+    branch_dirs: list[Path], background: Path, foreground: Path
+) -> None:
+    """Merge the branches' events: Tb summed, background sorted.
+
+    Args:
+        branch_dirs: the output_dir of every analysed branch.
+        background: the merged background events (sorted by statistic,
+            ascending).
+        foreground: the merged injections, found or not, with every
+            rejected draw.
+    """
+    if not branch_dirs:
+        raise RepositoryError("no inference branches to aggregate")
+    events = [
+        BackgroundEvents.read(Path(d) / "background.hdf5") for d in branch_dirs
+    ]
+    found = [
+        ForegroundEvents.read(Path(d) / "foreground.hdf5") for d in branch_dirs
+    ]
+    merged = merge_background(events)
+    merged.write(background)
+    merge_foreground(found, merged.Tb).write(foreground)
+    logger.info(
+        "%d branches: %.0f s of background, %d events",
+        len(branch_dirs),
+        merged.Tb,
+        merged.statistic.size,
+    )
+
+
+def merge_background(branches: list[BackgroundEvents]) -> BackgroundEvents:
+    """Every branch's events, sorted by statistic (ascending), Tb summed."""
+    statistic = np.concatenate([b.statistic for b in branches])
+    order = np.argsort(statistic, kind="stable")
+    return BackgroundEvents(
+        statistic[order],
+        np.concatenate([b.time for b in branches])[order],
+        np.concatenate([b.shift for b in branches])[order],
+        sum(b.Tb for b in branches),
+        branches[-1].ifos,
+    )
+
+
+def merge_foreground(
+    branches: list[ForegroundEvents], Tb: float
+) -> ForegroundEvents:
+    """Every branch's injections and rejected draws, with the total draws
+    and the background time they were measured against."""
+    attrs = branches[-1].attrs
+    return ForegroundEvents(
+        {
+            **{k: attrs[k] for k in KEPT_ATTRS if k in attrs},
+            "Tb": Tb,
+            "num_draws": sum(int(b.attrs["num_draws"]) for b in branches),
+        },
+        concatenate([b.parameters for b in branches]),
+        concatenate([b.rejected for b in branches]),
+    )
