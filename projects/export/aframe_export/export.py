@@ -16,8 +16,9 @@ new weights write a new version.
 
 import logging
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -133,6 +134,122 @@ def next_version(directory: Path) -> int:
     return max(versions, default=0) + 1
 
 
+class Tensors(NamedTuple):
+    """The tensors the repository's models pass along a stream."""
+
+    update: Tensor
+    snapshot: Tensor
+    whitened: Tensor
+    statistic: Tensor
+
+
+@dataclass(frozen=True)
+class RepositoryWriter:
+    """Writes one version of the repository's models.
+
+    Args:
+        repository: the model repository.
+        version: the version being written.
+        python: every model is served by Triton's python backend, which
+            runs a copy of triton_models/model.py beside its files.
+    """
+
+    repository: Path
+    version: int
+    python: bool
+
+    @property
+    def kind(self) -> str:
+        """Where Triton runs the instances."""
+        gpu = torch.cuda.is_available() and not self.python
+        return "KIND_GPU" if gpu else "KIND_CPU"
+
+    def model_dir(self, name: str) -> Path:
+        """The version's directory of model ``name``, made."""
+        target = self.repository / name / str(self.version)
+        target.mkdir(parents=True, exist_ok=True)
+        if self.python and name != triton.ENSEMBLE:
+            runner = Path(__file__).with_name("triton_models") / "model.py"
+            shutil.copyfile(runner, target / "model.py")
+        return target
+
+    def write_config(self, name: str, backend: str, *args, **kwargs):
+        """The model's config.pbtxt (``triton.model_config``)."""
+        text = triton.model_config(
+            name, "python" if self.python else backend, *args, **kwargs
+        )
+        (self.repository / name / "config.pbtxt").write_text(text)
+
+
+def write_snapshotter(writer: RepositoryWriter, tensors: Tensors) -> None:
+    """The stream's state: each update -> the buffer that ends with it."""
+    channels, update_size = tensors.update.dims
+    buffer_size = tensors.snapshot.dims[-1]
+    snapshotter = Snapshotter(update_size, buffer_size)
+    target = writer.model_dir("snapshotter") / "model.onnx"
+    export_onnx(snapshotter, channels, target)
+    state = Tensor("state", (channels, snapshotter.state_size))
+    writer.write_config(
+        "snapshotter",
+        "onnxruntime_onnx",
+        [tensors.update],
+        [tensors.snapshot],
+        1,
+        writer.kind,
+        triton.sequence_batching(None if writer.python else state),
+    )
+
+
+def write_preprocessor(
+    writer: RepositoryWriter,
+    tensors: Tensors,
+    whitener: BatchWhitener,
+    instances: int,
+) -> None:
+    """The whitener, traced: a buffer -> the batch of whitened kernels."""
+    target = writer.model_dir("preprocessor")
+    # a trace records the device of the tensors it creates: trace it on
+    # the device Triton will run it on
+    device = "cuda" if writer.kind == "KIND_GPU" else "cpu"
+    strain = torch.zeros(*tensors.snapshot.dims, device=device)
+    traced = torch.jit.trace(whitener.to(device), strain, check_trace=False)
+    traced.save(str(target / "model.pt"))
+    writer.write_config(
+        "preprocessor",
+        "pytorch_libtorch",
+        [Tensor("strain__0", tensors.snapshot.dims)],
+        [Tensor("whitened__0", tensors.whitened.dims)],
+        instances,
+        writer.kind,
+    )
+
+
+def write_detector(
+    writer: RepositoryWriter,
+    tensors: Tensors,
+    weights: Path,
+    platform: str,
+    fp16: bool,
+    instances: int,
+) -> None:
+    """The network, as ONNX or a TensorRT engine built from it."""
+    target = writer.model_dir("aframe")
+    network = torch.jit.load(str(weights), map_location="cpu").eval()
+    example = torch.zeros(tensors.whitened.dims)
+    onnx_detector(network, example, target / "model.onnx")
+    if platform == "tensorrt":
+        tensorrt_detector(target / "model.onnx", target / "model.plan", fp16)
+        (target / "model.onnx").unlink()
+    writer.write_config(
+        "aframe",
+        "tensorrt_plan" if platform == "tensorrt" else "onnxruntime_onnx",
+        [tensors.whitened],
+        [tensors.statistic],
+        instances,
+        writer.kind,
+    )
+
+
 def export(
     weights: Path,
     repository: Path,
@@ -219,79 +336,21 @@ def export(
         logger.info("%s already holds these weights", repository)
         return
 
+    writer = RepositoryWriter(repository, version, serving == "python")
     channels, kernel = len(ifos), round(kernel_length * sample_rate)
-    python = serving == "python"
-    gpu = torch.cuda.is_available() and not python
-    kind = "KIND_GPU" if gpu else "KIND_CPU"
-
-    def model_dir(name: str) -> Path:
-        target = repository / name / str(version)
-        target.mkdir(parents=True, exist_ok=True)
-        if python and name != triton.ENSEMBLE:
-            runner = Path(__file__).with_name("triton_models") / "model.py"
-            shutil.copyfile(runner, target / "model.py")
-        return target
-
-    def write_config(name: str, backend: str, *args, **kwargs) -> None:
-        text = triton.model_config(
-            name, "python" if python else backend, *args, **kwargs
-        )
-        (repository / name / "config.pbtxt").write_text(text)
-
-    update = Tensor("update", (channels, update_size))
-    snapshot = Tensor("snapshot", (channels, whitener.buffer_size))
-    whitened = Tensor("whitened", (batch_size, channels, kernel))
-    statistic = Tensor("detection_statistic", (batch_size, 1))
-
-    snapshotter = Snapshotter(update_size, whitener.buffer_size)
-    export_onnx(snapshotter, channels, model_dir("snapshotter") / "model.onnx")
-    state = Tensor("state", (channels, snapshotter.state_size))
-    write_config(
-        "snapshotter",
-        "onnxruntime_onnx",
-        [update],
-        [snapshot],
-        1,
-        kind,
-        triton.sequence_batching(None if python else state),
+    tensors = Tensors(
+        update=Tensor("update", (channels, update_size)),
+        snapshot=Tensor("snapshot", (channels, whitener.buffer_size)),
+        whitened=Tensor("whitened", (batch_size, channels, kernel)),
+        statistic=Tensor("detection_statistic", (batch_size, 1)),
     )
-
-    target = model_dir("preprocessor")
-    # a trace records the device of the tensors it creates: trace it on
-    # the device Triton will run it on
-    device = "cuda" if gpu else "cpu"
-    strain = torch.zeros(channels, whitener.buffer_size, device=device)
-    traced = torch.jit.trace(whitener.to(device), strain, check_trace=False)
-    traced.save(str(target / "model.pt"))
-    write_config(
-        "preprocessor",
-        "pytorch_libtorch",
-        [Tensor("strain__0", snapshot.dims)],
-        [Tensor("whitened__0", whitened.dims)],
-        streams_per_gpu,
-        kind,
-    )
-
-    target = model_dir("aframe")
-    network = torch.jit.load(str(weights), map_location="cpu").eval()
-    onnx_detector(network, torch.zeros(whitened.dims), target / "model.onnx")
-    if platform == "tensorrt":
-        tensorrt_detector(target / "model.onnx", target / "model.plan", fp16)
-        (target / "model.onnx").unlink()
-    write_config(
-        "aframe",
-        "tensorrt_plan" if platform == "tensorrt" else "onnxruntime_onnx",
-        [whitened],
-        [statistic],
-        aframe_instances,
-        kind,
-    )
-
-    model_dir(triton.ENSEMBLE)
+    write_snapshotter(writer, tensors)
+    write_preprocessor(writer, tensors, whitener, streams_per_gpu)
+    write_detector(writer, tensors, weights, platform, fp16, aframe_instances)
+    writer.model_dir(triton.ENSEMBLE)
     (repository / triton.ENSEMBLE / "config.pbtxt").write_text(
-        triton.ensemble_config(update, statistic, version)
+        triton.ensemble_config(tensors.update, tensors.statistic, version)
     )
-
     manifest.write(repository)
     logger.info(
         "exported %s to %s: version %d, %s detector, %s serving",
