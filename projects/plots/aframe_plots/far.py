@@ -15,6 +15,9 @@ import numpy as np
 SECONDS_PER_YEAR = 365.25 * 86400.0
 PER_MONTH = 12.0  # a FAR of one a month, per year
 PER_YEAR = 1.0
+# the operating points the report gives volumes at (per year), by name;
+# 1 / month first
+TARGETS = {"1 / month": PER_MONTH, "1 / year": PER_YEAR}
 
 
 def background_years(Tb: float) -> float:

@@ -215,3 +215,24 @@ def sensitive_volume(
 def sensitive_distance(volume: np.ndarray) -> np.ndarray:
     """The radius (Mpc) of a sphere of ``volume`` (Gpc^3)."""
     return 1e3 * np.cbrt(3 * np.asarray(volume) / (4 * np.pi))
+
+
+@dataclass
+class Population:
+    """A target population and what its reweighting gives.
+
+    Args:
+        name: ``"<m1>-<m2>"`` or ``"prior"``.
+        coverage: fraction of its probability in the sampled masses.
+        message: why it has no volume, or None.
+        effective_draws: Kish's effective number of weighted draws.
+        volume: V and δV (Gpc^3) at each threshold of the curve, (T,).
+        at_points: (V, δV) (Gpc^3) at each operating point.
+    """
+
+    name: str
+    coverage: float
+    message: str | None = None
+    effective_draws: float = 0.0
+    volume: tuple[np.ndarray, np.ndarray] | None = None
+    at_points: list[tuple[float, float]] | None = None

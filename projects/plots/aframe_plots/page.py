@@ -1,0 +1,256 @@
+"""The report page, from templates/report.html: tables, figures and
+messages as HTML.  The numbers come computed (``report``); this module
+only shows them."""
+
+import base64
+import html
+import string
+from pathlib import Path
+
+import numpy as np
+
+from aframe_contracts.events import BackgroundEvents
+from aframe_infer.score import SNR_EDGES, Score, found_by_snr
+from aframe_plots.far import (
+    TARGETS,
+    OperatingPoint,
+    background_years,
+    far,
+)
+from aframe_plots.io import Draws
+from aframe_plots.timing import TimingBin
+from aframe_plots.volume import Population, sensitive_distance
+
+TEMPLATE = Path(__file__).with_name("templates") / "report.html"
+# the background events the page lists
+LOUDEST = 10
+
+# a table cell: its escaped content, or that and the columns it spans
+Cell = str | tuple[str, int]
+
+
+def render(
+    title: str,
+    events: BackgroundEvents,
+    draws: Draws,
+    v0: float,
+    sigma: float,
+    points: list[OperatingPoint],
+    populations: list[Population],
+    figures: dict[str, bytes | str],
+    problem: str | None,
+    warnings: list[str],
+    configs: dict[str, str],
+    timing: list[TimingBin],
+    challenge: list[tuple[Score, bytes]],
+) -> str:
+    """The report page: templates/report.html, filled in."""
+    summary = [
+        [
+            "background time Tb",
+            f"{events.Tb:.6g} s = {background_years(events.Tb):.4g} yr",
+        ],
+        ["background events", str(events.statistic.size)],
+        ["injections analysed", str(draws.num_analysed)],
+        [
+            "draws rejected (SNR under threshold)",
+            str(draws.snr.size - draws.num_analysed),
+        ],
+        ["draws recorded (num_draws)", str(draws.num_draws)],
+        ["SNR threshold", f"{draws.snr_threshold:g}"],
+        ["time window (event - coalescence)", _window_text(draws)],
+        ["interferometers", _escape(", ".join(draws.ifos))],
+        ["sampling prior", _escape(draws.prior)],
+        ["V0 (the prior's volume)", f"{v0:.4g} Gpc³"],
+        ["population width sigma (ln m)", f"{sigma:g}"],
+    ]
+    listed = "".join(
+        f'<li class="message">{_escape(w)}</li>' for w in warnings
+    )
+    volumes = (
+        _volume_table(points, populations, events.Tb)
+        if problem is None
+        else _message(problem)
+    )
+    shown = "".join(
+        f"<h3>{_escape(name)}</h3><pre>{_escape(text)}</pre>"
+        for name, text in configs.items()
+    )
+    template = string.Template(TEMPLATE.read_text())
+    return template.substitute(
+        title=_escape(title),
+        summary=_table(None, summary),
+        warnings=f"<h2>Warnings</h2><ul>{listed}</ul>" if warnings else "",
+        window=_window_text(draws),
+        volumes=volumes,
+        volume_figure=_figure(
+            figures["sensitive_volume.png"], "sensitive volume"
+        ),
+        efficiency_figure=_figure(figures["efficiency.png"], "efficiency"),
+        timing_figure=_figure(figures["timing.png"], "event-time residuals"),
+        timing_table=_timing_table(timing),
+        mlgwsc="\n".join(_mlgwsc_section(challenge)) if challenge else "",
+        far_figure=_figure(figures["far.png"], "FAR against threshold"),
+        loudest_count=LOUDEST,
+        loudest=_loudest_table(events, draws.ifos),
+        configs=shown or "<p>No configuration files were given.</p>",
+    )
+
+
+def _escape(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _table(header: list[str] | None, rows: list[list[Cell]]) -> str:
+    """An HTML table of already escaped cells, with a header row or not."""
+    lines = ["<table>"]
+    if header is not None:
+        lines.append(_row("th", header))
+    lines += [_row("td", row) for row in rows]
+    return "\n".join([*lines, "</table>"])
+
+
+def _row(tag: str, cells: list[Cell]) -> str:
+    parts = []
+    for cell in cells:
+        text, span = (cell, 1) if isinstance(cell, str) else cell
+        spans = f' colspan="{span}"' if span > 1 else ""
+        parts.append(f"<{tag}{spans}>{text}</{tag}>")
+    return "<tr>" + "".join(parts) + "</tr>"
+
+
+def _message(text: str) -> str:
+    return f'<p class="message">{_escape(text)}</p>'
+
+
+def _figure(figure: bytes | str, alt: str) -> str:
+    if isinstance(figure, str):
+        return _message(figure)
+    data = base64.b64encode(figure).decode()
+    return f'<img src="data:image/png;base64,{data}" alt="{_escape(alt)}">'
+
+
+def _volume_cell(volume: float, error: float) -> list[str]:
+    """V ± δV (Gpc^3) and the sensitive distance D ± δD (Mpc)."""
+    distance = float(sensitive_distance(volume))
+    # δD = D δV / (3 V), from D ∝ V^(1/3)
+    spread = distance * error / (3 * volume) if volume > 0 else 0.0
+    return [f"{volume:.3g} ± {error:.2g}", f"{distance:.0f} ± {spread:.0f}"]
+
+
+def _volume_table(
+    points: list[OperatingPoint], populations: list[Population], Tb: float
+) -> str:
+    header = ["population (m1-m2)", "mass coverage", "effective draws"]
+    for label, point in zip(TARGETS, points, strict=True):
+        mark = "" if point.supported else " †"
+        at = (
+            f"FAR {label}{mark}: {point.far:.3g} / yr, threshold "
+            f"{point.threshold:.4g}"
+        )
+        header += [f"V (Gpc³) at {_escape(at)}", "D (Mpc)"]
+    rows = []
+    for population in populations:
+        row: list[Cell] = [
+            _escape(population.name),
+            f"{population.coverage:.3f}",
+            f"{population.effective_draws:.0f}",
+        ]
+        if population.at_points is None:
+            # the message spans the V and D columns of every FAR
+            row.append((_escape(population.message), 2 * len(points)))
+        else:
+            for volume, error in population.at_points:
+                row += _volume_cell(volume, error)
+        rows.append(row)
+    notes = ""
+    if not all(point.supported for point in points):
+        notes = (
+            "<p>† the background (Tb = "
+            f"{background_years(Tb):.3g} yr) is too short for this FAR: "
+            "the table gives the lowest FAR it supports, 1 / Tb.</p>"
+        )
+    return _table(header, rows) + notes
+
+
+def _window_text(draws: Draws) -> str:
+    if draws.time_window is None:
+        return "not recorded"
+    return f"±{draws.time_window:.3f} s (the model's calibrated window)"
+
+
+def _timing_table(timing: list[TimingBin]) -> str:
+    header = ["network SNR", "found", "median (s)", "95% within ± (s)"]
+    rows = [
+        [
+            _escape(b.label),
+            str(b.residuals.size),
+            f"{b.median:+.3f}" if b.residuals.size else "",
+            f"{b.spread:.3f}" if b.residuals.size else "",
+        ]
+        for b in timing
+    ]
+    return _table(header, rows)
+
+
+def _mlgwsc_section(challenge: list[tuple[Score, bytes]]) -> list[str]:
+    """The MLGWSC-1 scores: a table at the lowest FAR, and the figures."""
+    header = [
+        "set",
+        "lowest FAR resolved (1 / month)",
+        "sensitive distance there (Mpc)",
+        "var (s)",
+    ]
+    header += [
+        f"found at SNR {lower:g}-{upper:g}"
+        if np.isfinite(upper)
+        else f"found at SNR ≥ {lower:g}"
+        for lower, upper in zip(SNR_EDGES[:-1], SNR_EDGES[1:], strict=True)
+    ]
+    rows = []
+    for score, _ in challenge:
+        best = score.loudest
+        rows.append(
+            [
+                _escape(score.name),
+                f"{score.lowest_far:.3g}",
+                f"{score.distance[best]:.0f} ± "
+                f"{score.distance_error[best]:.0f}",
+                f"{score.var:.3f}",
+                *(f"{hits}/{n}" for _, _, hits, n in found_by_snr(score)),
+            ]
+        )
+    parts = [
+        "<h2>MLGWSC-1</h2>",
+        "<p>The model on sets made by the first Machine Learning "
+        "Gravitational-Wave Search Mock Data Challenge's own generator, "
+        "scored by its evaluate.py: an event finds an injection within "
+        "var of its coalescence.  The background of a set resolves FARs "
+        "down to one per its duration; the table gives the sensitive "
+        "distance there, and the injections found there by optimal "
+        "network SNR, measured as foreground - background.</p>",
+        _table(header, rows),
+    ]
+    parts += [_figure(figure, f"MLGWSC-1 {s.name}") for s, figure in challenge]
+    return parts
+
+
+def _loudest_table(events: BackgroundEvents, ifos: list[str]) -> str:
+    if events.statistic.size == 0:
+        return _message("There are no background events.")
+    order = np.argsort(events.statistic, kind="stable")[::-1][:LOUDEST]
+    rates = far(events.statistic[order], events.statistic, events.Tb)
+    header = ["rank", "GPS time (s)"]
+    header += [f"shift {_escape(ifo)} (s)" for ifo in ifos]
+    header += ["statistic", "FAR (1 / yr)"]
+    rows = [
+        [
+            str(rank + 1),
+            f"{events.time[i]:.3f}",
+            *(f"{shift:g}" for shift in events.shift[i]),
+            f"{events.statistic[i]:.6g}",
+            f"{rate:.3g}",
+        ]
+        for rank, (i, rate) in enumerate(zip(order, rates, strict=True))
+    ]
+    return _table(header, rows)
