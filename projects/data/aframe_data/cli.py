@@ -10,11 +10,9 @@ Each subcommand is a typed function; ``--help`` lists its arguments.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
-
-import numpy as np
 
 from aframe.segments import write_segments
 from aframe_contracts.cli import run_cli
@@ -237,17 +235,12 @@ def testing_waveforms(
         lowpass: the SNR band's upper edge (Hz); None for Nyquist.
     """
     from aframe_data import priors
-    from aframe_data.injections import (
-        gmst,
-        injection_times,
-        rejection_sample,
-    )
+    from aframe_data.injections import Band, timeslide_injections
     from aframe_signal.psd import welch_psd
 
     chunk = BackgroundStrain.read(background_file, ifos)
-    data, t0, rate = chunk.strain, chunk.t0, chunk.sample_rate
-    duration = chunk.size / rate
-    psd = welch_psd(data, ifos, rate, signals.duration)
+    psd = welch_psd(chunk.strain, ifos, chunk.sample_rate, signals.duration)
+    band = Band(snr_threshold, highpass, lowpass)
     for timeslide in timeslides:
         if len(timeslide.shifts) != len(ifos):
             raise DataError(
@@ -255,50 +248,37 @@ def testing_waveforms(
                 f"shifts for {len(ifos)} ifos"
             )
         stream = priors.stream_seed(
-            seed, priors.TESTING, round(t0), timeslide.index
+            seed, priors.TESTING, round(chunk.t0), timeslide.index
         )
-        times = injection_times(
-            t0 + psd_length + buffer,
-            t0 + duration - max(timeslide.shifts) - buffer,
+        # where inference analyses the shifted chunk: after its PSD
+        # window, before the largest shift cuts it short
+        start = chunk.t0 + psd_length + buffer
+        stop = chunk.t0 + chunk.size / chunk.sample_rate
+        stop -= max(timeslide.shifts) + buffer
+        injections = timeslide_injections(
+            signals,
+            psd,
+            ifos,
+            band,
+            (start, stop),
             timeslide.num_injections,
             spacing,
-            np.random.default_rng(stream),
+            stream,
         )
         logger.info(
             "timeslide %d (shifts %s s): %d injections",
             timeslide.index,
             timeslide.shifts,
-            times.size,
+            len(injections.parameters.get("snr", ())),
         )
-        draws, responses = rejection_sample(
-            signals,
-            times.size,
-            ifos,
-            psd,
-            snr_threshold,
-            highpass,
-            lowpass,
-            stream,
+        attrs = {
+            "shifts": timeslide.shifts,
+            "t0": chunk.t0,
+            "chunk_duration": chunk.size / chunk.sample_rate,
+        }
+        replace(injections, attrs={**injections.attrs, **attrs}).write(
+            timeslide.output
         )
-        for table in (draws.accepted, draws.rejected):
-            slots = table.pop("slot", np.zeros(0, dtype=int))
-            table["injection_time"] = times[slots]
-            phi = table.pop("phi", np.zeros(0))
-            table["ra"] = np.mod(phi + gmst(times[slots]), 2 * np.pi)
-        WaveformSet(
-            {
-                **signals.attrs(),
-                "ifos": ifos,
-                "shifts": timeslide.shifts,
-                "t0": t0,
-                "chunk_duration": duration,
-                "snr_threshold": snr_threshold,
-                "num_draws": times.size + len(draws.rejected.get("snr", ())),
-            },
-            draws.accepted,
-            {ifo: responses[:, i] for i, ifo in enumerate(ifos)},
-            draws.rejected,
-        ).write(timeslide.output)
 
 
 COMMANDS = [

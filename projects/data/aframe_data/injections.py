@@ -17,6 +17,7 @@ import torch
 
 from aframe_contracts.errors import DataError
 from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet
 from aframe_data import priors
 from aframe_data.signals import Signals
 from aframe_signal.psd import welch_psd
@@ -242,3 +243,68 @@ def rejection_sample(
             acceptance,
         )
     return draws, np.concatenate(draws.responses)
+
+
+@dataclass(frozen=True)
+class Band:
+    """Which signals are injected: at least ``snr_threshold`` of network
+    SNR between ``highpass`` and ``lowpass`` (Hz; None for Nyquist)."""
+
+    snr_threshold: float
+    highpass: float
+    lowpass: float | None
+
+
+def place_in_time(table: dict[str, np.ndarray], times: np.ndarray) -> None:
+    """Give each draw of a table the time of its slot, and turn its
+    Earth-fixed azimuth ``phi`` into the right ascension at that time."""
+    slots = table.pop("slot", np.zeros(0, dtype=int))
+    table["injection_time"] = times[slots]
+    phi = table.pop("phi", np.zeros(0))
+    table["ra"] = np.mod(phi + gmst(times[slots]), 2 * np.pi)
+
+
+def timeslide_injections(
+    signals: Signals,
+    psd: np.ndarray,
+    ifos: list[str],
+    band: Band,
+    span: tuple[float, float],
+    count: int,
+    spacing: float,
+    stream: int,
+) -> WaveformSet:
+    """The injections of one timeslide, with every draw.
+
+    Times are spread over GPS ``span`` (``injection_times``), draws are
+    rejection sampled against the chunk's ``psd`` until each time has a
+    signal, and every draw, accepted (with its responses) or rejected, is
+    kept with the time and right ascension it was drawn for.  The
+    returned set's attributes say what made it; the caller adds where.
+    """
+    times = injection_times(
+        *span, count, spacing, np.random.default_rng(stream)
+    )
+    draws, responses = rejection_sample(
+        signals,
+        times.size,
+        ifos,
+        psd,
+        band.snr_threshold,
+        band.highpass,
+        band.lowpass,
+        stream,
+    )
+    for table in (draws.accepted, draws.rejected):
+        place_in_time(table, times)
+    return WaveformSet(
+        {
+            **signals.attrs(),
+            "ifos": ifos,
+            "snr_threshold": band.snr_threshold,
+            "num_draws": times.size + len(draws.rejected.get("snr", ())),
+        },
+        draws.accepted,
+        {ifo: responses[:, i] for i, ifo in enumerate(ifos)},
+        draws.rejected,
+    )
