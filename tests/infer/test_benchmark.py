@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from aframe_contracts.repository import Manifest
+from aframe_contracts.score import Score
 from aframe_data.psd import interpolate_psd, load_psd
 from aframe_infer import benchmark
 from aframe_infer.challenge import (
@@ -28,7 +29,6 @@ from aframe_infer.challenge import (
     read_strain,
 )
 from aframe_infer.cli import main
-from aframe_infer.score import read_score
 from aframe_infer.timing import read_timing
 
 from .test_mlgwsc import burst
@@ -171,7 +171,7 @@ def test_loud_injections_count_as_found(
             "true-positive-event-indices",
         } <= set(f)
         fraction = f["sensitive-fraction"][()]
-    score = read_score(out / "score.hdf5")
+    score = Score.read(out / "score.hdf5")
     assert score.var == read_timing(calibrated).half_width
     assert np.all(score.found[np.isin(score.tc, loud)])
     assert fraction[-1] > 0 and score.distance[score.loudest] > 0

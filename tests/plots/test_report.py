@@ -11,7 +11,7 @@ import pytest
 from matplotlib.image import imread
 
 from aframe_contracts.events import ForegroundEvents
-from aframe_infer.score import Score, write_score
+from aframe_contracts.score import Score
 from aframe_plots.errors import PlotsError
 from aframe_plots.report import PLOTS, make_report
 from tests.plots.synthetic import write_background, write_foreground
@@ -125,7 +125,7 @@ def challenge_score(path):
         threshold=1.0,
         var=0.14,
     )
-    write_score(path, result)
+    result.write(path)
     return path
 
 

@@ -13,6 +13,7 @@ repository manifest       repository.Manifest            export
 time calibration          repository.TimeCalibration     infer calibrate
 background events         events.BackgroundEvents        infer
 foreground events         events.ForegroundEvents        infer
+MLGWSC-1 scores           score.Score                    infer mlgwsc-score
 ========================  =============================  ================
 
 Every file records its layout and the layout's version

@@ -21,6 +21,7 @@ import numpy as np
 
 from aframe_contracts.files import atomic_hdf5
 from aframe_contracts.repository import Manifest
+from aframe_contracts.score import MONTH, Score, write_summary
 from aframe_data.strain import hdf5_spans, resample
 from aframe_infer.backends import streamer
 from aframe_infer.challenge import (
@@ -34,7 +35,6 @@ from aframe_infer.challenge import (
     read_strain,
 )
 from aframe_infer.postprocess import stream_events
-from aframe_infer.score import MONTH, Score, write_score, write_summary
 from aframe_infer.stream import Geometry
 from aframe_infer.timing import read_timing
 
@@ -237,7 +237,7 @@ def score(
     """Run evaluate.py, measure the SNRs, and write score.hdf5.
 
     Outputs in ``output_dir``: eval.hdf (evaluate.py's own) and, last,
-    score.hdf5 (see ``Score``; ``read_score`` reads it).
+    score.hdf5 (``aframe_contracts.score.Score``).
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +273,7 @@ def score(
         ),
         var=float(var.max()) if var.size else float("nan"),
     )
-    write_score(output_dir / "score.hdf5", result)
+    result.write(output_dir / "score.hdf5")
     logger.info(
         "%s: at FAR %.3g per month, sensitive distance %.0f ± %.0f Mpc; "
         "%d of %d injections found",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from aframe_contracts.events import BackgroundEvents
-from aframe_infer.score import SNR_EDGES, Score, found_by_snr
+from aframe_contracts.score import SNR_EDGES, Score, found_by_snr
 from aframe_plots.far import (
     TARGETS,
     OperatingPoint,

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from aframe_infer.score import Score
+from aframe_contracts.score import Score
 from aframe_plots.efficiency import Efficiency
 from aframe_plots.far import OperatingPoint
 from aframe_plots.timing import TimingBin

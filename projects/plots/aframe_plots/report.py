@@ -24,8 +24,8 @@ import numpy as np
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents
 from aframe_contracts.files import atomic_hdf5, write_atomic
+from aframe_contracts.score import Score
 from aframe_data.priors import get_prior
-from aframe_infer.score import read_score
 from aframe_plots import page, plotting
 from aframe_plots.efficiency import bin_edges, binned_efficiency
 from aframe_plots.errors import PlotsError
@@ -198,7 +198,7 @@ def make_report(
     events = BackgroundEvents.read(background)
     draws = read_draws(foreground)
     try:
-        scores = [read_score(path) for path in mlgwsc_scores]
+        scores = [Score.read(path) for path in mlgwsc_scores]
     except DataError as error:
         raise PlotsError(str(error)) from None
     if events.statistic.size and events.shift.shape[1] != len(draws.ifos):

@@ -1,30 +1,36 @@
-"""score.hdf5: what the challenge's evaluate.py says of a search.
+"""MLGWSC-1 scores: what the challenge's evaluate.py says of a search.
 
-Written by ``aframe-infer mlgwsc-score`` (``aframe_infer.benchmark``) and
-read by the report.  Layout::
+``score.hdf5``, written by ``aframe-infer mlgwsc-score``
+(``aframe_infer.benchmark``) and read by the report, layout
+``mlgwsc-score`` version 1:
 
-    /                       attrs: dataset, seed, duration (s),
-                            threshold, var (s), far_units
-    /far                    (B,) FAR of each threshold (per month of 30 d)
-    /distance               (B,) sensitive distance (Mpc)
-    /distance_error         (B,) its one-sigma error (Mpc)
-    /injections/tc          (N,) GPS s of each scored injection
-    /injections/snr         (N,) its optimal network SNR, from the data
-    /injections/statistic   (N,) its loudest counted event, -inf: none
+```text
+/                       attrs: dataset, seed, duration (s),
+                        threshold, var (s), far_units, layout,
+                        layout_version
+/far                    (B,) FAR of each threshold (per month of 30 d)
+/distance               (B,) sensitive distance (Mpc)
+/distance_error         (B,) its one-sigma error (Mpc)
+/injections/tc          (N,) GPS s of each scored injection
+/injections/snr         (N,) its optimal network SNR, from the data
+/injections/statistic   (N,) its loudest counted event, -inf: none
+```
 
-numpy and h5py only, so the report can read it without the inference
-stage's torch.
+``summary.json`` beside it holds the numbers at the lowest FAR, for a
+person to read first (``write_summary``).
 """
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from aframe_contracts.errors import DataError
+from aframe_contracts.errors import ContractError
 from aframe_contracts.files import atomic_hdf5, write_atomic
+from aframe_contracts.layout import check, open_hdf5, stamp
+
+LAYOUT, VERSION = "mlgwsc-score", 1
 
 # the challenge's month: its default duration (s)
 MONTH = 2592000.0
@@ -32,7 +38,7 @@ MONTH = 2592000.0
 SNR_EDGES = (0.0, 6.0, 8.0, 10.0, 12.0, 15.0, np.inf)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Score:
     """What the challenge's evaluate.py says of a search, in our units.
 
@@ -87,42 +93,43 @@ class Score:
             f"dataset {self.dataset}, {self.duration:.0f} s, seed {self.seed}"
         )
 
+    def write(self, path: Path) -> None:
+        with atomic_hdf5(path) as f:
+            for key in ("dataset", "seed", "duration", "threshold", "var"):
+                f.attrs[key] = getattr(self, key)
+            f.attrs["far_units"] = "per month of 30 days"
+            stamp(f.attrs, LAYOUT, VERSION)
+            for key in ("far", "distance", "distance_error"):
+                f[key] = getattr(self, key)
+            for key in ("tc", "snr", "statistic"):
+                f[f"injections/{key}"] = getattr(self, key)
 
-def write_score(path: Path, result: Score) -> None:
-    with atomic_hdf5(path) as f:
-        for key in ("dataset", "seed", "duration", "threshold", "var"):
-            f.attrs[key] = getattr(result, key)
-        f.attrs["far_units"] = "per month of 30 days"
-        for key in ("far", "distance", "distance_error"):
-            f[key] = getattr(result, key)
-        for key in ("tc", "snr", "statistic"):
-            f[f"injections/{key}"] = getattr(result, key)
+    @classmethod
+    def read(cls, path: Path) -> "Score":
+        """A score.hdf5.
 
-
-def read_score(path: Path) -> Score:
-    """A score.hdf5 written by ``write_score``.
-
-    Raises:
-        DataError: the file is missing or is not one.
-    """
-    try:
-        with h5py.File(path, "r") as f:
-            curve = ("far", "distance", "distance_error")
-            return Score(
-                dataset=int(f.attrs["dataset"]),
-                seed=int(f.attrs["seed"]),
-                **{key: f[key][()] for key in curve},
-                **{
-                    key: f[f"injections/{key}"][()]
-                    for key in ("tc", "snr", "statistic")
-                },
-                **{
-                    key: float(f.attrs[key])
-                    for key in ("duration", "threshold", "var")
-                },
-            )
-    except (OSError, KeyError) as error:
-        raise DataError(f"{path}: not an MLGWSC-1 score ({error})") from None
+        Raises:
+            ContractError: the file is missing or is not one.
+        """
+        try:
+            with open_hdf5(path, "MLGWSC-1 score") as f:
+                check(f.attrs, LAYOUT, VERSION, path)
+                curve = ("far", "distance", "distance_error")
+                return cls(
+                    dataset=int(f.attrs["dataset"]),
+                    seed=int(f.attrs["seed"]),
+                    **{key: f[key][()] for key in curve},
+                    **{
+                        key: f[f"injections/{key}"][()]
+                        for key in ("tc", "snr", "statistic")
+                    },
+                    **{
+                        key: float(f.attrs[key])
+                        for key in ("duration", "threshold", "var")
+                    },
+                )
+        except ContractError as error:
+            raise ContractError(f"not an MLGWSC-1 score: {error}") from None
 
 
 def found_by_snr(result: Score) -> list[tuple[float, float, int, int]]:
