@@ -7,7 +7,8 @@ from luigi.parameter import _no_value
 
 from aframe.base import PIPELINE_SECTION
 from aframe.condor import CondorWorkflow
-from aframe.segments import read_segments, split_segments
+from aframe.segments import split_segments
+from aframe_contracts.segments import read_segments
 
 
 class Workflow(law.LocalWorkflow, CondorWorkflow):

@@ -16,10 +16,11 @@ import luigi
 
 from aframe.base import StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
-from aframe.segments import Chunk, read_segments, split_segments
+from aframe.segments import Chunk, split_segments
 from aframe.tasks.export import Export
 from aframe.tasks.infer import Calibrate, InferenceParams
 from aframe.workflows import SegmentWorkflow
+from aframe_contracts.segments import read_segments
 
 KINDS = ("foreground", "background")
 

@@ -22,10 +22,10 @@ from law.job.dashboard import NoJobDashboard
 from luigi.cmdline_parser import CmdlineParser
 
 from aframe.pipelines.sandbox import Benchmark, Sandbox
-from aframe.segments import write_segments
 from aframe.tasks import data
 from aframe.tasks.infer import Infer
 from aframe.tasks.mlgwsc import ChallengeEvents
+from aframe_contracts.segments import write_segments
 from tests.conftest import load_law_config
 
 pytestmark = pytest.mark.condor

@@ -4,8 +4,8 @@ import h5py
 import luigi
 
 from aframe.pipelines.sandbox import Sandbox
-from aframe.segments import read_segments
 from aframe.tasks.data import TrainingBackground
+from aframe_contracts.segments import read_segments
 
 
 def test_segments_and_background(experiment):

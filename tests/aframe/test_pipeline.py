@@ -8,7 +8,6 @@ from luigi.parameter import MissingParameterException
 
 from aframe.paths import MissingRootError
 from aframe.pipelines.sandbox import Benchmark, Sandbox, Tune
-from aframe.segments import write_segments
 from aframe.tasks import data
 from aframe.tasks.data import (
     TrainingBackground,
@@ -21,6 +20,7 @@ from aframe.tasks.infer import AggregateEvents, Calibrate, Infer
 from aframe.tasks.mlgwsc import ChallengeData, ChallengeEvents, ChallengeScore
 from aframe.tasks.plots import SensitiveVolume
 from aframe.tasks.train import RayTune, Train
+from aframe_contracts.segments import write_segments
 
 
 def chain(pipeline):

@@ -1,39 +1,8 @@
-"""Segment lists, chunks and the time-slide branch arithmetic."""
+"""Chunks and the time-slide branch arithmetic."""
 
 import pytest
 
-from aframe.segments import (
-    Chunk,
-    read_segments,
-    split_segments,
-    timeslides,
-    write_segments,
-)
-
-
-def test_round_trip(tmp_path):
-    segments = [(1240579783.0, 1240583383.0), (1240590000.5, 1240600000.0)]
-    path = tmp_path / "segments.txt"
-    write_segments(segments, path)
-    assert read_segments(path) == segments
-    assert path.read_text().startswith("# seg\tstart\tstop\tduration\n")
-
-
-def test_reads_gwpy_segwizard(tmp_path):
-    path = tmp_path / "segments.txt"
-    path.write_text("# seg start stop duration\n0 10 20 10\n\n1 30 45 15\n")
-    assert read_segments(path) == [(10.0, 20.0), (30.0, 45.0)]
-
-
-@pytest.mark.parametrize(
-    "text, match",
-    [("0 10 20\n", "line 1: expected 4 columns"), ("0 20 10 -10\n", "ends")],
-)
-def test_bad_segment_files(tmp_path, text, match):
-    path = tmp_path / "segments.txt"
-    path.write_text(text)
-    with pytest.raises(ValueError, match=match):
-        read_segments(path)
+from aframe.segments import Chunk, split_segments, timeslides
 
 
 def test_split_into_equal_whole_second_chunks():

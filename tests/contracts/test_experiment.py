@@ -13,11 +13,14 @@ import pytest
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.model import ModelSettings
 from aframe_contracts.repository import Manifest, TimeCalibration
+from aframe_contracts.segments import read_segments
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
 
 # where a Sandbox experiment keeps each artefact, and its contract
 CONTRACTS = {
+    "data/train/segments.txt": read_segments,
+    "data/test/segments.txt": read_segments,
     "data/train/background/*.hdf5": BackgroundStrain.read,
     "data/test/background/*.hdf5": BackgroundStrain.read,
     "data/train/training_waveforms/*.hdf5": WaveformSet.read,

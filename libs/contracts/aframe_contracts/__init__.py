@@ -6,6 +6,7 @@ here with ``write`` and ``read``; nothing else touches its layout.
 ========================  =============================  ================
 artefact                  contract                       written by
 ========================  =============================  ================
+segment lists             segments (read/write_segments) data
 background strain         strain.BackgroundStrain        data
 waveforms, injections     waveforms.WaveformSet          data
 trained model settings    model.ModelSettings            train

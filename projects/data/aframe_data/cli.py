@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from aframe.segments import write_segments
 from aframe_contracts.cli import run_cli
 from aframe_contracts.errors import DataError
+from aframe_contracts.segments import write_segments
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
 from aframe_data import strain

@@ -4,8 +4,8 @@ import logging
 
 import numpy as np
 
-from aframe.segments import Segment, coalesce, intersect
 from aframe_contracts.errors import DataError
+from aframe_contracts.segments import Segment, coalesce, intersect
 from aframe_data.strain import index_files
 
 logger = logging.getLogger("aframe_data")

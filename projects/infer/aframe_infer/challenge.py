@@ -22,7 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aframe.segments import write_segments
+from aframe_contracts.segments import write_segments
 from aframe_data.strain import Span, hdf5_spans
 
 logger = logging.getLogger("aframe_infer")
