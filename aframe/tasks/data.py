@@ -18,7 +18,7 @@ import luigi
 
 from aframe.base import StageTask
 from aframe.parameters import PipelineParams
-from aframe.segments import Chunk, Timeslide, livetime, shares, timeslides
+from aframe.segments import Chunk
 from aframe.workflows import SegmentWorkflow, Workflow
 
 
@@ -93,14 +93,6 @@ class TrainingSegments(Segments):
         return self.train_start, self.train_stop
 
 
-class TestingSegments(Segments):
-    data_root = "test_data"
-
-    def span(self):
-        return self.train_stop, self.test_stop
-
-
-# ------------------------------------------------------------- background
 class Background(DataTask, SegmentWorkflow):
     """Background strain of the ifos, one HDF5 file per segment chunk."""
 
@@ -155,11 +147,6 @@ class TrainingBackground(Background):
     segments_cls = TrainingSegments
 
 
-class TestingBackground(Background):
-    segments_cls = TestingSegments
-
-
-# -------------------------------------------------------------- waveforms
 class TrainingWaveforms(DataTask, Workflow):
     """Polarisations drawn from the prior, for injection during training."""
 
@@ -227,155 +214,3 @@ class ValidationWaveforms(DataTask):
                 "output": self.output().path,
             },
         )
-
-
-class TestingChunks(Workflow):
-    """Workflows over the test chunks and their timeslides.
-
-    The timeslides are the (chunk, k) pairs whose livetime reaches ``Tb``;
-    testing injections and inference share them, so every analysed
-    timeslide has its own injections and none are generated in vain.
-    Until the test segments exist the branch map is a placeholder.
-    """
-
-    cache_branch_map_default = False
-
-    def chunks(self) -> list[Chunk] | None:
-        return TestingBackground.req(self, branch=-1).chunks()
-
-    def timeslides(self) -> list[Timeslide]:
-        return timeslides(
-            self.chunks(), self.Tb, self.shifts, self.inference_psd_length
-        )
-
-    def workflow_requires(self):
-        reqs = super().workflow_requires()
-        reqs["segments"] = TestingSegments.req(self)
-        return reqs
-
-    def injections_file(self, chunk: Chunk, index: int) -> law.LocalFileTarget:
-        """The injections of timeslide ``index`` of ``chunk``."""
-        name = f"injections-{chunk.start:.0f}-{chunk.duration:.0f}-{index}"
-        return law.LocalFileTarget(
-            self.root("test_data") / "injections" / f"{name}.hdf5"
-        )
-
-
-class TestingWaveforms(DataTask, TestingChunks):
-    """Injections for each timeslide of one test chunk, with every draw.
-
-    One branch per chunk generates all its timeslides, so the process
-    start-up (torch, bilby) is paid once per chunk; each timeslide still
-    has its own file and its own seed, so a rerun reproduces it exactly.
-    """
-
-    uses_gpu = True
-
-    num_injections = luigi.IntParameter(
-        description="injections over all timeslides (each gets a share "
-        "proportional to its livetime)"
-    )
-    spacing = luigi.FloatParameter(
-        description="shortest time between injections (s)"
-    )
-    buffer = luigi.FloatParameter(
-        description="injection-free time at the ends of a chunk (s)"
-    )
-    snr_threshold = luigi.FloatParameter(
-        description="lowest network SNR injected, against the chunk's PSD"
-    )
-
-    def create_branch_map(self):
-        chunks = self.chunks()
-        if chunks is None:
-            return [None]
-        self.cache_branch_map = True
-        return dict(enumerate(chunks))
-
-    def workflow_requires(self):
-        # HTCondor jobs run branches only: upstream workflows finish first
-        reqs = super().workflow_requires()
-        reqs["background"] = TestingBackground.req(self)
-        return reqs
-
-    def requires(self):
-        return TestingBackground.req(self)
-
-    def branch_timeslides(self) -> list[tuple[Timeslide, int]]:
-        """This chunk's timeslides and their share of num_injections."""
-        chunks = self.chunks()
-        branches = self.timeslides()
-        seconds = [
-            livetime(chunks[b.chunk], b.shifts, self.inference_psd_length)
-            for b in branches
-        ]
-        counts = shares(seconds, self.num_injections)
-        return [
-            (branch, count)
-            for branch, count in zip(branches, counts, strict=True)
-            if branch.chunk == self.branch
-        ]
-
-    def output(self):
-        if self.branch_data is None:
-            return self.pending()
-        return {
-            branch.index: self.injections_file(self.branch_data, branch.index)
-            for branch, _ in self.branch_timeslides()
-        }
-
-    def run(self):
-        outputs = self.output()
-        self.run_stage(
-            "testing_waveforms",
-            {
-                "signals": self.signals(),
-                "background_file": self.input().path,
-                "ifos": list(self.ifos),
-                "timeslides": [
-                    {
-                        "index": branch.index,
-                        "shifts": list(branch.shifts),
-                        "num_injections": count,
-                        "output": outputs[branch.index].path,
-                    }
-                    for branch, count in self.branch_timeslides()
-                ],
-                "spacing": self.spacing,
-                "buffer": self.buffer,
-                "psd_length": self.inference_psd_length,
-                "snr_threshold": self.snr_threshold,
-                **self.band(),
-                "seed": self.seed,
-            },
-        )
-
-
-class TimeslideWorkflow(TestingChunks):
-    """A workflow with one branch per (test chunk, timeslide)."""
-
-    def create_branch_map(self):
-        if self.chunks() is None:
-            return [None]
-        self.cache_branch_map = True
-        return self.timeslides()
-
-    def workflow_requires(self):
-        # HTCondor jobs run branches only: upstream workflows finish first
-        reqs = super().workflow_requires()
-        reqs["background"] = TestingBackground.req(self)
-        reqs["injections"] = TestingWaveforms.req(self)
-        return reqs
-
-    def background(self) -> TestingBackground:
-        """The background branch this branch analyses."""
-        return TestingBackground.req(self, branch=self.branch_data.chunk)
-
-    def injections(self) -> TestingWaveforms:
-        """The testing-waveforms branch of this branch's chunk."""
-        return TestingWaveforms.req(self, branch=self.branch_data.chunk)
-
-    def branch_name(self) -> str:
-        """``<t0>-<duration>-<k>``: the chunk and the timeslide."""
-        start, duration = self.background().branch_data
-        return f"{start:.0f}-{duration:.0f}-{self.branch_data.index}"

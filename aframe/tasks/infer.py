@@ -5,12 +5,9 @@ from pathlib import Path
 import law
 
 from aframe.base import StageTask, resolve_config_path
-from aframe.tasks.data import (
-    TimeslideWorkflow,
-    TrainingBackground,
-    ValidationWaveforms,
-)
+from aframe.tasks.data import TrainingBackground, ValidationWaveforms
 from aframe.tasks.export import Export
+from aframe.tasks.testing import TimeslideWorkflow
 from aframe.tasks.train import TrainedModelParams
 from aframe_contracts.errors import ContractError
 from aframe_contracts.repository import Manifest, TimeCalibration

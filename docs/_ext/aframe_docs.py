@@ -37,7 +37,7 @@ COLUMNS = "79"
 SHOWN_HOME = "/home/albert.einstein/aframe"
 SHOWN_REPO = "/home/albert.einstein/src/aframe"
 # the task modules of aframe.tasks, in pipeline order
-STAGES = ("data", "train", "export", "infer", "mlgwsc", "plots")
+STAGES = ("data", "testing", "train", "export", "infer", "mlgwsc", "plots")
 
 
 def _literal(text: str, language: str = "text") -> nodes.literal_block:

@@ -22,7 +22,7 @@ from law.job.dashboard import NoJobDashboard
 from luigi.cmdline_parser import CmdlineParser
 
 from aframe.pipelines.sandbox import Benchmark, Sandbox
-from aframe.tasks import data
+from aframe.tasks import testing
 from aframe.tasks.infer import Infer
 from aframe.tasks.mlgwsc import ChallengeEvents
 from aframe_contracts.segments import write_segments
@@ -95,7 +95,7 @@ def test_workflow_and_resources_come_from_the_cfg(experiment):
     load_law_config(cfg)
     sandbox = Sandbox()
     infer = Infer.req(sandbox, train_task=sandbox.train_task)
-    background = data.TestingBackground.req(sandbox)
+    background = testing.TestingBackground.req(sandbox)
     assert infer.workflow == background.workflow == "htcondor"
     assert infer.effective_workflow == "htcondor"
     # [pipeline] for all, the task's section for one, base.cfg's Infer GPU
@@ -105,16 +105,16 @@ def test_workflow_and_resources_come_from_the_cfg(experiment):
     # resources are the task's own, never those of the task requiring it
     assert infer.workflow_requires()["background"].request_gpus == 0
     # the command line still wins
-    assert data.TestingBackground.req(sandbox, workflow="local").workflow == (
-        "local"
-    )
+    assert testing.TestingBackground.req(
+        sandbox, workflow="local"
+    ).workflow == ("local")
 
 
 def test_submit_file_has_only_what_is_configured(
     experiment, condor, monkeypatch, tmp_path
 ):
     experiment()
-    background = data.TestingBackground.req(Sandbox(), workflow="htcondor")
+    background = testing.TestingBackground.req(Sandbox(), workflow="htcondor")
     commands = submit_file(background, monkeypatch)
     assert commands["request_memory"] == "4GB"
     assert commands["request_cpus"] == "1"
@@ -136,7 +136,7 @@ def test_submit_file_has_only_what_is_configured(
     image_dir.mkdir()
     (image_dir / "data.sif").touch()
     token = tmp_path / "token"
-    configured = data.TestingBackground.req(
+    configured = testing.TestingBackground.req(
         Sandbox(),
         workflow="htcondor",
         request_gpus=2,
@@ -203,7 +203,7 @@ def test_background_workflow_runs_as_condor_jobs(
     # the first job to start fails, as on a broken execute node
     monkeypatch.setenv("CONDOR_STANDIN_FAILURES", "1")
     result = law_run(
-        "aframe.tasks.data.TestingBackground",
+        "aframe.tasks.testing.TestingBackground",
         "--workflow",
         "htcondor",
         "--poll-interval",

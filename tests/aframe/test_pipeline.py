@@ -8,7 +8,7 @@ from luigi.parameter import MissingParameterException
 
 from aframe.paths import MissingRootError
 from aframe.pipelines.sandbox import Benchmark, Sandbox, Tune
-from aframe.tasks import data
+from aframe.tasks import testing
 from aframe.tasks.data import (
     TrainingBackground,
     TrainingSegments,
@@ -49,7 +49,7 @@ def test_requirements(experiment, pipeline_cls, train_cls, mode):
     assert isinstance(export, Export)
     assert type(training) is train_cls
     assert isinstance(
-        infer.workflow_requires()["segments"], data.TestingSegments
+        infer.workflow_requires()["segments"], testing.TestingSegments
     )
 
     inputs = training.requires()
@@ -133,7 +133,7 @@ def test_branch_maps_wait_for_the_segments(experiment):
         [(1240579783, start)], directory / "data/train/segments.txt"
     )
     _, infer, _, training = chain(Sandbox())
-    background = data.TestingBackground.req(infer)
+    background = testing.TestingBackground.req(infer)
     assert list(background.get_branch_map().values()) == [
         (start, 1800),
         (start + 1800, 1800),
@@ -150,7 +150,7 @@ def test_branch_maps_wait_for_the_segments(experiment):
     assert max(b.index for b in branches.values()) == 7
     # injections: one branch per chunk, one file per timeslide, and the
     # timeslides' shares of num_injections add up
-    injections = data.TestingWaveforms.req(infer)
+    injections = testing.TestingWaveforms.req(infer)
     assert list(injections.get_branch_map()) == [0, 1]
     chunk = injections.get_branch_tasks()[1]
     assert sorted(chunk.output()) == list(range(1, 8))
