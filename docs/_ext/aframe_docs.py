@@ -520,7 +520,8 @@ class FileLayout(Directive):
             ]
             title = nodes.paragraph()
             title += code(f"{module.__name__}.{cls.__name__}")
-            title += nodes.Text(": " + inspect.getdoc(cls).splitlines()[0])
+            summary = inspect.getdoc(cls).splitlines()[0].replace("``", "")
+            title += nodes.Text(": " + summary)
             result += [title, table(["field", "type", "meaning"], rows)]
         return result
 

@@ -36,7 +36,14 @@ WHAT = "background strain"
 
 @dataclass(frozen=True)
 class StrainHeader:
-    """What a strain file holds, without its samples."""
+    """What a strain file holds, without its samples.
+
+    Args:
+        ifos: the datasets, in order.
+        t0: GPS time of the first sample (s).
+        sample_rate: samples per second (Hz).
+        size: samples per ifo.
+    """
 
     ifos: list[str]
     t0: float
