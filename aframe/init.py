@@ -11,6 +11,7 @@ on ``base.cfg``.
 
 import argparse
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def init(
         raise InitError(
             f"{directory} is not empty: choose a new directory, or pass "
             "--force to rewrite the configs and run.sh in it (data and "
-            "results already there are kept)"
+            "results already there are kept, and so are edited configs, "
+            "as <name>.<n>.bak)"
         )
     directory.mkdir(parents=True, exist_ok=True)
 
@@ -134,9 +136,27 @@ def init(
     written = []
     for name, text in texts.items():
         path = directory / name
+        keep_edits(path, text)
         _write(path, text, 0o755 if name == "run.sh" else 0o644)
         written.append(path)
     return written
+
+
+def keep_edits(path: Path, text: str) -> Path | None:
+    """Keep a copy of ``path`` before it is rewritten with ``text``, when
+    it holds something else (the user's edits); return the copy.
+
+    The copy is ``<name>.<n>.bak``, n the first number not taken, so no
+    earlier copy is overwritten either.
+    """
+    if not path.is_file() or path.read_text(errors="replace") == text:
+        return None
+    number = 1
+    while (copy := path.with_name(f"{path.name}.{number}.bak")).exists():
+        number += 1
+    shutil.copy2(path, copy)
+    print(f"kept the edited {path.name} as {copy.name}", file=sys.stderr)
+    return copy
 
 
 def parser() -> argparse.ArgumentParser:

@@ -130,10 +130,22 @@ def test_refuses_non_empty_directory(tmp_path):
     (directory / "notes.txt").write_text("mine")
     with pytest.raises(InitError, match="not empty.*--force"):
         init(directory, "tune")
+    # the user edits a config
+    edited = (directory / "base.cfg").read_text() + "# my edit\n"
+    (directory / "base.cfg").write_text(edited)
     init(directory, "tune", force=True)
-    # --force rewrites configs and keeps everything else
+    # --force rewrites configs and keeps everything else, the edited
+    # config as a copy; unedited ones are not copied
     assert (directory / "notes.txt").read_text() == "mine"
     assert (directory / "tune.cfg").exists()
+    assert (directory / "base.cfg.1.bak").read_text() == edited
+    assert "# my edit" not in (directory / "base.cfg").read_text()
+    assert not (directory / "sandbox.cfg.1.bak").exists()
+    # a second edit and --force keeps the first copy too
+    (directory / "base.cfg").write_text(edited + "# again\n")
+    init(directory, "tune", force=True)
+    assert (directory / "base.cfg.1.bak").read_text() == edited
+    assert (directory / "base.cfg.2.bak").read_text().endswith("# again\n")
 
 
 def test_refuses_a_file(tmp_path):
