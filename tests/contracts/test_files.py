@@ -1,9 +1,11 @@
 import h5py
 import pytest
 
+from aframe_contracts.errors import DataError
 from aframe_contracts.files import (
     atomic_hdf5,
     atomic_path,
+    check_output,
     sha256,
     write_atomic,
 )
@@ -41,3 +43,23 @@ def test_sha256_is_hashlib_s(tmp_path):
     import hashlib
 
     assert sha256(path) == hashlib.sha256(b"abc" * 1_000_000).hexdigest()
+
+
+def test_outputs_never_replace_inputs(tmp_path):
+    data = tmp_path / "strain.hdf"
+    data.write_text("precious")
+    link = tmp_path / "link.hdf"
+    link.symlink_to(data)
+    hard = tmp_path / "hard.hdf"
+    hard.hardlink_to(data)
+    for output in (data, link, hard):
+        with pytest.raises(DataError, match="would destroy the input"):
+            check_output(output, [data], force=True)
+    # an existing file needs force; a new one does not
+    other = tmp_path / "events.hdf"
+    check_output(other, [data], force=False)
+    other.write_text("old events")
+    with pytest.raises(DataError, match="exists: pass --force"):
+        check_output(other, [data], force=False)
+    check_output(other, [data], force=True)
+    assert data.read_text() == "precious"

@@ -25,7 +25,7 @@ def burst(times, t, amplitude=3e-20):
     return signal
 
 
-def test_mlgwsc_file_round_trip(calibrated, tmp_path, caplog):
+def test_mlgwsc_file_round_trip(calibrated, tmp_path, caplog, capsys):
     segments = {1238166018: 200, 1238166418: 160, 1238166818: 10}
     hits = {1238166018: [1238166118.0], 1238166418: [1238166518.0]}
     path = tmp_path / "foreground.hdf"
@@ -54,8 +54,19 @@ def test_mlgwsc_file_round_trip(calibrated, tmp_path, caplog):
     loudest = np.sort(time[np.argsort(stat)[-2:]])
     injected = [1238166118.0, 1238166518.0]
     assert np.all(np.abs(loudest - injected) <= window)
-    # the option overrides the calibration
+    # an existing output is replaced only with --force
     args += [f"--repository={calibrated}", "--time-uncertainty=0.3"]
+    assert main(args) == 2
+    assert (
+        f"the output {output} exists: pass --force" in capsys.readouterr().err
+    )
+    # and the input never: it would be lost
+    same = ["mlgwsc", f"--input-file={path}", f"--output-file={path}"]
+    assert main([*same, f"--repository={calibrated}", "--force=true"]) == 2
+    assert "would destroy the input" in capsys.readouterr().err
+    assert h5py.is_hdf5(path) and path.stat().st_size > 1e6
+    # the option overrides the calibration
+    args.append("--force=true")
     assert main(args) == 0
     with h5py.File(output, "r") as f:
         assert np.all(f["var"][:] == 0.3)

@@ -10,7 +10,7 @@ is complete: that is what marks a pipeline task done.
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -62,3 +62,31 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_output(output: Path, inputs: Iterable[Path], force: bool) -> None:
+    """Refuse to write ``output`` over one of the command's ``inputs``, or
+    over any existing file unless ``force``.
+
+    Raises:
+        DataError: which, and what to do instead.
+    """
+    from aframe_contracts.errors import DataError
+
+    output = Path(output)
+    for path in map(Path, inputs):
+        same = output.resolve() == path.resolve() or (
+            output.exists()
+            and path.exists()
+            and os.path.samefile(output, path)
+        )
+        if same:
+            raise DataError(
+                f"the output {output} is the input {path}: writing it would "
+                "destroy the input; choose another output file"
+            )
+    if output.exists() and not force:
+        raise DataError(
+            f"the output {output} exists: pass --force=true to replace it, or "
+            "choose another output file"
+        )

@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aframe_contracts.files import atomic_hdf5
+from aframe_contracts.files import atomic_hdf5, check_output
 from aframe_contracts.repository import Manifest
 from aframe_contracts.score import MONTH, Score, write_summary
 from aframe_data.strain import hdf5_spans, resample
@@ -59,6 +59,7 @@ def mlgwsc(
     backend: str = "local",
     triton_url: str = "",
     triton_server: str = "",
+    force: bool = False,
 ) -> None:
     """Analyse a Mock Data Challenge 1 file; write its event format.
 
@@ -81,8 +82,10 @@ def mlgwsc(
         backend: local or triton.
         triton_url: gRPC address of a running Triton server.
         triton_server: the server to start (see analyse).
+        force: replace an existing output file (never the input file).
     """
     output_file = Path(output_file)
+    check_output(output_file, [input_file], force)
     m = check_ifos(repository)
     if time_uncertainty is None:
         time_uncertainty = calibrated_window(
@@ -401,6 +404,8 @@ def mlgwsc_benchmark(
             backend=backend,
             triton_url=triton_url,
             triton_server=triton_server,
+            # a rerun rescores the set: its own event files are replaced
+            force=True,
         )
     result = score(
         code, data, [events["foreground"]], [events["background"]], output_dir
