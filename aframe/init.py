@@ -10,6 +10,7 @@ on ``base.cfg``.
 """
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -111,6 +112,14 @@ def init(
     directory = directory.expanduser().resolve()
     if directory.exists() and not directory.is_dir():
         raise InitError(f"{directory} exists and is not a directory")
+    # the nearest existing folder above it must be a folder, and writable
+    above = next(p for p in directory.parents if p.exists())
+    if not above.is_dir():
+        raise InitError(
+            f"cannot make {directory}: {above} is a file, not a directory"
+        )
+    if not os.access(above, os.W_OK):
+        raise InitError(f"cannot make {directory}: {above} is not writable")
     if directory.exists() and any(directory.iterdir()) and not force:
         raise InitError(
             f"{directory} is not empty: choose a new directory, or pass "

@@ -148,6 +148,14 @@ def test_refuses_non_empty_directory(tmp_path):
     assert (directory / "base.cfg.2.bak").read_text().endswith("# again\n")
 
 
+def test_refuses_a_directory_under_a_file(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("mine")
+    with pytest.raises(InitError, match="notes.txt is a file, not a dir"):
+        init(path / "exp" / "deeper", "sandbox")
+    assert path.read_text() == "mine"
+
+
 def test_refuses_a_file(tmp_path):
     path = tmp_path / "exp"
     path.write_text("")
