@@ -1,4 +1,5 @@
-"""Data tasks: segments, background strain, and simulated signals.
+"""Data tasks: segments, background strain, and simulated signals for
+training (the test data's tasks, built on these, are in testing.py).
 
 Layout under the data roots::
 
@@ -6,9 +7,9 @@ Layout under the data roots::
     AFRAME_TRAIN_DATA_DIR/background/background-<t0>-<duration>.hdf5
     AFRAME_TRAIN_DATA_DIR/training_waveforms/waveforms-<branch>.hdf5
     AFRAME_TRAIN_DATA_DIR/validation_waveforms.hdf5
-    AFRAME_TEST_DATA_DIR/segments.txt
-    AFRAME_TEST_DATA_DIR/background/background-<t0>-<duration>.hdf5
-    AFRAME_TEST_DATA_DIR/injections/injections-<t0>-<duration>-<k>.hdf5
+    AFRAME_TEST_DATA_DIR/segments.txt                  (testing.py)
+    AFRAME_TEST_DATA_DIR/background/...                (testing.py)
+    AFRAME_TEST_DATA_DIR/injections/...                (testing.py)
 """
 
 from pathlib import Path

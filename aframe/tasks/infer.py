@@ -53,8 +53,9 @@ class Calibrate(InferenceParams, StageTask):
         )
 
     def complete(self):
-        """Done when timing.json measured the exported version with these
-        windows: a new export or other windows measure it again."""
+        """Done when timing.json measured the exported version and weights
+        with these windows: a new export or other windows measure it
+        again (inference refuses a calibration of other weights)."""
         repository = self.manifest_path().parent
         try:
             timing = TimeCalibration.read(repository)
@@ -62,7 +63,7 @@ class Calibrate(InferenceParams, StageTask):
         except ContractError:
             return False
         return (
-            timing.version == manifest.version
+            timing.measured(manifest)
             and timing.integration_window_length
             == self.integration_window_length
             and timing.cluster_window_length == self.cluster_window_length

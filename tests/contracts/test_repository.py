@@ -71,3 +71,7 @@ def test_time_calibration_round_trip(tmp_path):
     timing.write(tmp_path)
     assert TimeCalibration.read(tmp_path) == timing
     assert replace(timing, found=1) != timing
+    # it holds for the version and the weights it measured only
+    assert timing.measured(MANIFEST)
+    assert not timing.measured(replace(MANIFEST, version=4))
+    assert not timing.measured(replace(MANIFEST, weights_sha256="cd" * 32))

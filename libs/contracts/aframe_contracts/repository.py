@@ -137,6 +137,14 @@ class TimeCalibration:
     version: int
     weights_sha256: str
 
+    def measured(self, manifest: Manifest) -> bool:
+        """Whether this calibration measured the repository's current
+        version and weights."""
+        return (self.version, self.weights_sha256) == (
+            manifest.version,
+            manifest.weights_sha256,
+        )
+
     def write(self, repository: Path) -> None:
         write_record(self, Path(repository) / TIMING_FILE, TIMING, VERSION)
 

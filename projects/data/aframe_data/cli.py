@@ -239,6 +239,7 @@ def testing_waveforms(
     from aframe_signal.psd import welch_psd
 
     chunk = BackgroundStrain.read(background_file, ifos)
+    duration = chunk.size / chunk.sample_rate
     psd = welch_psd(chunk.strain, ifos, chunk.sample_rate, signals.duration)
     band = Band(snr_threshold, highpass, lowpass)
     for timeslide in timeslides:
@@ -253,8 +254,7 @@ def testing_waveforms(
         # where inference analyses the shifted chunk: after its PSD
         # window, before the largest shift cuts it short
         start = chunk.t0 + psd_length + buffer
-        stop = chunk.t0 + chunk.size / chunk.sample_rate
-        stop -= max(timeslide.shifts) + buffer
+        stop = chunk.t0 + duration - max(timeslide.shifts) - buffer
         injections = timeslide_injections(
             signals,
             psd,
@@ -274,7 +274,7 @@ def testing_waveforms(
         attrs = {
             "shifts": timeslide.shifts,
             "t0": chunk.t0,
-            "chunk_duration": chunk.size / chunk.sample_rate,
+            "chunk_duration": duration,
         }
         replace(injections, attrs={**injections.attrs, **attrs}).write(
             timeslide.output

@@ -67,10 +67,7 @@ def read_timing(repository: Path) -> TimeCalibration:
             f"({error}): run `aframe-infer calibrate` again"
         ) from None
     manifest = Manifest.read(repository)
-    if (timing.version, timing.weights_sha256) != (
-        manifest.version,
-        manifest.weights_sha256,
-    ):
+    if not timing.measured(manifest):
         raise RepositoryError(
             f"{path} measured version {timing.version} of the model, but "
             f"the repository now holds version {manifest.version}: run "

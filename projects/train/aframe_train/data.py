@@ -59,13 +59,12 @@ def scaled_strain(
         raise DataError("no background files to train on")
     strain = []
     for path in paths:
-        rate = BackgroundStrain.header(path).sample_rate
-        if rate != sample_rate:
-            raise DataError(
-                f"{path} is sampled at {rate} Hz, not the pipeline's "
-                f"{sample_rate} Hz"
-            )
         chunk = BackgroundStrain.read(path, ifos)
+        if chunk.sample_rate != sample_rate:
+            raise DataError(
+                f"{path} is sampled at {chunk.sample_rate} Hz, not the "
+                f"pipeline's {sample_rate} Hz"
+            )
         data = np.stack(list(chunk.strain.values())) * STRAIN_SCALE
         strain.append(torch.as_tensor(data, dtype=torch.float32))
     return strain
