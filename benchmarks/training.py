@@ -6,9 +6,11 @@ training steps as Lightning does.  ``--settings paper`` (the default):
 H1/L1 noise from the aLIGO O4 curve at 2048 Hz, 1.5 s kernels, 1 s
 whitening filter, 8 s PSD, highpass 32 Hz, IMRPhenomPv2 waveforms of 8 s,
 ResNet1D [3, 4, 6, 3], GroupNorm 16, batch 384.  ``--settings mlgwsc1``:
-the mlgwsc1 preset's 1024 Hz, 1 s kernels, IMRPhenomD waveforms of 4 s,
-its convnet, batch 64.  ``--layers`` times a ResNet1D of those stages
-instead of the preset's network.  Each part of every step is timed:
+the mlgwsc1 preset's 1024 Hz, 1.25 s kernels, IMRPhenomD waveforms of
+4 s, its bank of 64 templates of 1 s, batch 64; ``mlgwsc1-convnet`` the
+convnet the preset had before, on 1 s kernels.  ``--layers`` times a
+ResNet1D of those stages instead of the preset's network.  Each part of
+every step is timed:
 
 * load: the raw background windows and waveforms (the CPU loader);
 * augment: the transfer to the device, PSDs, projection, injection and
@@ -25,7 +27,7 @@ by device synchronisations; training itself also synchronises every step
 Usage::
 
     .venv/bin/python benchmarks/training.py [--device cpu|cuda] \\
-        [--settings paper|mlgwsc1] [--steps N] [--warmup N] \\
+        [--settings paper|mlgwsc1|mlgwsc1-convnet] [--steps N] [--warmup N] \\
         [--batch-size N] [--precision 32-true 16-mixed bf16-mixed] \\
         [--layers 3 4 6 3]
 
@@ -48,6 +50,7 @@ from aframe_data import cli as data_cli
 from aframe_data import strain
 from aframe_train.data import AframeDataModule
 from aframe_train.model import Aframe
+from aframe_train.networks import TemplateBank
 
 IFOS = ["H1", "L1"]
 
@@ -63,6 +66,21 @@ class Settings:
     batch_size: int
     augmentation: dict
 
+
+MLGWSC1_SHARED = {
+    "sample_rate": 1024.0,
+    "fduration": 1.0,
+    "psd_length": 8.0,
+    "highpass": 32.0,
+}
+MLGWSC1_SIGNALS = {
+    "prior": "mlgwsc1_bbh",
+    "approximant": "IMRPhenomD",
+    "duration": 4,
+    "minimum_frequency": 20,
+    "reference_frequency": 50,
+    "right_pad": 0.5,
+}
 
 SETTINGS = {
     # the paper's (upstream aframe's)
@@ -92,21 +110,24 @@ SETTINGS = {
     ),
     # configs/presets/mlgwsc1
     "mlgwsc1": Settings(
-        shared={
-            "sample_rate": 1024.0,
-            "kernel_length": 1.0,
-            "fduration": 1.0,
-            "psd_length": 8.0,
-            "highpass": 32.0,
+        shared={**MLGWSC1_SHARED, "kernel_length": 1.25},
+        signals=MLGWSC1_SIGNALS,
+        network={
+            "architecture": "bank",
+            "templates": 64,
+            "template_length": 1.0,
         },
-        signals={
-            "prior": "mlgwsc1_bbh",
-            "approximant": "IMRPhenomD",
-            "duration": 4,
-            "minimum_frequency": 20,
-            "reference_frequency": 50,
-            "right_pad": 0.5,
+        batch_size=64,
+        augmentation={
+            "waveform_prob": 0.5,
+            "kernel_left_pad": 0.95,
+            "kernel_right_pad": 0.05,
         },
+    ),
+    # the mlgwsc1 preset's network before the template bank
+    "mlgwsc1-convnet": Settings(
+        shared={**MLGWSC1_SHARED, "kernel_length": 1.0},
+        signals=MLGWSC1_SIGNALS,
         network={
             "architecture": "convnet",
             "channels": [16, 16, 32, 32, 64, 64],
@@ -168,6 +189,11 @@ def synchronize(device: torch.device) -> None:
 
 
 def describe(network: dict) -> str:
+    if network.get("architecture") == "bank":
+        return (
+            f"template bank of {network['templates']} x "
+            f"{network['template_length']:g} s"
+        )
     if network.get("architecture") == "convnet":
         return f"convnet {network['channels']} x {network['kernel_sizes']}"
     return f"ResNet1D {network['layers']}"
@@ -176,7 +202,16 @@ def describe(network: dict) -> str:
 def time_steps(datamodule, network, precision, device, steps, warmup):
     """Seconds per batch of each part, the medians over ``steps``."""
     torch.manual_seed(0)
-    model = Aframe(len(IFOS), **network).to(device)
+    rate = datamodule.hparams.sample_rate
+    model = Aframe(len(IFOS), sample_rate=rate, **network)
+    if isinstance(model.network, TemplateBank):
+        bank = model.network
+        bank.initialise(
+            datamodule.whitened_signals(
+                bank.templates, bank.template_size, bank.post_merger
+            )
+        )
+    model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "16-mixed")
     dtype = AUTOCAST.get(precision)

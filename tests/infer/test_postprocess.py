@@ -14,6 +14,8 @@ from aframe_infer.postprocess import (
 
 RATE = 4.0  # outputs per second
 KERNEL = 1.0  # s
+# a convolutional network's response: the whole kernel
+SPAN = (0.0, KERNEL)
 
 
 def test_integrate_is_a_causal_moving_average():
@@ -39,17 +41,30 @@ def test_cluster_keeps_the_loudest_per_window():
     assert cluster(np.zeros(0), 3).size == 0
 
 
-def response(times, coalescence, rng, level=3.0, kernel=KERNEL):
+def response(times, coalescence, rng, level=3.0, span=SPAN):
     """The outputs of a network that fires while the merger is in the
-    kernel that ends at each output time: noise around -3 elsewhere."""
+    span of the kernel that ends at each output time (by default the
+    whole kernel): noise around -3 elsewhere."""
     outputs = -3 + 0.3 * rng.standard_normal(times.size)
-    inside = (times >= coalescence) & (times < coalescence + kernel)
+    delay = times - coalescence
+    inside = (delay >= span[0]) & (delay < span[1])
     outputs[inside] += level + 3
     return outputs
 
 
-@pytest.mark.parametrize("integration", [0.5, 1.0, 1.5, 3.0])
-def test_event_time_is_the_coalescence(integration):
+@pytest.mark.parametrize(
+    "integration, span",
+    [
+        (0.5, SPAN),
+        (1.0, SPAN),
+        (1.5, SPAN),
+        (3.0, SPAN),
+        # a template bank's: one output step at the kernel's end
+        (0.0, (0.05, 0.3)),
+        (0.25, (0.05, 0.3)),
+    ],
+)
+def test_event_time_is_the_coalescence(integration, span):
     """Known answers: wherever the coalescence falls relative to the
     output grid, the integration and cluster windows and the ends of the
     series, its event is within half an output step of it."""
@@ -59,8 +74,8 @@ def test_event_time_is_the_coalescence(integration):
     # along the series, near both ends included, at every grid phase
     first, last = times[0] - 0.2, times[-1] - KERNEL - 0.01
     for coalescence in np.linspace(first, last, 157):
-        outputs = response(times, coalescence, rng)
-        statistic, time = events(outputs, times, RATE, integration, 8, KERNEL)
+        outputs = response(times, coalescence, rng, span=span)
+        statistic, time = events(outputs, times, RATE, integration, 8, span)
         loudest = np.argmax(statistic)
         errors.append(time[loudest] - coalescence)
     errors = np.array(errors)
@@ -77,7 +92,7 @@ def test_two_events_in_one_series_keep_their_own_times():
         response(times, 1020.1, rng, level=2.0),
         response(times, 1060.37, rng, level=4.0),
     )
-    statistic, time = events(outputs, times, RATE, 1.5, 8, KERNEL)
+    statistic, time = events(outputs, times, RATE, 1.5, 8, SPAN)
     loud = np.sort(time[np.argsort(statistic)[-2:]])
     np.testing.assert_allclose(loud, [1020.1, 1060.37], atol=1 / RATE)
 
@@ -92,13 +107,13 @@ def test_a_response_wider_than_a_kernel_is_centred():
     # integration window, put this event 0.75 s early; now it is at the
     # middle of the response, less half a kernel
     times = 1000 + np.arange(60) / RATE
-    statistic, time = events(outputs, times, RATE, 1.5, 8, KERNEL)
+    statistic, time = events(outputs, times, RATE, 1.5, 8, SPAN)
     loudest = np.argmax(statistic)
     assert time[loudest] == pytest.approx(times[0] + 24.5 / RATE - 0.5)
 
 
 def test_no_outputs_no_events():
-    statistic, time = events(np.zeros(0), np.zeros(0), RATE, 1.5, 8, KERNEL)
+    statistic, time = events(np.zeros(0), np.zeros(0), RATE, 1.5, 8, SPAN)
     assert statistic.size == 0 and time.size == 0
 
 

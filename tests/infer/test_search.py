@@ -1,5 +1,7 @@
 """aframe-infer analyse and aggregate on a small exported model."""
 
+import dataclasses
+
 import numpy as np
 import onnxruntime
 import pytest
@@ -35,6 +37,16 @@ def test_shift_and_inject():
         1,
     )
     assert out[0].tolist() == [0, 0, 1, 2, 3, 0, 1, 2]
+
+
+def test_the_geometry_holds_where_the_network_fires(repository):
+    """A model that records no response span fires over its whole
+    kernel; one that records it (a template bank) fires there."""
+    m = Manifest.read(repository)
+    assert Geometry.from_manifest(m).response == (0.0, m.kernel_length)
+    settings = dataclasses.replace(m.settings, response=[0.05, 0.3])
+    bank = dataclasses.replace(m, settings=settings)
+    assert Geometry.from_manifest(bank).response == (0.05, 0.3)
 
 
 def test_stream_outputs_cover_the_strain(repository):

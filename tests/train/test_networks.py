@@ -1,12 +1,20 @@
 """The networks: shapes, receptive fields, settings errors, and a fit."""
 
+import numpy as np
 import pytest
+import scipy.stats
 import torch
 from ml4gw.nn.norm import GroupNorm1D
 
+from aframe_contracts.model import ModelSettings
 from aframe_train.cli import main
 from aframe_train.model import ModelError, network
-from aframe_train.networks import ConvNet, receptive_field
+from aframe_train.networks import (
+    ConvNet,
+    TemplateBank,
+    quadratures,
+    receptive_field,
+)
 from tests.train.tiny import RATE, fit_args
 
 CONVNET = {
@@ -65,7 +73,7 @@ def test_missing_settings_are_named():
         network(2, "resnet", 16, None, None, None, None)
     with pytest.raises(ModelError, match="model.kernel_sizes, model.pools"):
         network(2, "convnet", 16, None, [8], None, None)
-    with pytest.raises(ModelError, match="'vit' is not resnet or convnet"):
+    with pytest.raises(ModelError, match="'vit' is not resnet, convnet or"):
         network(2, "vit", 16, [1], None, None, None)
 
 
@@ -80,6 +88,10 @@ def test_fit_a_convnet(data, tmp_path):
     assert main(convnet_args(data, tmp_path)) == 0
     network = torch.jit.load(tmp_path / "model.pt")
     assert network(torch.randn(3, 2, RATE)).shape == (3, 1)
+    # it fires wherever the merger is in its kernel
+    settings = ModelSettings.read(tmp_path / "model.json")
+    assert settings.response is None
+    assert settings.response_span == (0.0, 1.0)
 
 
 def test_fit_refuses_bad_convnet_settings(data, tmp_path, capsys):
@@ -89,3 +101,137 @@ def test_fit_refuses_bad_convnet_settings(data, tmp_path, capsys):
     assert "aframe-train: error: model: convnet kernel_sizes must be odd" in (
         err
     )
+
+
+def chirps(count: int, size: int, rate: float) -> torch.Tensor:
+    """Whitened-like chirps of different rates, each ending in a merger."""
+    t = torch.arange(size, dtype=torch.float64) / rate
+    tau = t[-1] + 0.01 - t
+    chirp = [
+        torch.sin(2 * torch.pi * f0 * tau ** (5 / 8) * 2) * tau ** (-1 / 4)
+        for f0 in torch.linspace(20, 80, count)
+    ]
+    return torch.stack(chirp)
+
+
+def test_quadratures_are_orthonormal_quarter_cycle_shifts():
+    t = torch.arange(512, dtype=torch.float64) / 512
+    pair = quadratures(torch.cos(2 * torch.pi * 32 * t)[None])[0]
+    assert torch.allclose(pair.norm(dim=-1), torch.ones(2, dtype=t.dtype))
+    assert abs(float(pair[0] @ pair[1])) < 1e-12
+    # the Hilbert transform of a cosine is the sine
+    sine = torch.sin(2 * torch.pi * 32 * t)
+    assert torch.allclose(pair[1], sine / sine.norm(), atol=1e-12)
+
+
+def bank_of(signals: torch.Tensor, rate: float, **settings) -> TemplateBank:
+    size = signals.shape[-1]
+    bank = TemplateBank(2, rate, len(signals), size / rate, **settings)
+    bank.initialise(signals)
+    return bank
+
+
+def test_bank_measures_the_snr_of_a_template_at_any_phase():
+    """Noiseless data holding a template at SNR 9 and phase 1 rad: the
+    filter's SNR at the template's lag is 9 in both ifos."""
+    rate, size = 256.0, 128
+    signals = chirps(3, size, rate)[1:2]
+    bank = bank_of(signals, rate).double()
+    cos, sin = quadratures(signals)[0]
+    window = torch.zeros(1, 2, 3 * size, dtype=torch.float64)
+    window[..., 100 : 100 + size] = 9 * (np.cos(1) * cos + np.sin(1) * sin)
+    snr2 = bank.snrs(window)[0, :, 0]
+    assert torch.allclose(snr2[:, 100], torch.full((2,), 81.0).double())
+    assert snr2.argmax(-1).tolist() == [100, 100]
+
+
+def test_bank_snrs_of_white_noise_are_chi_square_of_two_dof():
+    """Unit-norm quadrature filters: the SNR^2 of white unit-variance
+    noise follows chi^2 with 2 degrees of freedom (scipy's)."""
+    torch.manual_seed(0)
+    rate, size = 256.0, 64
+    bank = bank_of(chirps(2, size, rate), rate)
+    noise = torch.randn(50, 2, 1024)
+    # lags of one template a filter length apart are independent
+    snr2 = bank.snrs(noise)[:, 0, 0, ::size].flatten().double().numpy()
+    result = scipy.stats.kstest(snr2, scipy.stats.chi2(2).cdf)
+    assert result.pvalue > 0.01
+
+
+def test_bank_coincidence_window_is_the_light_travel_time():
+    """A template's peak in L1 up to coincidence seconds from H1's still
+    counts as one coincident event; further away it does not."""
+    rate, size = 1024.0, 256
+    signals = chirps(1, size, rate)
+    bank = bank_of(signals, rate, coincidence=0.01)
+    with torch.no_grad():
+        # the ranking network reads the network SNR
+        bank.rank = torch.nn.Sequential(torch.nn.Identity())
+        bank.rank.forward = lambda rho: (rho**2).sum(-1, keepdim=True)
+    cos = quadratures(signals)[0, 0].float()
+
+    def score(delay: int) -> float:
+        window = torch.zeros(1, 2, 1024)
+        window[0, 0, 300 : 300 + size] = 8 * cos
+        window[0, 1, 300 + delay : 300 + delay + size] = 8 * cos
+        return float(bank(window).detach())
+
+    assert score(0) == pytest.approx(128, rel=1e-4)
+    assert score(10) == pytest.approx(128, rel=1e-4)
+    assert score(-10) == pytest.approx(128, rel=1e-4)
+    assert score(30) < 80
+
+
+def test_bank_takes_the_least_alike_signals():
+    """Of copies of three chirps, the bank takes each chirp once."""
+    rate, size = 256.0, 128
+    distinct = chirps(3, size, rate)
+    copies = torch.cat([distinct, distinct * 2, distinct.roll(5, -1)])
+    bank = TemplateBank(2, rate, 3, size / rate)
+    bank.initialise(copies)
+    expected = quadratures(distinct)[:, 0]
+    chosen = bank.bank[0::2, 0].double()
+    matches = (chosen @ expected.T).abs().amax(0)
+    assert torch.all(matches > 0.9)
+    with pytest.raises(ValueError, match="cannot fill a bank of 12"):
+        TemplateBank(2, rate, 12, size / rate).initialise(copies)
+
+
+def test_fit_a_template_bank(data, tmp_path):
+    args = fit_args(data, tmp_path) + [
+        "--model.architecture=bank",
+        "--model.templates=4",
+        "--model.template_length=0.5",
+        "--data.kernel_left_pad=0.5",
+    ]
+    assert main(args) == 0
+    network = torch.jit.load(tmp_path / "model.pt")
+    assert network(torch.randn(3, 2, RATE)).shape == (3, 1)
+    # filled from the training signals: unit-norm templates
+    bank = network.bank.detach()[:, 0]
+    assert torch.allclose(bank.norm(dim=-1), torch.ones(8), atol=1e-5)
+    assert bool(network.initialised)
+    # it fires at the lags its 256-sample templates fit in the 512-sample
+    # kernel: mergers 26 to 282 samples before the kernel's end
+    settings = ModelSettings.read(tmp_path / "model.json")
+    assert settings.response == pytest.approx([26 / RATE, 282 / RATE])
+    assert settings.response_span == pytest.approx((26 / RATE, 282 / RATE))
+
+
+def test_bank_settings_errors():
+    with pytest.raises(ModelError, match="0 <= post_merger < template"):
+        network(
+            2,
+            "bank",
+            16,
+            None,
+            None,
+            None,
+            None,
+            bank={
+                "sample_rate": 512,
+                "templates": 4,
+                "template_length": 0.01,
+                "post_merger": 0.05,
+            },
+        )

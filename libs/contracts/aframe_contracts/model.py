@@ -56,6 +56,10 @@ class ModelSettings(WhiteningSpec):
         valid_auroc: its validation score.
         validation_span: GPS [start, stop) of the background training
             held out; None in models that do not record it.
+        response: [start, stop] (s): where the network responds to a
+            merger, as the end of its window minus the coalescence time;
+            None for the whole kernel, [0, kernel_length] (networks that
+            pool over their window fire wherever the merger is in it).
     """
 
     ifos: list[str]
@@ -63,6 +67,15 @@ class ModelSettings(WhiteningSpec):
     checkpoint: str
     valid_auroc: float
     validation_span: list[float] | None = None
+    response: list[float] | None = None
+
+    @property
+    def response_span(self) -> tuple[float, float]:
+        """``response``, or the whole kernel where it is None."""
+        if self.response is None:
+            return 0.0, self.kernel_length
+        start, stop = self.response
+        return float(start), float(stop)
 
     @property
     def whitening(self) -> WhiteningSpec:

@@ -2,15 +2,18 @@
 
 The network answers one question per whitened kernel: does a merger sit
 in it?  Its output at time t, the end of the kernel
-(``stream.Geometry.output_times``), is high while the coalescence time
-t_c lies in the kernel, t - kernel_length < t_c <= t.  So an event's
-response in the output series is a box of kernel_length seconds that
-starts at t_c.  Training places mergers only between kernel_left_pad
-after the kernel's start and kernel_right_pad before its end, but the
-network's convolutions and global pooling fire wherever the merger is in
-the kernel: the stacked responses of the quickstart model to its testing
-injections span the whole kernel, with sharp edges at t = t_c and
-t = t_c + kernel_length (docs/stages/infer.md).
+(``stream.Geometry.output_times``), is high while t - t_c, for the
+coalescence time t_c, lies in the network's response span [a, b]
+(``ModelSettings.response``).  So an event's response in the output
+series is a box of b - a seconds that starts at t_c + a.  Training
+places mergers only between kernel_left_pad after the kernel's start and
+kernel_right_pad before its end, but the convolutional networks' global
+pooling fires wherever the merger is in the kernel: their span is the
+whole kernel, [0, kernel_length], and the stacked responses of the
+quickstart model to its testing injections have sharp edges at t = t_c
+and t = t_c + kernel_length (docs/stages/infer.md).  A template bank
+fires only at the lags its templates cover: a span of the kernel less a
+template.
 
 The statistic is the output averaged over the integration window, and
 events are its loudest samples, one per cluster window.  A plateau of the
@@ -18,7 +21,7 @@ integrated statistic is as wide as the integration window minus the
 response, so its first sample says little about t_c.  Instead the event
 is located on the raw outputs: the kernel-long block of outputs with the
 largest sum, among the blocks that overlap the integration window of the
-peak, is the response; its centre, minus half a kernel, is t_c.  With
+peak, is the response; its centre, minus the centre of the span, is t_c.  With
 outputs 1 / inference_sampling_rate apart the estimate is unbiased and
 its error is uniform within half an output step, before noise.
 """
@@ -64,7 +67,8 @@ def locate(
     The response is the ``kernel``-long block with the largest sum among
     the blocks that overlap the integration window ``[p - window + 1,
     p]`` of the peak p; blocks that tie are averaged, so a response wider
-    than a kernel is centred too.
+    than a kernel is centred too.  (``kernel`` is the response's length,
+    which is a kernel's for the convolutional networks.)
     """
     kernel = max(1, min(kernel, outputs.size))
     sums = np.convolve(outputs, np.ones(kernel), "valid")
@@ -85,7 +89,7 @@ def events(
     rate: float,
     integration_length: float,
     cluster_length: float,
-    kernel_length: float,
+    response: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (statistic, time) of the clustered events of an output series.
 
@@ -96,7 +100,8 @@ def events(
         rate: outputs per second (Hz).
         integration_length: the statistic's moving average (s).
         cluster_length: one event per this many seconds (s).
-        kernel_length: the whitened kernel the network sees (s).
+        response: the network's response span [a, b] (s): its output
+            at t is high while a <= t - t_c <= b.
 
     Returns:
         the integrated statistic at each event, and its estimated
@@ -107,8 +112,10 @@ def events(
     peaks = cluster(statistic, int(round(cluster_length * rate / 2)))
     if peaks.size == 0:
         return np.zeros(0), np.zeros(0)
-    centres = locate(outputs, peaks, window, int(round(kernel_length * rate)))
-    return statistic[peaks], times[0] + centres / rate - kernel_length / 2
+    start, stop = response
+    length = max(1, int(round((stop - start) * rate)))
+    centres = locate(outputs, peaks, window, length)
+    return statistic[peaks], times[0] + centres / rate - (start + stop) / 2
 
 
 def match(
@@ -178,5 +185,5 @@ def stream_events(
         geometry.sample_rate / geometry.stride,
         integration_length,
         cluster_length,
-        geometry.kernel_length,
+        geometry.response,
     )

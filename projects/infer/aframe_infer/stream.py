@@ -35,11 +35,15 @@ class Geometry:
     psd_length: float
     kernel_length: float
     fduration: float
+    # where the network responds to a merger: window end - t_c (s)
+    response: tuple[float, float]
 
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> "Geometry":
+        fields = set(cls.__dataclass_fields__) - {"response"}
         return cls(
-            **{k: getattr(manifest, k) for k in cls.__dataclass_fields__}
+            **{k: getattr(manifest, k) for k in fields},
+            response=manifest.settings.response_span,
         )
 
     @property

@@ -34,6 +34,7 @@ from aframe_contracts.model import ModelSettings
 from aframe_signal.whitening import STRAIN_SCALE
 from aframe_train.data import AframeDataModule, validation_span
 from aframe_train.model import Aframe, ModelError
+from aframe_train.networks import TemplateBank
 
 logger = logging.getLogger("aframe_train")
 
@@ -89,6 +90,7 @@ class AframeCLI(LightningCLI):
         )
         parser.link_arguments("data.ifos", "model.num_ifos", compute_fn=len)
         parser.link_arguments("data.valid_stride", "model.valid_stride")
+        parser.link_arguments("data.sample_rate", "model.sample_rate")
 
     def instantiate_trainer(self, **kwargs):
         run_dir = Path(self._get(self.config, "run_dir"))
@@ -165,6 +167,12 @@ def write_weights(checkpoint: Path, run_dir: Path, score: float) -> None:
         valid_auroc=score,
         validation_span=list(
             validation_span(data["background_files"], data["valid_fraction"])
+        ),
+        # a template bank fires only where its templates reach
+        response=(
+            network.response(size)
+            if isinstance(network, TemplateBank)
+            else None
         ),
     )
     settings.write(run_dir / SETTINGS_FILE)

@@ -353,13 +353,14 @@ class AframeDataModule(pl.LightningDataModule):
             )
         return [*strain[:-1], last[:, :-wanted]], last[:, -wanted:]
 
-    def load_training_waveforms(self) -> torch.Tensor:
-        """All training waveforms, or a random subset of them."""
+    def load_training_waveforms(self, count: int | None = None):
+        """All training waveforms, or a random subset of ``count`` (by
+        default ``waveforms_in_memory``): (N, 2, T), cross and plus."""
         counts = [WaveformSet.count(path) for path in self.waveform_files]
         total = sum(counts)
         if total == 0:
             raise DataError("the training waveform files hold no waveforms")
-        keep = min(total, self.hparams.waveforms_in_memory)
+        keep = min(total, count or self.hparams.waveforms_in_memory)
         chosen = np.sort(np.random.choice(total, keep, replace=False))
         rows, offset = [], 0
         for path, count in zip(self.waveform_files, counts, strict=True):
@@ -369,6 +370,37 @@ class AframeDataModule(pl.LightningDataModule):
             rows.append(signals.stacked(names))
             offset += count
         return torch.as_tensor(np.concatenate(rows) * STRAIN_SCALE)
+
+    @torch.no_grad()
+    def whitened_signals(
+        self, count: int, size: int, post_merger: int
+    ) -> torch.Tensor:
+        """Training signals as the network sees them, noise aside.
+
+        ``count`` plus polarisations, whitened by the mean PSD of 64
+        training windows (over the ifos too), each cut to the ``size``
+        samples that end ``post_merger`` after its merger: (count, size).
+        """
+        hp = self.hparams
+        kernel = round(hp.kernel_length * hp.sample_rate)
+        half_filter = round(hp.fduration * hp.sample_rate / 2)
+        if size > kernel:
+            raise DataError(
+                f"templates of {size} samples do not fit in the "
+                f"{kernel}-sample kernel"
+            )
+        windows = TrainingBatches(
+            self.train_background, None, 64, 1, self.window_size
+        ).sample_windows()
+        psd = self.whitener.psd(windows).mean((0, 1))
+        plus = self.load_training_waveforms(count)[:, 1:].float()
+        # the merger post_merger before the kernel's end
+        merger = half_filter + kernel - post_merger
+        placed = self.injector.place(
+            plus, torch.full((len(plus),), merger, dtype=torch.long)
+        )
+        whitened = self.whitener(placed, psd.expand(len(plus), 1, -1))
+        return whitened[:, 0, kernel - size :].double()
 
     # ------------------------------------------------------ dataloaders
     def train_dataloader(self):

@@ -1,13 +1,16 @@
 """The detector: a network (aframe_train.networks) on whitened multi-ifo
 windows, trained as a binary classifier."""
 
+import logging
 from typing import Literal
 
 import lightning.pytorch as pl
 import torch
 
 from aframe_train.metrics import found_fraction, max_pool, partial_auroc
-from aframe_train.networks import ConvNet, resnet
+from aframe_train.networks import ConvNet, TemplateBank, resnet
+
+logger = logging.getLogger("aframe_train")
 
 
 class ModelError(ValueError):
@@ -22,8 +25,12 @@ def network(
     channels: list[int] | None,
     kernel_sizes: list[int] | None,
     pools: list[int] | None,
+    bank: dict | None = None,
 ) -> torch.nn.Module:
-    """The architecture's network, from the settings it uses."""
+    """The architecture's network, from the settings it uses.
+
+    ``bank`` holds the ``TemplateBank`` arguments after ``num_ifos``.
+    """
     if architecture == "resnet":
         if not layers:
             raise ModelError("model.layers is needed for the resnet")
@@ -46,8 +53,13 @@ def network(
             )
         except ValueError as error:
             raise ModelError(f"model: {error}") from error
+    if architecture == "bank":
+        try:
+            return TemplateBank(num_ifos, **(bank or {}))
+        except (TypeError, ValueError) as error:
+            raise ModelError(f"model: {error}") from error
     raise ModelError(
-        f"model.architecture: {architecture!r} is not resnet or convnet"
+        f"model.architecture: {architecture!r} is not resnet, convnet or bank"
     )
 
 
@@ -79,12 +91,16 @@ class Aframe(pl.LightningModule):
         num_ifos: input channels (linked from the data's ifos).
         layers: residual blocks per ResNet stage (resnet).
         norm_groups: groups of the GroupNorm layers (0: one per channel).
-        architecture: ``resnet`` (ml4gw's ResNet1D, the paper's) or
+        architecture: ``resnet`` (ml4gw's ResNet1D, the paper's),
             ``convnet`` (wide kernels and max-pooling); see
             aframe_train.networks.
         channels: filters per convolution (convnet).
         kernel_sizes: width of each convolution in samples, odd (convnet).
         pools: max-pooling after each convolution, 1 for none (convnet).
+        sample_rate: the windows' sample rate (Hz), linked from the data.
+        templates: waveforms in the template bank (bank).
+        template_length: each template's span (s) (bank).
+        learn_templates: train the bank's templates too (bank).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.
@@ -106,10 +122,14 @@ class Aframe(pl.LightningModule):
         max_fpr: float = 1e-3,
         pool_length: float = 8,
         valid_stride: float = 0.5,
-        architecture: Literal["resnet", "convnet"] = "resnet",
+        architecture: Literal["resnet", "convnet", "bank"] = "resnet",
         channels: list[int] | None = None,
         kernel_sizes: list[int] | None = None,
         pools: list[int] | None = None,
+        sample_rate: float | None = None,
+        templates: int = 64,
+        template_length: float = 1.0,
+        learn_templates: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -121,12 +141,48 @@ class Aframe(pl.LightningModule):
             channels,
             kernel_sizes,
             pools,
+            bank={
+                "sample_rate": sample_rate,
+                "templates": templates,
+                "template_length": template_length,
+                "learn_templates": learn_templates,
+            },
         )
         self.loss = torch.nn.BCEWithLogitsLoss()
         self.valid_outputs: list = []
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.network(X)
+
+    def on_fit_start(self) -> None:
+        # a template bank is filled from the training signals, whitened
+        # as the network will see them; a resumed fit keeps its own
+        bank = self.network
+        if not isinstance(bank, TemplateBank) or bank.initialised:
+            return
+        data = self.trainer.datamodule
+        kernel = round(data.hparams.kernel_length * data.hparams.sample_rate)
+        first, last = bank.response(kernel)
+        placed = (
+            data.hparams.kernel_right_pad,
+            data.hparams.kernel_length - data.hparams.kernel_left_pad,
+        )
+        if abs(placed[0] - first) > 0.01 or abs(placed[1] - last) > 0.01:
+            logger.warning(
+                "the training mergers lie %.3f-%.3f s before the kernel's "
+                "end, the bank's templates reach %.3f-%.3f s: set "
+                "data.kernel_right_pad and data.kernel_left_pad to match",
+                *placed,
+                first,
+                last,
+            )
+        signals = data.whitened_signals(
+            20 * bank.templates, bank.template_size, bank.post_merger
+        )
+        bank.initialise(signals)
+        # every rank drew its own signals: all take rank 0's bank
+        state = self.trainer.strategy.broadcast(bank.bank.data.cpu(), 0)
+        bank.bank.data.copy_(state)
 
     def training_step(self, batch, batch_idx):
         X, y = batch
