@@ -68,6 +68,9 @@ class Train(TrainingTask):
 
     def run(self):
         parameters = self.fit_parameters()
+        # a killed fit continues from its last epoch when rerun, unless
+        # its settings changed (aframe_train.cli.resume_from)
+        parameters["resume"] = True
         trainer = devices.trainer_devices(self.gpus)
         if trainer:
             parameters["trainer"] = trainer

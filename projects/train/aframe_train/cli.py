@@ -16,6 +16,8 @@ outside autocast.  Several GPUs (``--trainer.strategy=ddp``) split each
 epoch's batches between them and score validation over all of them.
 """
 
+import hashlib
+import json
 import logging
 import sys
 from pathlib import Path
@@ -28,7 +30,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 from aframe_contracts.errors import DataError
-from aframe_contracts.files import atomic_path
+from aframe_contracts.files import atomic_path, write_atomic
 from aframe_contracts.model import FILE as SETTINGS_FILE
 from aframe_contracts.model import ModelSettings
 from aframe_signal.whitening import STRAIN_SCALE
@@ -91,6 +93,24 @@ class AframeCLI(LightningCLI):
         parser.link_arguments("data.ifos", "model.num_ifos", compute_fn=len)
         parser.link_arguments("data.valid_stride", "model.valid_stride")
         parser.link_arguments("data.sample_rate", "model.sample_rate")
+        parser.add_argument(
+            "--resume",
+            type=bool,
+            default=False,
+            help="continue from the run directory's last checkpoint when "
+            "it was made with these settings (a fit with other settings "
+            "starts afresh, its checkpoints moved aside)",
+        )
+
+    def before_fit(self):
+        run_dir = Path(self._get(self.config, "run_dir"))
+        checkpoint = resume_from(
+            run_dir,
+            settings_digest(self.config[self.subcommand]),
+            self._get(self.config, "resume"),
+        )
+        if checkpoint and self._get(self.config, "ckpt_path") is None:
+            self.config_init[self.subcommand]["ckpt_path"] = str(checkpoint)
 
     def instantiate_trainer(self, **kwargs):
         run_dir = Path(self._get(self.config, "run_dir"))
@@ -103,9 +123,11 @@ class AframeCLI(LightningCLI):
             filename="best",
             monitor="valid_auroc",
             mode="max",
-            save_last=True,
         )
-        kwargs.setdefault("callbacks", [*callbacks, checkpoint, EpochLog()])
+        last = LastCheckpoint(run_dir / "checkpoints" / "last.ckpt")
+        kwargs.setdefault(
+            "callbacks", [*callbacks, checkpoint, last, EpochLog()]
+        )
         # progress bars only on a terminal; logs get one line per epoch
         kwargs.setdefault("enable_progress_bar", sys.stdout.isatty())
         kwargs.setdefault("logger", CSVLogger(run_dir, name="", version=""))
@@ -120,6 +142,78 @@ class AframeCLI(LightningCLI):
             ),
         )
         return super().instantiate_trainer(**kwargs)
+
+
+# settings that do not change what a fit computes
+NOT_SETTINGS = ("ckpt_path", "resume", "config", "trainer.max_time")
+
+
+def settings_digest(config) -> str:
+    """SHA-256 of a fit's resolved settings, those that shape it."""
+    settings = config.as_dict()
+    for key in NOT_SETTINGS:
+        *parents, name = key.split(".")
+        node = settings
+        for parent in parents:
+            node = node.get(parent) or {}
+        node.pop(name, None)
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
+    """The checkpoint to continue from, if any.
+
+    ``run_dir/fit-settings.json`` records the digest of the settings of
+    the fit whose checkpoints the run directory holds.  With ``resume``
+    and the same digest, the fit continues from ``last.ckpt``; otherwise
+    earlier checkpoints are moved to ``checkpoints-<n>`` (kept, and out of
+    the new fit's way) and the fit starts afresh.
+    """
+    checkpoints = run_dir / "checkpoints"
+    record = run_dir / "fit-settings.json"
+    last = checkpoints / "last.ckpt"
+    recorded = None
+    if record.exists():
+        recorded = json.loads(record.read_text()).get("digest")
+    if resume and recorded == digest and last.exists():
+        logger.info("resuming the fit from %s", last)
+        return last
+    if checkpoints.exists() and any(checkpoints.iterdir()):
+        number = 1
+        while (run_dir / f"checkpoints-{number}").exists():
+            number += 1
+        aside = run_dir / f"checkpoints-{number}"
+        reason = (
+            "they were made with other settings"
+            if recorded != digest
+            else "resume is off"
+        )
+        logger.warning(
+            "starting afresh: %s holds checkpoints, and %s; moved to %s",
+            checkpoints,
+            reason,
+            aside,
+        )
+        checkpoints.rename(aside)
+    write_atomic(record, json.dumps({"digest": digest}) + "\n")
+    return None
+
+
+class LastCheckpoint(Callback):
+    """``last.ckpt`` at the end of every epoch, written atomically: what a
+    resumed fit continues from (ModelCheckpoint's own last.ckpt is saved
+    only with a new best)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def on_train_epoch_end(self, trainer, module):
+        partial = self.path.with_name(self.path.name + ".partial")
+        trainer.save_checkpoint(partial)
+        if trainer.is_global_zero:
+            partial.replace(self.path)
+        trainer.strategy.barrier("last checkpoint")
 
 
 class EpochLog(Callback):
@@ -187,7 +281,7 @@ def save_weights(cli: AframeCLI) -> None:
     """Write the best model's TorchScript and settings, then the plot."""
     run_dir = Path(cli._get(cli.config, "run_dir"))
     checkpoint = cli.trainer.checkpoint_callback
-    best = checkpoint.best_model_path or checkpoint.last_model_path
+    best = checkpoint.best_model_path or run_dir / "checkpoints" / "last.ckpt"
     score = float(checkpoint.best_model_score or float("nan"))
     write_weights(Path(best), run_dir, score)
     plot_training(run_dir / "metrics.csv", run_dir / "training.png")

@@ -92,24 +92,32 @@ def validation_samples(sizes: list[int], valid_fraction: float) -> int:
 
 
 class TrainingBatches(torch.utils.data.IterableDataset):
-    """``batches`` batches of raw windows and polarisations, per epoch."""
+    """``batches`` batches of raw windows and polarisations, per epoch.
 
-    def __init__(self, background, waveforms, batch_size, batches, size):
+    Each pass draws from its own generator, seeded by ``seed()`` as the
+    pass starts: an epoch's batches depend on its seed alone, not on
+    when the loader fetches them.
+    """
+
+    def __init__(self, background, waveforms, batch_size, batches, size, seed):
         super().__init__()
         self.background = background
         self.waveforms = waveforms
         self.batch_size = batch_size
         self.batches = batches
         self.size = size
+        self.seed = seed
         lengths = torch.tensor([x.shape[-1] - size for x in background])
         self.weights = lengths.double() / lengths.sum()
 
     def __len__(self):
         return self.batches
 
-    def sample_windows(self) -> torch.Tensor:
+    def sample_windows(self, generator=None) -> torch.Tensor:
         channels = self.background[0].shape[0]
-        files = torch.multinomial(self.weights, self.batch_size, True)
+        files = torch.multinomial(
+            self.weights, self.batch_size, True, generator=generator
+        )
         windows = torch.empty(self.batch_size, channels, self.size)
         for i in files.unique():
             rows = torch.nonzero(files == i).flatten()
@@ -117,7 +125,9 @@ class TrainingBatches(torch.utils.data.IterableDataset):
             last = data.shape[-1] - self.size
             for channel in range(channels):
                 # each ifo from its own time: no coincident events
-                starts = torch.randint(0, last + 1, (rows.numel(),))
+                starts = torch.randint(
+                    0, last + 1, (rows.numel(),), generator=generator
+                )
                 # every window of the channel as a view: copies only the
                 # chosen ones (4x faster than indexing sample by sample)
                 every = data[channel].unfold(0, self.size, 1)
@@ -125,9 +135,12 @@ class TrainingBatches(torch.utils.data.IterableDataset):
         return windows
 
     def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed())
         for _ in range(self.batches):
-            rows = torch.randint(len(self.waveforms), (self.batch_size,))
-            yield self.sample_windows(), self.waveforms[rows]
+            rows = torch.randint(
+                len(self.waveforms), (self.batch_size,), generator=generator
+            )
+            yield self.sample_windows(generator), self.waveforms[rows]
 
 
 class ValidationWindows(torch.utils.data.Dataset):
@@ -292,11 +305,8 @@ class AframeDataModule(pl.LightningDataModule):
     def setup(self, stage: str) -> None:
         hp = self.hparams
         rank, world = self.rank()
-        if world > 1:
-            # the ranks start from the same seed: draw different batches
-            seed = (torch.initial_seed() + rank) % 2**32
-            torch.manual_seed(seed)
-            np.random.seed(seed)
+        # the ranks start from the same seed: they draw different batches
+        self.seed = (torch.initial_seed() + rank) % 2**32
         logger.info(
             "rank %d of %d: %d training batches of %d windows per epoch",
             rank,
@@ -390,7 +400,7 @@ class AframeDataModule(pl.LightningDataModule):
                 f"{kernel}-sample kernel"
             )
         windows = TrainingBatches(
-            self.train_background, None, 64, 1, self.window_size
+            self.train_background, None, 64, 1, self.window_size, None
         ).sample_windows()
         psd = self.whitener.psd(windows).mean((0, 1))
         plus = self.load_training_waveforms(count)[:, 1:].float()
@@ -403,15 +413,37 @@ class AframeDataModule(pl.LightningDataModule):
         return whitened[:, 0, kernel - size :].double()
 
     # ------------------------------------------------------ dataloaders
+    def epoch_seed(self, stream: int = 0) -> int:
+        """The seed of this epoch's ``stream`` of random draws."""
+        epoch = self.trainer.current_epoch if self.trainer else 0
+        return (self.seed + 1_000_003 * epoch + stream) % 2**32
+
+    def seed_epoch(self) -> None:
+        """Seed the global random draws of this epoch (the choice of
+        training waveforms, the augmentation) from the seed and the epoch
+        alone; the batches have their own stream.  So a fit resumed at an
+        epoch draws what an uninterrupted one would have.  Called when the
+        training waveforms are loaded and as each epoch starts
+        (``Aframe.on_train_epoch_start``)."""
+        seed = self.epoch_seed()
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+
     def train_dataloader(self):
+        self.seed_epoch()
         dataset = TrainingBatches(
             self.train_background,
             self.load_training_waveforms(),
             self.hparams.batch_size,
             self.rank_batches(),
             self.window_size,
+            functools.partial(self.epoch_seed, 1),
         )
-        return torch.utils.data.DataLoader(dataset, batch_size=None)
+        # a generator of its own: making the loader's iterator does not
+        # draw from the global one, whenever Lightning makes it
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=None, generator=torch.Generator()
+        )
 
     def val_dataloader(self):
         hp = self.hparams

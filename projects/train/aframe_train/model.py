@@ -154,6 +154,9 @@ class Aframe(pl.LightningModule):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.network(X)
 
+    def on_train_epoch_start(self) -> None:
+        self.trainer.datamodule.seed_epoch()
+
     def on_fit_start(self) -> None:
         # a template bank is filled from the training signals, whitened
         # as the network will see them; a resumed fit keeps its own
