@@ -83,7 +83,13 @@ class AframeTask(law.Task):
                 continue
             if cfg.has_option(PIPELINE_SECTION, name):
                 value = cfg.get_expanded(PIPELINE_SECTION, name)
-                kwargs[name] = param.parse(value)
+                try:
+                    kwargs[name] = param.parse(value)
+                except ValueError as error:
+                    raise ValueError(
+                        f"[{PIPELINE_SECTION}] {name} = {value!r} in "
+                        f"{cfg.config_file}: {error}"
+                    ) from error
             else:
                 where = cfg.config_file or "the cfg (LAW_CONFIG_FILE is unset)"
                 raise MissingParameterException(

@@ -61,6 +61,7 @@ def run_script(mode: str) -> str:
     copied as a whole runs where it now is.
     """
     law = Path(sys.executable).parent / "law"
+    python = shlex.quote(sys.executable)
     exports = "\n".join(
         f'export {variable}="$EXPERIMENT/{paths.ROOT_LAYOUT[name]}"'
         for name, variable in paths.ROOTS.items()
@@ -81,6 +82,9 @@ EXPERIMENT="$(CDPATH='' cd -- "$(dirname -- "${{BASH_SOURCE[0]}}")" && pwd -P)"
 # run from the experiment directory so that no luigi.cfg of the caller's
 # working directory leaks in
 cd "$EXPERIMENT"
+
+# check the cfg first: every problem at once, before any work starts
+{python} -m aframe.check_config "$EXPERIMENT/{mode}.cfg"
 
 # launch the pipeline; change --gpus (comma-separated indices) and --workers
 # (tasks run at once) to suit your machine

@@ -12,6 +12,36 @@ import luigi
 from aframe.base import ContainerParams
 
 
+class PositiveFloatParameter(luigi.FloatParameter):
+    """A float that must be > 0 (a rate, a length, a duration)."""
+
+    def parse(self, x):
+        value = super().parse(x)
+        if not value > 0:
+            raise ValueError(f"must be positive, got {value:g}")
+        return value
+
+
+class NonNegativeFloatParameter(luigi.FloatParameter):
+    """A float that must be >= 0."""
+
+    def parse(self, x):
+        value = super().parse(x)
+        if not value >= 0:
+            raise ValueError(f"must not be negative, got {value:g}")
+        return value
+
+
+class PositiveIntParameter(luigi.IntParameter):
+    """An int that must be > 0 (a count, a size)."""
+
+    def parse(self, x):
+        value = super().parse(x)
+        if value <= 0:
+            raise ValueError(f"must be positive, got {value}")
+        return value
+
+
 class PipelineParams(ContainerParams):
     """Physics, data span and signal settings common to the stages."""
 
@@ -19,17 +49,17 @@ class PipelineParams(ContainerParams):
     ifos = luigi.ListParameter(
         description="interferometers, in the order of the strain channels"
     )
-    sample_rate = luigi.FloatParameter(description="strain sample rate (Hz)")
-    highpass = luigi.FloatParameter(description="highpass frequency (Hz)")
+    sample_rate = PositiveFloatParameter(description="strain sample rate (Hz)")
+    highpass = PositiveFloatParameter(description="highpass frequency (Hz)")
     lowpass = luigi.OptionalFloatParameter(
         description="lowpass frequency (Hz); empty for none"
     )
 
     # what the network sees
-    kernel_length = luigi.FloatParameter(
+    kernel_length = PositiveFloatParameter(
         description="length of the whitened window the network sees (s)"
     )
-    fduration = luigi.FloatParameter(
+    fduration = PositiveFloatParameter(
         description="length of the whitening filter (s); half of it is "
         "cropped from each side of a whitened window"
     )
@@ -37,36 +67,36 @@ class PipelineParams(ContainerParams):
         description="FFT length of the Welch PSD estimate (s); empty for "
         "kernel_length + fduration"
     )
-    psd_length = luigi.FloatParameter(
+    psd_length = PositiveFloatParameter(
         description="background preceding a training window whose PSD "
         "whitens it (s)"
     )
 
     # inference
-    inference_psd_length = luigi.FloatParameter(
+    inference_psd_length = PositiveFloatParameter(
         description="background preceding an inference window whose PSD "
         "whitens it (s)"
     )
-    inference_sampling_rate = luigi.FloatParameter(
+    inference_sampling_rate = PositiveFloatParameter(
         description="rate at which the network is evaluated (Hz)"
     )
-    inference_batch_size = luigi.IntParameter(
+    inference_batch_size = PositiveIntParameter(
         description="windows per inference request"
     )
-    streams_per_gpu = luigi.IntParameter(
+    streams_per_gpu = PositiveIntParameter(
         description="snapshotter instances (concurrent streams) per GPU"
     )
-    Tb = luigi.FloatParameter(
+    Tb = PositiveFloatParameter(
         description="time-slid background livetime to analyse (s)"
     )
     shifts = luigi.ListParameter(
         description="per-ifo time-shift step (s); the k-th timeslide "
         "shifts each ifo by k times its step"
     )
-    integration_window_length = luigi.FloatParameter(
+    integration_window_length = NonNegativeFloatParameter(
         description="length of the moving average of the output (s)"
     )
-    cluster_window_length = luigi.FloatParameter(
+    cluster_window_length = PositiveFloatParameter(
         description="window in which only the loudest event is kept (s)"
     )
     backend = luigi.ChoiceParameter(
@@ -92,7 +122,7 @@ class PipelineParams(ContainerParams):
         description="MLGWSC-1 datasets (1-4) to score the exported model "
         "on; empty: none"
     )
-    mlgwsc_duration = luigi.IntParameter(
+    mlgwsc_duration = PositiveIntParameter(
         description="seconds of challenge data per set (a month: 2592000)"
     )
     mlgwsc_seed = luigi.IntParameter(
@@ -109,16 +139,16 @@ class PipelineParams(ContainerParams):
         description="name of the injection prior (see aframe_data.priors)"
     )
     waveform_approximant = luigi.Parameter(description="waveform model")
-    waveform_duration = luigi.FloatParameter(
+    waveform_duration = PositiveFloatParameter(
         description="length of a simulated waveform (s)"
     )
-    minimum_frequency = luigi.FloatParameter(
+    minimum_frequency = PositiveFloatParameter(
         description="lowest frequency of a simulated waveform (Hz)"
     )
-    reference_frequency = luigi.FloatParameter(
+    reference_frequency = PositiveFloatParameter(
         description="reference frequency of the spins (Hz)"
     )
-    right_pad = luigi.FloatParameter(
+    right_pad = NonNegativeFloatParameter(
         description="time from coalescence to the end of a waveform (s)"
     )
 

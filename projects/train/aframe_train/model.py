@@ -92,8 +92,9 @@ class Aframe(pl.LightningModule):
         layers: residual blocks per ResNet stage (resnet).
         norm_groups: groups of the GroupNorm layers (0: one per channel).
         architecture: ``resnet`` (ml4gw's ResNet1D, the paper's),
-            ``convnet`` (wide kernels and max-pooling); see
-            aframe_train.networks.
+            ``convnet`` (wide kernels and max-pooling) or ``bank`` (a
+            bank of whitened templates and a learned ranking of their
+            SNRs); see aframe_train.networks.
         channels: filters per convolution (convnet).
         kernel_sizes: width of each convolution in samples, odd (convnet).
         pools: max-pooling after each convolution, 1 for none (convnet).

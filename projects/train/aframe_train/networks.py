@@ -9,6 +9,9 @@
   in the first CNN searches (George & Huerta 2018, Gabbard et al. 2018).
   The mlgwsc1 preset's six layers span 616 samples (0.6 s at 1024 Hz),
   for a training step 1.25 times the ``[2, 2]`` ResNet's on a CPU.
+* ``bank``: a matched filter's front end, a bank of whitened templates
+  filled from the training signals, and a learned ranking of their SNRs
+  (``TemplateBank``): the mlgwsc1 preset's network.
 """
 
 from functools import partial
@@ -109,12 +112,12 @@ class TemplateBank(torch.nn.Module):
     variance): ``rho_c(k, t)``, the SNR of template k in ifo c at lag t,
     maximised over phase, as a coincident matched filter computes it
     (the MFCNN of Wang et al. 2020 starts the same way).  The other ifos'
-    SNRs are max-pooled over ``coincidence`` seconds either side, the
-    light travel time between sites.  For each template, the lag of the
-    largest network SNR gives its ifos' SNRs to a small network shared by
-    all templates, plus a bias per template (templates differ in how
-    often noise mimics them); the window's logit is the largest over
-    templates.
+    SNRs are max-pooled over ``coincidence`` seconds either side (the
+    10 ms light travel time between the LIGO sites, and a margin).  For
+    each template, the lag of the largest network SNR gives its ifos'
+    SNRs to a small network shared by all templates, plus a bias per
+    template (templates differ in how often noise mimics them); the
+    window's logit is the largest over templates.
 
     The bank starts empty and is filled by ``initialise`` from whitened
     training signals before training (``Aframe.on_fit_start``); it is
@@ -156,7 +159,7 @@ class TemplateBank(torch.nn.Module):
         self.post_merger = round(post_merger * sample_rate)
         self.pool = 2 * round(coincidence * sample_rate) + 1
         # filter 2k is template k's whitened waveform, 2k + 1 its
-        # quadrature (a quarter cycle later)
+        # quadrature (shifted by a quarter cycle)
         bank = torch.zeros(2 * templates, 1, self.template_size)
         self.bank = torch.nn.Parameter(bank, requires_grad=learn_templates)
         self.register_buffer("initialised", torch.tensor(False))
@@ -253,7 +256,7 @@ class TemplateBank(torch.nn.Module):
 def quadratures(signals: torch.Tensor) -> torch.Tensor:
     """Each signal (M, T), unit norm, with its quadrature: (M, 2, T).
 
-    The quadrature is the signal advanced by a quarter cycle at every
+    The quadrature is the signal shifted by a quarter cycle at every
     frequency (its Hilbert transform), made orthogonal to the signal.
     """
     size = signals.shape[-1]
