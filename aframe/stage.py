@@ -6,14 +6,22 @@ runs ``aframe-<stage> <subcommand> --config <user yaml>... --config <that
 file>`` in the local environment or in the stage's Apptainer image.  The
 stage's output is streamed to the log and to ``<workdir>/<subcommand>.log``;
 a failure raises with the stage's last lines.
+
+A stage never outlives the pipeline: on Linux each stage process, and the
+luigi worker process that starts it, is sent SIGTERM when its parent
+dies (``PR_SET_PDEATHSIG``), so ending ``law run`` ends every stage it
+started; the stage CLIs turn SIGTERM into a clean exit (temporary files
+removed, servers stopped).
 """
 
 import collections
+import ctypes
 import json
 import logging
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +134,19 @@ def environment(gpus: str, threads: int | None = None) -> dict[str, str]:
     return env
 
 
+# prctl(2)'s option: the signal a process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Have this process sent SIGTERM when its parent dies (Linux only;
+    elsewhere a no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def write_parameters(parameters: dict[str, Any], path: Path) -> None:
     """Write ``parameters`` as YAML (via JSON), atomically."""
     write_atomic(path, json.dumps(parameters, indent=2, default=str) + "\n")
@@ -156,6 +177,9 @@ def run(
     logger.info("%s running %s", prefix, shlex.join(args))
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     log_file = workdir / f"{subcommand}.log"
+    # a luigi worker process dies with law's main process; the stage
+    # with whichever runs it
+    die_with_parent()
     with (
         log_file.open("w") as log,
         subprocess.Popen(
@@ -166,6 +190,7 @@ def run(
             env=environment(gpus, threads),
             text=True,
             bufsize=1,
+            preexec_fn=die_with_parent,
         ) as process,
     ):
         for line in process.stdout:

@@ -8,7 +8,9 @@ needs this library, not the orchestration package.
 """
 
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from aframe_contracts.errors import DataError
@@ -24,6 +26,20 @@ def underscored(args: list[str]) -> list[str]:
             arg = "--" + name[2:].replace("-", "_") + sep + value
         result.append(arg)
     return result
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM end the command as an exception would: context
+    managers and ``finally`` blocks run (temporary files are removed,
+    servers the command started are stopped), with status 143."""
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    # only the main thread may set handlers (a CLI called from a thread,
+    # as in a test, keeps the process's)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _classes(errors) -> tuple:
@@ -55,6 +71,7 @@ def run_cli(
     )
     if args is None:
         args = sys.argv[1:]
+    exit_on_sigterm()
     try:
         CLI(commands, args=underscored(args), as_positional=False, prog=prog)
     except (DataError, *_classes(errors)) as error:
