@@ -86,9 +86,11 @@ cd "$EXPERIMENT"
 # check the cfg first: every problem at once, before any work starts
 {python} -m aframe.check_config "$EXPERIMENT/{mode}.cfg"
 
-# launch the pipeline; change --gpus (comma-separated indices) and --workers
-# (tasks run at once) to suit your machine
-LAW_CONFIG_FILE="$EXPERIMENT/{mode}.cfg" {shlex.quote(str(law))} run \\
+# launch the pipeline, one run of this experiment at a time (a second is
+# refused, naming the first's PID); change --gpus (comma-separated
+# indices) and --workers (tasks run at once) to suit your machine
+LAW_CONFIG_FILE="$EXPERIMENT/{mode}.cfg" exec {python} -m aframe.run_lock \\
+    "$EXPERIMENT" {shlex.quote(str(law))} run \\
     {pipeline} --workers 5 --gpus 0 "$@"
 """
 

@@ -1,0 +1,60 @@
+"""One run per experiment, whatever its arguments; other experiments
+run at once."""
+
+import os
+import subprocess
+import sys
+import time
+
+from aframe.run_lock import ALREADY_RUNNING, LOCK_FILE, hold, holder
+
+
+def test_one_holder_per_experiment(tmp_path):
+    first, other = tmp_path / "first", tmp_path / "other"
+    first.mkdir()
+    other.mkdir()
+    fd = hold(first)
+    assert fd is not None
+    assert holder(first) == str(os.getpid())
+    assert hold(first) is None
+    # another experiment is not affected
+    other_fd = hold(other)
+    assert other_fd is not None
+    os.close(fd)
+    os.close(other_fd)
+    # the lock ends with its holder
+    again = hold(first)
+    assert again is not None
+    os.close(again)
+
+
+def run_lock(experiment, *command, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "aframe.run_lock", str(experiment), *command],
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def test_a_second_run_is_refused_naming_the_first(tmp_path):
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    first = run_lock(tmp_path, *sleeper)
+    lock = tmp_path / LOCK_FILE
+    end = time.monotonic() + 30
+    while time.monotonic() < end and not lock.exists():
+        time.sleep(0.05)
+    while time.monotonic() < end and not lock.read_text().strip():
+        time.sleep(0.05)
+    # the command replaced the lock's process: the PID is the run's
+    assert lock.read_text().strip() == str(first.pid)
+    second = run_lock(tmp_path, "true", "--other-arguments")
+    _, err = second.communicate(timeout=30)
+    assert second.returncode == ALREADY_RUNNING
+    assert f"already being run by process {first.pid}" in err
+    assert f"ps -fp {first.pid}" in err
+    first.kill()
+    first.communicate(timeout=30)
+    third = run_lock(tmp_path, "true")
+    third.communicate(timeout=30)
+    assert third.returncode == 0
