@@ -87,3 +87,74 @@ def test_mlgwsc_layout_errors(calibrated, tmp_path, capsys):
         f.create_dataset("L1/0", data=np.zeros(10))
     assert main(args + [f"--repository={calibrated}"]) == 2
     assert "L1/0 lacks the start_time and delta_t" in capsys.readouterr().err
+
+
+def write_segment(path, start, duration, hits=(), nan=None):
+    """One MLGWSC-1 segment of noise and bursts; ``nan``: a GPS span of
+    NaN in H1."""
+    data = strain.simulated(
+        ["H1", "L1"], start, duration, FILE_RATE, "aLIGO_O4_high", 0
+    )
+    t = start + np.arange(duration * FILE_RATE) / FILE_RATE
+    with h5py.File(path, "a") as f:
+        for ifo in ("H1", "L1"):
+            x = data[ifo] + burst(hits, t)
+            if nan and ifo == "H1":
+                x[(t >= nan[0]) & (t < nan[1])] = np.nan
+            dataset = f.create_dataset(f"{ifo}/{start}", data=x)
+            dataset.attrs["start_time"] = float(start)
+            dataset.attrs["delta_t"] = 1 / FILE_RATE
+
+
+def test_nan_strain_is_left_out_and_said(calibrated, tmp_path, caplog):
+    """One second of NaN at 100 s of a 400 s segment: the finite parts
+    either side are analysed, the burst after the gap is found, and the
+    span left out is logged."""
+    start = 1238166018
+    path = tmp_path / "foreground.hdf"
+    write_segment(
+        path, start, 400, hits=[start + 300.0], nan=(start + 100, start + 101)
+    )
+    output = tmp_path / "events.hdf"
+    args = ["mlgwsc", f"--input-file={path}", f"--output-file={output}"]
+    assert main([*args, f"--repository={calibrated}"]) == 0
+    assert f"left out of the analysis: GPS {start + 100:.3f}-" in caplog.text
+    with h5py.File(output, "r") as f:
+        time, stat = f["time"][:], f["stat"][:]
+    window = read_timing(calibrated).half_width
+    assert abs(time[np.argmax(stat)] - (start + 300.0)) <= window
+    # events on both sides of the gap, none inside it
+    assert time.min() < start + 100 and time.max() > start + 200
+    assert not np.any((time > start + 100) & (time < start + 101))
+
+
+def test_unreadable_files_are_named(calibrated, tmp_path, capsys):
+    output = tmp_path / "events.hdf"
+    repository = f"--repository={calibrated}"
+
+    def refused(path) -> str:
+        args = ["mlgwsc", f"--input-file={path}", f"--output-file={output}"]
+        assert main([*args, repository]) == 2
+        return capsys.readouterr().err
+
+    empty = tmp_path / "empty.hdf"
+    empty.touch()
+    assert f"{empty} is empty" in refused(empty)
+    text = tmp_path / "notes.hdf"
+    text.write_text("not strain")
+    assert f"{text} is not a readable HDF5 file" in refused(text)
+    assert "no such strain file" in refused(tmp_path / "absent.hdf")
+    # a truncated file: the segment's data ends early
+    whole = tmp_path / "whole.hdf"
+    write_segment(whole, 1238166018, 200)
+    truncated = tmp_path / "truncated.hdf"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert str(truncated) in refused(truncated)
+    # a two-dimensional dataset is not a series of samples
+    flat = tmp_path / "flat.hdf"
+    with h5py.File(flat, "w") as f:
+        for ifo in ("H1", "L1"):
+            dataset = f.create_dataset(f"{ifo}/0", data=np.zeros((2, 100)))
+            dataset.attrs.update(start_time=0.0, delta_t=1 / FILE_RATE)
+    assert "H1/0 is (2, 100), not a one-dimensional" in refused(flat)
+    assert not output.exists()

@@ -141,8 +141,14 @@ class Span:
                 self.path, self.key, start=start, end=stop
             )
             return series.value
-        with h5py.File(self.path, "r") as f:
-            return f[self.key][first:last]
+        try:
+            with h5py.File(self.path, "r") as f:
+                return f[self.key][first:last]
+        except OSError as error:
+            raise DataError(
+                f"{self.path}: {self.key} cannot be read ({error}): is the "
+                "file truncated?"
+            ) from None
 
 
 def expand(patterns: list[str]) -> list[Path]:
@@ -156,9 +162,22 @@ def expand(patterns: list[str]) -> list[Path]:
     return files
 
 
+def open_strain_file(path: Path) -> h5py.File:
+    """An HDF5 strain file, open for reading; a file that is missing,
+    empty or not HDF5 is a DataError naming it."""
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such strain file") from None
+    except OSError as error:
+        size = path.stat().st_size if path.exists() else 0
+        what = "is empty" if size == 0 else "is not a readable HDF5 file"
+        raise DataError(f"{path} {what} ({error})") from None
+
+
 def hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
     spans = []
-    with h5py.File(path, "r") as f:
+    with open_strain_file(path) as f:
         if "strain" in f and "Strain" in f["strain"]:
             # a GWOSC file: one ifo, the start and spacing as attributes
             dataset = f["strain/Strain"]
@@ -189,6 +208,12 @@ def hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
                     raise DataError(
                         f"{path}: {ifo}/{name} lacks the start_time and "
                         "delta_t attributes of the MLGWSC-1 layout"
+                    )
+                if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
+                    shape = getattr(dataset, "shape", "a group")
+                    raise DataError(
+                        f"{path}: {ifo}/{name} is {shape}, not a "
+                        "one-dimensional series of strain samples"
                     )
                 spans.append(
                     Span(

@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from aframe_contracts.segments import write_segments
+from aframe_data.segments import finite_runs
 from aframe_data.strain import Span, hdf5_spans
 
 logger = logging.getLogger("aframe_infer")
@@ -312,8 +313,44 @@ def read_strain(
         end = min(min(span.stop for span in spans.values()), stop)
         if end > begin:
             strain = np.stack([spans[ifo].read(begin, end) for ifo in ifos])
-            result.append((begin, rate, strain))
+            result += finite_parts(path, begin, rate, strain)
     return result
+
+
+def finite_parts(
+    path: Path, t0: float, rate: float, strain: np.ndarray
+) -> list[tuple[float, float, np.ndarray]]:
+    """The stretches of a segment where every ifo's strain is finite.
+
+    NaN or infinite samples split the segment; what is left out is said,
+    GPS span by GPS span.  (A chunk of a file that starts after such a
+    gap puts its outputs on the segment's grid, the whole file's analysis
+    on the stretch's: events agree, output times may differ by less than
+    an output step.)
+    """
+    finite = np.isfinite(strain).all(0)
+    if finite.all():
+        return [(t0, rate, strain)]
+    runs = finite_runs(np.where(finite, 0.0, np.nan), t0, rate)
+    parts, gaps, previous = [], [], t0
+    for start, stop in runs:
+        first, last = round((start - t0) * rate), round((stop - t0) * rate)
+        parts.append((start, rate, strain[:, first:last]))
+        if start > previous:
+            gaps.append((previous, start))
+        previous = stop
+    end = t0 + strain.shape[-1] / rate
+    if end > previous:
+        gaps.append((previous, end))
+    logger.warning(
+        "%s: %d NaN or infinite samples in the segment at %.0f; left out "
+        "of the analysis: GPS %s",
+        path,
+        np.count_nonzero(~finite),
+        t0,
+        ", ".join(f"{a:.3f}-{b:.3f}" for a, b in gaps),
+    )
+    return parts
 
 
 def evaluate(
