@@ -50,6 +50,12 @@ class DataTask(PipelineParams, StageTask):
     def band(self) -> dict:
         return {"highpass": self.highpass, "lowpass": self.lowpass}
 
+    def run_stage(self, subcommand, parameters, configs=()):
+        # aframe-data refuses to replace a file it is not told to; the
+        # pipeline owns its outputs (a task runs when they are missing or
+        # stale), so it always may
+        super().run_stage(subcommand, {**parameters, "force": True}, configs)
+
 
 # --------------------------------------------------------------- segments
 class Segments(DataTask):

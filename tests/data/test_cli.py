@@ -119,3 +119,34 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert main([*args, "--noise_psd=nope"]) == 2
     assert "unknown noise_psd 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_outputs_are_replaced_only_when_asked(background, tmp_path, capsys):
+    args = ["background", "--source=simulated", "--ifos=[H1]", "--start=0"]
+    args += ["--duration=10", "--sample_rate=1024"]
+    output = tmp_path / "x.hdf5"
+    assert main([*args, f"--output={output}"]) == 0
+    first = output.read_bytes()
+    assert main([*args, f"--output={output}", "--seed=5"]) == 2
+    err = capsys.readouterr().err
+    assert f"the output {output} exists: pass --force=true" in err
+    assert output.read_bytes() == first
+    assert main([*args, f"--output={output}", "--seed=5", "--force=true"]) == 0
+    assert output.read_bytes() != first
+    # an input is never an output, forced or not
+    validation = [
+        "validation_waveforms",
+        *SIGNALS,
+        f"--background_files=[{background}]",
+        "--ifos=[H1,L1]",
+        "--num_signals=2",
+        "--snr_threshold=6",
+        "--highpass=32",
+        "--seed=1",
+        f"--output={background}",
+        "--force=true",
+    ]
+    size = background.stat().st_size
+    assert main(validation) == 2
+    assert "would destroy the input" in capsys.readouterr().err
+    assert background.stat().st_size == size

@@ -16,6 +16,7 @@ from typing import Literal
 
 from aframe_contracts.cli import run_cli
 from aframe_contracts.errors import DataError
+from aframe_contracts.files import check_output
 from aframe_contracts.segments import write_segments
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
@@ -37,6 +38,7 @@ def segments(
     flag: str = "DATA",
     strain_files: list[str] | None = None,
     channel: str = "GWOSC-4KHZ_R1_STRAIN",
+    force: bool = False,
 ) -> None:
     """Write the segments where every ifo has data, as segwizard text.
 
@@ -50,7 +52,9 @@ def segments(
         flag: gwosc: the open-data flag, {ifo}_{flag}.
         strain_files: files: the strain files or glob patterns.
         channel: files: the channel of GWF files, without the ifo prefix.
+        force: replace an existing output.
     """
+    check_output(output, [], force)
     found = find_segments(
         source, ifos, start, stop, min_duration, flag, strain_files, channel
     )
@@ -68,6 +72,7 @@ def background(
     noise_psd: str = "aLIGO_O4_high",
     strain_files: list[str] | None = None,
     channel: str = "GWOSC-4KHZ_R1_STRAIN",
+    force: bool = False,
 ) -> None:
     """Write the background strain of one chunk as HDF5.
 
@@ -82,7 +87,9 @@ def background(
         noise_psd: simulated: a bilby PSD curve name or a PSD file.
         strain_files: files: the strain files or glob patterns.
         channel: files: the channel of GWF files, without the ifo prefix.
+        force: replace an existing output (never a strain file read).
     """
+    check_output(output, strain.expand(strain_files or []), force)
     if source == "simulated":
         data = strain.simulated(
             ifos, start, duration, sample_rate, noise_psd, seed
@@ -103,6 +110,7 @@ def training_waveforms(
     seed: int,
     output: Path,
     branch: int = 0,
+    force: bool = False,
 ) -> None:
     """Write polarisations of prior draws, for injection in training.
 
@@ -112,9 +120,11 @@ def training_waveforms(
         seed: the config seed.
         output: the HDF5 file: parameters/*, waveforms/{cross,plus}.
         branch: which of the files this is, combined with the seed.
+        force: replace an existing output.
     """
     from aframe_data import priors
 
+    check_output(output, [], force)
     stream = priors.stream_seed(seed, priors.TRAINING, branch)
     parameters = priors.sample(signals.prior, num_signals, stream)
     cross, plus = signals.polarisations(parameters)
@@ -133,6 +143,7 @@ def validation_waveforms(
     seed: int,
     output: Path,
     lowpass: float | None = None,
+    force: bool = False,
 ) -> None:
     """Write projected signals above an SNR threshold, for validation.
 
@@ -150,10 +161,12 @@ def validation_waveforms(
         seed: the seed of the draws.
         output: the HDF5 file: parameters/*, waveforms/<ifo>.
         lowpass: the SNR band's upper edge (Hz); None for Nyquist.
+        force: replace an existing output (never a background file).
     """
     from aframe_data import priors
     from aframe_data.injections import background_psd, rejection_sample
 
+    check_output(output, background_files, force)
     psd, rate = background_psd(background_files, ifos, signals.duration)
     if rate != signals.sample_rate:
         raise DataError(
@@ -212,6 +225,7 @@ def testing_waveforms(
     highpass: float,
     seed: int,
     lowpass: float | None = None,
+    force: bool = False,
 ) -> None:
     """Write the injections of each timeslide of one test chunk.
 
@@ -233,11 +247,14 @@ def testing_waveforms(
         highpass: the SNR band's lower edge (Hz).
         seed: the config seed, combined with the chunk and timeslide.
         lowpass: the SNR band's upper edge (Hz); None for Nyquist.
+        force: replace existing outputs (never the background file).
     """
     from aframe_data import priors
     from aframe_data.injections import Band, timeslide_injections
     from aframe_signal.psd import welch_psd
 
+    for timeslide in timeslides:
+        check_output(timeslide.output, [background_file], force)
     chunk = BackgroundStrain.read(background_file, ifos)
     duration = chunk.size / chunk.sample_rate
     psd = welch_psd(chunk.strain, ifos, chunk.sample_rate, signals.duration)
