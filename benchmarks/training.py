@@ -6,9 +6,10 @@ training steps as Lightning does.  ``--settings paper`` (the default):
 H1/L1 noise from the aLIGO O4 curve at 2048 Hz, 1.5 s kernels, 1 s
 whitening filter, 8 s PSD, highpass 32 Hz, IMRPhenomPv2 waveforms of 8 s,
 ResNet1D [3, 4, 6, 3], GroupNorm 16, batch 384.  ``--settings mlgwsc1``:
-the mlgwsc1 preset's 1024 Hz, 1.25 s kernels, IMRPhenomD waveforms of
-4 s, its bank of 64 templates of 1 s, batch 64; ``mlgwsc1-convnet`` the
-convnet the preset had before, on 1 s kernels.  ``--layers`` times a
+the mlgwsc1 preset's 1024 Hz, 1.75 s kernels, 20 Hz highpass, IMRPhenomD
+waveforms of 4 s, its bank of 64 templates of 1.5 s, batch 64;
+``mlgwsc1-convnet`` the convnet the preset had before, on 1 s kernels
+with a 32 Hz highpass.  ``--layers`` times a
 ResNet1D of those stages instead of the preset's network.  Each part of
 every step is timed:
 
@@ -110,17 +111,17 @@ SETTINGS = {
     ),
     # configs/presets/mlgwsc1
     "mlgwsc1": Settings(
-        shared={**MLGWSC1_SHARED, "kernel_length": 1.25},
+        shared={**MLGWSC1_SHARED, "kernel_length": 1.75, "highpass": 20.0},
         signals=MLGWSC1_SIGNALS,
         network={
             "architecture": "bank",
             "templates": 64,
-            "template_length": 1.0,
+            "template_length": 1.5,
         },
         batch_size=64,
         augmentation={
             "waveform_prob": 0.5,
-            "kernel_left_pad": 0.95,
+            "kernel_left_pad": 1.45,
             "kernel_right_pad": 0.05,
         },
     ),
