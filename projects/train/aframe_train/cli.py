@@ -164,14 +164,15 @@ def settings_digest(config) -> str:
 def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
     """The checkpoint to continue from, if any.
 
-    ``run_dir/fit-settings.json`` records the digest of the settings of
-    the fit whose checkpoints the run directory holds.  With ``resume``
-    and the same digest, the fit continues from ``last.ckpt``; otherwise
-    earlier checkpoints are moved to ``checkpoints-<n>`` (kept, and out of
-    the new fit's way) and the fit starts afresh.
+    ``checkpoints/fit-settings.json`` records the digest of the settings
+    of the fit whose checkpoints the directory holds.  With ``resume`` and
+    the same digest, the fit continues from ``last.ckpt``; otherwise
+    earlier checkpoints are moved, with their record, to
+    ``checkpoints-<n>`` (kept, and out of the new fit's way) and the fit
+    starts afresh.
     """
     checkpoints = run_dir / "checkpoints"
-    record = run_dir / "fit-settings.json"
+    record = checkpoints / "fit-settings.json"
     last = checkpoints / "last.ckpt"
     recorded = None
     if record.exists():
@@ -179,7 +180,10 @@ def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
     if resume and recorded == digest and last.exists():
         logger.info("resuming the fit from %s", last)
         return last
-    if checkpoints.exists() and any(checkpoints.iterdir()):
+    saved = []
+    if checkpoints.exists():
+        saved = [p for p in checkpoints.iterdir() if p != record]
+    if saved:
         number = 1
         while (run_dir / f"checkpoints-{number}").exists():
             number += 1
@@ -196,6 +200,7 @@ def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
             aside,
         )
         checkpoints.rename(aside)
+    checkpoints.mkdir(parents=True, exist_ok=True)
     write_atomic(record, json.dumps({"digest": digest}) + "\n")
     return None
 
