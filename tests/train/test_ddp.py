@@ -58,8 +58,10 @@ def test_rank_zero_writes_the_outputs_once(ddp_run):
     # one set of outputs: no second logger version, no leftovers
     assert sorted(p.name for p in run_dir.glob("*.csv")) == ["metrics.csv"]
     assert not list(run_dir.glob(".*.tmp"))
+    # (the ranks' records of the settings are one file)
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
         "best.ckpt",
+        "fit-settings.json",
         "last.ckpt",
     ]
 
