@@ -87,6 +87,63 @@ def test_mismatched_model_is_refused(tmp_path):
         run_export(tmp_path / "missing.pt", tmp_path / "repo")
 
 
+def versions(repository) -> list[str]:
+    return sorted(
+        p.relative_to(repository).as_posix()
+        for p in repository.glob("*/[0-9]*")
+    )
+
+
+def test_unloadable_weights_are_named_and_nothing_is_written(
+    weights, tmp_path
+):
+    repository = tmp_path / "repo"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ExportError, match=f"{weights} does not load"):
+        run_export(weights, repository)
+    assert not repository.exists() or versions(repository) == []
+
+
+def test_weights_that_do_not_fit_model_json_are_refused(tmp_path):
+    """A model.json of three ifos for two-ifo weights: the dry run finds
+    it, before any file of the repository is written."""
+    three = ["H1", "L1", "V1"]
+    weights = save_model(tmp_path / "x", resnet(2, [1, 1], 8), ifos=three)
+    repository = tmp_path / "repo"
+    with pytest.raises(ExportError, match=r"does not take windows of \[8, 3"):
+        run_export(weights, repository, ifos=three)
+    assert not repository.exists() or versions(repository) == []
+
+
+def test_a_failed_export_leaves_no_version(weights, tmp_path, monkeypatch):
+    import aframe_export.export as module
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    repository = tmp_path / "repo"
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "write_detector", fails)
+        with pytest.raises(RuntimeError, match="disk is full"):
+            run_export(weights, repository)
+    assert versions(repository) == []
+    # the next export takes the number the failed one had
+    assert run_export(weights, repository)["version"] == 1
+
+
+def test_an_unknown_platform_is_named(weights, tmp_path, capsys):
+    from aframe_export.cli import main
+
+    args = ["export", f"--weights={weights}", f"--repository={tmp_path}/r"]
+    args += ["--ifos=[H1,L1]", f"--sample_rate={RATE}", "--kernel_length=1"]
+    args += ["--fduration=1", "--psd_length=8", "--batch_size=8"]
+    args += ["--inference_sampling_rate=4", "--platform=onxx"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "platform" in err and "onxx" in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_snapshotter_reproduces_the_unfolded_stream(weights, tmp_path):
     manifest = run_export(weights, tmp_path / "repo")
     session = onnxruntime.InferenceSession(

@@ -18,7 +18,7 @@ import logging
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 
@@ -164,6 +164,11 @@ class RepositoryWriter:
         gpu = torch.cuda.is_available() and not self.python
         return "KIND_GPU" if gpu else "KIND_CPU"
 
+    def remove(self) -> None:
+        """Delete what this version wrote (an export that failed)."""
+        for target in self.repository.glob(f"*/{self.version}"):
+            shutil.rmtree(target, ignore_errors=True)
+
     def model_dir(self, name: str) -> Path:
         """The version's directory of model ``name``, made."""
         target = self.repository / name / str(self.version)
@@ -224,17 +229,49 @@ def write_preprocessor(
     )
 
 
+def load_network(weights: Path, dims: tuple[int, ...]) -> torch.nn.Module:
+    """The TorchScript network, tried on a batch of zeros of ``dims``.
+
+    Raises:
+        ExportError: the file does not load (truncated, not TorchScript)
+            or the network does not map (batch, ifos, kernel) windows to
+            (batch, 1) logits: model.json does not describe it.
+    """
+    try:
+        network = torch.jit.load(str(weights), map_location="cpu").eval()
+    except (RuntimeError, OSError, ValueError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise ExportError(
+            f"{weights} does not load as TorchScript ({first}): is it "
+            "truncated?  Copy it again, or retrain"
+        ) from None
+    with torch.no_grad():
+        try:
+            output = network(torch.zeros(dims))
+        except Exception as error:  # noqa: BLE001: any failure says so
+            first = str(error).strip().splitlines()[0]
+            raise ExportError(
+                f"{weights} does not take windows of {list(dims)} (batch, "
+                f"ifos, kernel samples, as its model.json says): {first}"
+            ) from None
+    if tuple(output.shape) != (dims[0], 1):
+        raise ExportError(
+            f"{weights} gives outputs of {list(output.shape)} for windows "
+            f"of {list(dims)}, not one logit per window"
+        )
+    return network
+
+
 def write_detector(
     writer: RepositoryWriter,
     tensors: Tensors,
-    weights: Path,
+    network: torch.nn.Module,
     platform: str,
     fp16: bool,
     instances: int,
 ) -> None:
     """The network, as ONNX or a TensorRT engine built from it."""
     target = writer.model_dir("aframe")
-    network = torch.jit.load(str(weights), map_location="cpu").eval()
     example = torch.zeros(tensors.whitened.dims)
     onnx_detector(network, example, target / "model.onnx")
     if platform == "tensorrt":
@@ -261,8 +298,8 @@ def export(
     inference_sampling_rate: float,
     batch_size: int,
     streams_per_gpu: int = 1,
-    platform: str = "auto",
-    serving: str = "auto",
+    platform: Literal["auto", "onnx", "tensorrt"] = "auto",
+    serving: Literal["auto", "native", "python"] = "auto",
     aframe_instances: int = 1,
     fp16: bool = False,
 ) -> None:
@@ -344,13 +381,22 @@ def export(
         whitened=Tensor("whitened", (batch_size, channels, kernel)),
         statistic=Tensor("detection_statistic", (batch_size, 1)),
     )
-    write_snapshotter(writer, tensors)
-    write_preprocessor(writer, tensors, whitener, streams_per_gpu)
-    write_detector(writer, tensors, weights, platform, fp16, aframe_instances)
-    writer.model_dir(triton.ENSEMBLE)
-    (repository / triton.ENSEMBLE / "config.pbtxt").write_text(
-        triton.ensemble_config(tensors.update, tensors.statistic, version)
-    )
+    # before anything is written: the weights load and fit the shapes
+    network = load_network(weights, tensors.whitened.dims)
+    try:
+        write_snapshotter(writer, tensors)
+        write_preprocessor(writer, tensors, whitener, streams_per_gpu)
+        write_detector(
+            writer, tensors, network, platform, fp16, aframe_instances
+        )
+        writer.model_dir(triton.ENSEMBLE)
+        (repository / triton.ENSEMBLE / "config.pbtxt").write_text(
+            triton.ensemble_config(tensors.update, tensors.statistic, version)
+        )
+    except BaseException:
+        # a version is whole or absent: the next export reuses its number
+        writer.remove()
+        raise
     manifest.write(repository)
     logger.info(
         "exported %s to %s: version %d, %s detector, %s serving",
