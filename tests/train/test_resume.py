@@ -60,3 +60,14 @@ def test_a_fit_with_other_settings_starts_afresh(data, tmp_path, caplog):
     for name, value in first.items():
         assert torch.equal(kept["state_dict"][name], value)
     assert weights(tmp_path)[1] == 1
+
+
+def test_a_truncated_checkpoint_is_named(data, tmp_path, capsys):
+    assert main(fit_args(data, tmp_path / "run")) == 0
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(last.read_bytes()[:2000])
+    args = fit_args(data, tmp_path / "again") + [f"--ckpt_path={broken}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--ckpt_path {broken}: not a readable checkpoint" in err

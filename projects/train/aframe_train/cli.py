@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import sys
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -102,6 +103,21 @@ class AframeCLI(LightningCLI):
             "starts afresh, its checkpoints moved aside)",
         )
 
+    def parse_arguments(self, parser, args):
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        given = (
+            self.config[subcommand].get("ckpt_path") if subcommand else None
+        )
+        # a checkpoint file is a zip archive, and a truncated one lacks its
+        # directory (the names Lightning resolves itself are not files)
+        named = str(given).split(":")[0] in CKPT_NAMES if given else False
+        if given and not named and not readable(Path(given)):
+            raise DataError(
+                f"--ckpt_path {given}: not a readable checkpoint (missing, "
+                "or truncated: it is not a whole zip archive)"
+            )
+
     def before_fit(self):
         run_dir = Path(self._get(self.config, "run_dir"))
         checkpoint = resume_from(
@@ -144,6 +160,15 @@ class AframeCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
+# the checkpoints Lightning resolves by name ("registry:<model>" too)
+CKPT_NAMES = ("last", "best", "hpc", "registry")
+
+
+def readable(checkpoint: Path) -> bool:
+    """Whether ``checkpoint`` is a whole checkpoint (a zip archive)."""
+    return checkpoint.is_file() and zipfile.is_zipfile(checkpoint)
+
+
 # settings that do not change what a fit computes
 NOT_SETTINGS = ("ckpt_path", "resume", "config", "trainer.max_time")
 
@@ -177,9 +202,11 @@ def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
     recorded = None
     if record.exists():
         recorded = json.loads(record.read_text()).get("digest")
-    if resume and recorded == digest and last.exists():
+    if resume and recorded == digest and readable(last):
         logger.info("resuming the fit from %s", last)
         return last
+    if resume and last.exists() and not readable(last):
+        logger.warning("%s is not a whole checkpoint: not resumed", last)
     saved = []
     if checkpoints.exists():
         saved = [p for p in checkpoints.iterdir() if p != record]
