@@ -11,13 +11,20 @@ from aframe_data.strain import index_files
 logger = logging.getLogger("aframe_data")
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The [first, stop) index spans where ``mask`` is True."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [
+        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+
+
 def finite_runs(data: np.ndarray, start: float, rate: float) -> list[Segment]:
     """The stretches of ``data`` without NaN or infinite samples."""
-    finite = np.concatenate([[False], np.isfinite(data), [False]])
-    edges = np.flatnonzero(np.diff(finite.astype(np.int8)))
     return [
         (start + a / rate, start + b / rate)
-        for a, b in zip(edges[::2], edges[1::2], strict=True)
+        for a, b in true_runs(np.isfinite(data))
     ]
 
 

@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from aframe_contracts.segments import write_segments
-from aframe_data.segments import finite_runs
+from aframe_data.segments import true_runs
 from aframe_data.strain import Span, hdf5_spans
 
 logger = logging.getLogger("aframe_infer")
@@ -331,17 +331,7 @@ def finite_parts(
     finite = np.isfinite(strain).all(0)
     if finite.all():
         return [(t0, rate, strain)]
-    runs = finite_runs(np.where(finite, 0.0, np.nan), t0, rate)
-    parts, gaps, previous = [], [], t0
-    for start, stop in runs:
-        first, last = round((start - t0) * rate), round((stop - t0) * rate)
-        parts.append((start, rate, strain[:, first:last]))
-        if start > previous:
-            gaps.append((previous, start))
-        previous = stop
-    end = t0 + strain.shape[-1] / rate
-    if end > previous:
-        gaps.append((previous, end))
+    gaps = [(t0 + a / rate, t0 + b / rate) for a, b in true_runs(~finite)]
     logger.warning(
         "%s: %d NaN or infinite samples in the segment at %.0f; left out "
         "of the analysis: GPS %s",
@@ -350,7 +340,9 @@ def finite_parts(
         t0,
         ", ".join(f"{a:.3f}-{b:.3f}" for a, b in gaps),
     )
-    return parts
+    return [
+        (t0 + a / rate, rate, strain[:, a:b]) for a, b in true_runs(finite)
+    ]
 
 
 def evaluate(
