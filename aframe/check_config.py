@@ -28,22 +28,20 @@ import luigi
 import aframe.pipelines.sandbox  # noqa: F401
 from aframe.base import PIPELINE_SECTION, AframeTask
 
-# law's own sections, and luigi's that are not a task's
-NOT_TASK_SECTIONS = {"core", "modules", "logging", "job", "target", "task"}
-
 
 class ConfigError(ValueError):
     """A cfg that the pipeline cannot run."""
 
 
-def chain(path: Path) -> list[Path]:
-    """The cfg and the files it inherits, the inherited first."""
+def chain(path: Path) -> list[tuple[Path, configparser.ConfigParser]]:
+    """The cfg and the files it inherits, each read once, the inherited
+    first."""
     parser = read_strictly(path)
     inherited = parser.get("core", "inherit", fallback="")
     files = []
     for name in filter(None, (n.strip() for n in inherited.split(","))):
         files += chain((path.parent / name).expanduser())
-    return [*files, path]
+    return [*files, (path, parser)]
 
 
 def read_strictly(path: Path) -> configparser.ConfigParser:
@@ -97,10 +95,8 @@ def check_value(
 
 def problems(path: Path) -> list[str]:
     """Every problem of the cfg at ``path`` (empty: it is good to run)."""
-    files = chain(Path(path))
     merged: dict[str, dict[str, tuple[str, Path]]] = {}
-    for file in files:
-        parser = read_strictly(file)
+    for file, parser in chain(Path(path)):
         for section in parser.sections():
             options = merged.setdefault(section, {})
             for key, value in parser.items(section, raw=True):
