@@ -158,8 +158,11 @@ class PipelineParams(ContainerParams):
         description="where background strain comes from",
     )
     noise_psd = luigi.Parameter(
-        description="simulated source: a PSD curve shipped with bilby "
-        "(e.g. aLIGO_O4_high) or a two-column PSD file"
+        description="simulated source: one or more PSDs, separated by "
+        "spaces, each a curve shipped with bilby (e.g. aLIGO_O4_high), a "
+        "PSD file (two-column text, or pycbc's HDF5) or a glob of them; "
+        "{ifo} stands for the ifo and {mlgwsc_dir} for the challenge's "
+        "checkout; each ifo of each file draws one"
     )
     strain_files = luigi.ListParameter(
         description="files source: strain files or glob patterns"

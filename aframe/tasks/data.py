@@ -12,12 +12,13 @@ Layout under the data roots::
     AFRAME_TEST_DATA_DIR/injections/...                (testing.py)
 """
 
+import os
 from pathlib import Path
 
 import law
 import luigi
 
-from aframe.base import StageTask
+from aframe.base import StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
 from aframe.segments import Chunk
 from aframe.workflows import SegmentWorkflow, Workflow
@@ -144,10 +145,34 @@ class Background(DataTask, SegmentWorkflow):
                 "duration": duration,
                 "sample_rate": self.sample_rate,
                 "seed": self.seed,
-                "noise_psd": self.noise_psd,
+                "noise_psd": self.noise_psds(),
                 "output": self.output().path,
             },
         )
+
+    def challenge_dir(self) -> Path | None:
+        """The challenge's checkout, if noise_psd names it."""
+        if "{mlgwsc_dir}" not in self.noise_psd:
+            return None
+        directory = self.mlgwsc_dir or os.environ.get("AFRAME_MLGWSC_DIR")
+        if not directory:
+            raise ValueError(
+                "noise_psd names {mlgwsc_dir}, but neither [pipeline] "
+                "mlgwsc_dir nor $AFRAME_MLGWSC_DIR is set"
+            )
+        return resolve_config_path(directory)
+
+    def noise_psds(self) -> str:
+        """noise_psd, with ``{mlgwsc_dir}`` standing for the challenge's
+        checkout (its O3a-like PSDs are in psds/{ifo}/psd-*.hdf)."""
+        directory = self.challenge_dir()
+        if directory is None:
+            return self.noise_psd
+        return self.noise_psd.replace("{mlgwsc_dir}", str(directory))
+
+    def external_paths(self) -> list[Path]:
+        directory = self.challenge_dir()
+        return [directory] if directory else []
 
 
 class TrainingBackground(Background):

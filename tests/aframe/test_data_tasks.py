@@ -2,6 +2,7 @@
 
 import h5py
 import luigi
+import pytest
 
 from aframe.pipelines.sandbox import Sandbox
 from aframe.tasks.data import TrainingBackground
@@ -34,3 +35,24 @@ def test_segments_and_background(experiment):
         in (logs / "background.yaml").read_text()
     )
     assert (logs / "background.log").exists()
+
+
+def test_noise_psd_may_name_the_challenge_checkout(
+    experiment, tmp_path, monkeypatch
+):
+    experiment()
+    noise_psd = "aLIGO_O4_high {mlgwsc_dir}/psds/{ifo}/psd-*.hdf"
+    monkeypatch.delenv("AFRAME_MLGWSC_DIR", raising=False)
+    background = TrainingBackground.req(Sandbox(), noise_psd=noise_psd)
+    with pytest.raises(ValueError, match="neither.*mlgwsc_dir nor"):
+        background.noise_psds()
+
+    monkeypatch.setenv("AFRAME_MLGWSC_DIR", str(tmp_path))
+    assert background.noise_psds() == (
+        f"aLIGO_O4_high {tmp_path}/psds/{{ifo}}/psd-*.hdf"
+    )
+    # a container sees the checkout
+    assert background.external_paths() == [tmp_path]
+    plain = TrainingBackground.req(Sandbox())
+    assert plain.noise_psds() == "aLIGO_O4_high"
+    assert plain.external_paths() == []

@@ -49,6 +49,21 @@ def test_mlgwsc1_ds1_is_the_challenges_detector_frame_population():
     assert np.all(draws["a_1"] == 0) and np.all(draws["a_2"] == 0)
 
 
+def test_mlgwsc1_ds3_is_the_challenges_precessing_population():
+    """Datasets 3 and 4 draw detector-frame m1 and m2 uniform on [7, 50]
+    and isotropic spins of magnitude uniform up to 0.99 (ds3.ini)."""
+    draws = priors.sample("mlgwsc1_ds3", 4000, seed=5)
+    m1, m2 = draws["mass_1"], draws["mass_2"]
+    assert m1.min() >= 7 and m1.max() <= 50 and np.all(m2 <= m1)
+    result = stats.kstest(m1, lambda x: np.clip((x - 7) / 43, 0, 1) ** 2)
+    assert result.pvalue > 1e-3
+    result = stats.kstest(draws["a_1"], stats.uniform(0, 0.99).cdf)
+    assert result.pvalue > 1e-3
+    # isotropic: cos(tilt) uniform on [-1, 1]
+    result = stats.kstest(np.cos(draws["tilt_2"]), stats.uniform(-1, 2).cdf)
+    assert result.pvalue > 1e-3
+
+
 def test_streams_differ():
     seeds = {
         priors.stream_seed(1, priors.TRAINING, 0),

@@ -84,7 +84,9 @@ def background(
         sample_rate: sample rate of the output (Hz).
         output: the HDF5 file to write.
         seed: simulated: the seed, combined with start and the ifo.
-        noise_psd: simulated: a bilby PSD curve name or a PSD file.
+        noise_psd: simulated: one or more PSDs, separated by spaces:
+            bilby curve names, PSD files or globs of them, ``{ifo}`` for
+            the ifo; each ifo draws one (``psd.psd_choices``).
         strain_files: files: the strain files or glob patterns.
         channel: files: the channel of GWF files, without the ifo prefix.
         force: replace an existing output (never a strain file read).

@@ -99,13 +99,24 @@ def mlgwsc1_ds1() -> PriorDict:
     return _extrinsic(_spins(_mlgwsc1_masses(""), 0.0))
 
 
-def _mlgwsc1_masses(frame: str) -> PriorDict:
-    """m1, m2 uniform on [10, 50] with m2 <= m1, named ``mass_i{frame}``
-    ("_source" or "" for the detector frame), and z on [0, 0.8]."""
+def mlgwsc1_ds3() -> PriorDict:
+    """MLGWSC-1 datasets 3 and 4's masses and spins.
+
+    m1, m2 uniform on [7, 50] in the detector frame, as the challenge
+    draws them, with m2 <= m1; isotropic spins up to 0.99; z on [0, 0.8]
+    sets the distance only.
+    """
+    return _extrinsic(_spins(_mlgwsc1_masses("", minimum=7), 0.99))
+
+
+def _mlgwsc1_masses(frame: str, minimum: float = 10) -> PriorDict:
+    """m1, m2 uniform on [minimum, 50] with m2 <= m1, named
+    ``mass_i{frame}`` ("_source" or "" for the detector frame), and z on
+    [0, 0.8]."""
     prior = PriorDict(conversion_function=_mass_ratio)
     for i in (1, 2):
         name = f"mass_{i}{frame}"
-        prior[name] = Uniform(10, 50, name=name)
+        prior[name] = Uniform(minimum, 50, name=name)
     prior["mass_ratio"] = Constraint(0, 1, name="mass_ratio")
     prior["redshift"] = _redshift(0.8)
     return prior
@@ -124,6 +135,7 @@ PRIORS: dict[str, Callable[[], PriorDict]] = {
     "end_o3_ratesandpops": end_o3_ratesandpops,
     "mlgwsc1_bbh": mlgwsc1_bbh,
     "mlgwsc1_ds1": mlgwsc1_ds1,
+    "mlgwsc1_ds3": mlgwsc1_ds3,
 }
 
 

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 
 from aframe_contracts.errors import DataError
-from aframe_data.psd import interpolate_psd, load_psd
+from aframe_data.psd import interpolate_psd, load_psd, psd_choices
 
 logger = logging.getLogger("aframe_data")
 
@@ -65,14 +65,30 @@ def simulated(
     noise_psd: str,
     seed: int,
 ) -> dict[str, np.ndarray]:
-    """Independent Gaussian noise per ifo, seeded by seed, start and ifo."""
-    frequencies, psd = load_psd(noise_psd)
+    """Independent Gaussian noise per ifo, seeded by seed, start and ifo.
+
+    With several PSDs to choose from (``psd.psd_choices``), each ifo of
+    each chunk draws one, as the challenge's dataset 3 does per segment:
+    an entry of ``noise_psd`` uniformly, then a file of the entry's glob.
+    """
     size = num_samples(duration, sample_rate)
     strain = {}
     for i, ifo in enumerate(ifos):
+        name = choose_psd(psd_choices(noise_psd, ifo), [seed, start, i])
+        logger.info("%s noise at GPS %s: PSD %s", ifo, start, name)
         rng = np.random.default_rng([seed, round(start), i])
-        strain[ifo] = coloured_noise(frequencies, psd, size, sample_rate, rng)
+        strain[ifo] = coloured_noise(*load_psd(name), size, sample_rate, rng)
     return strain
+
+
+def choose_psd(choices: list[list[str]], key: list[float]) -> str:
+    """One PSD of ``choices``, drawn by a stream of its own seeded by
+    ``key``, so that the noise of a single PSD stays what it was."""
+    if len(choices) == 1 and len(choices[0]) == 1:
+        return choices[0][0]
+    rng = np.random.default_rng([*(round(k) for k in key), 1])
+    entry = choices[rng.integers(len(choices))]
+    return entry[rng.integers(len(entry))]
 
 
 # ------------------------------------------------------------------ GWOSC
