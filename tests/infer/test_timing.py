@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from aframe_contracts.repository import Manifest
+from aframe_contracts.strain import BackgroundStrain
 from aframe_infer.cli import main
 from aframe_infer.engine import RepositoryError
-from aframe_infer.timing import TIMING_FILE, read_timing
+from aframe_infer.timing import TIMING_FILE, longest_piece, read_timing
 
 from ..export.conftest import Power, save_model
 from .conftest import DURATION, T0, export_model, loud_injections
@@ -73,7 +74,7 @@ def test_calibrate_cli_needs_found_signals_and_a_span(
     assert not (repository / TIMING_FILE).exists()
     # a span no file holds is named
     assert main([*args, f"--span=[{T0 - 100}, {T0}]"]) == 2
-    assert "no background file holds GPS" in capsys.readouterr().err
+    assert "no background file holds any of GPS" in capsys.readouterr().err
     assert main([*args, span, "--window-quantile=95"]) == 2
     assert "window_quantile = 95.0: it is a share" in capsys.readouterr().err
 
@@ -96,3 +97,18 @@ def test_calibrate_reads_the_span_training_recorded(background, tmp_path):
     recorded = json.loads((repository / TIMING_FILE).read_text())
     assert recorded["found"] == 25
     assert recorded["integration_window_length"] == 1.5
+
+
+def test_held_out_background_over_several_files(tmp_path):
+    """The calibration reads the longest part of the held-out span that
+    one file holds: training may hold out the end of one file and the
+    whole of the next."""
+    paths = []
+    for i, (t0, seconds) in enumerate(((0, 100), (100, 30), (200, 50))):
+        strain = {ifo: np.zeros(seconds * 4) for ifo in ("H1", "L1")}
+        paths.append(tmp_path / f"background-{i}.hdf5")
+        BackgroundStrain(strain, t0, 4).write(paths[-1])
+    assert longest_piece(paths, (40, 220)) == (40, 100)
+    assert longest_piece(paths, (110, 250)) == (200, 250)
+    with pytest.raises(RepositoryError, match="holds any of GPS 300"):
+        longest_piece(paths, (300, 400))

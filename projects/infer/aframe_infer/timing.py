@@ -186,6 +186,24 @@ def found_residuals(
     return np.concatenate(residuals), threshold, livetime
 
 
+def longest_piece(
+    paths: list[Path], span: tuple[float, float]
+) -> tuple[float, float]:
+    """GPS [start, stop) of the longest part of ``span`` in one file: the
+    held-out background may end one file and fill the next ones."""
+    pieces = []
+    for path in paths:
+        header = BackgroundStrain.header(path)
+        start, stop = max(span[0], header.t0), min(span[1], header.stop)
+        if stop > start:
+            pieces.append((stop - start, start, stop))
+    if not pieces:
+        raise RepositoryError(
+            f"no background file holds any of GPS {span[0]}-{span[1]}"
+        )
+    return max(pieces)[1:]
+
+
 def calibrate(
     repository: Path,
     background_files: list[Path],
@@ -253,7 +271,7 @@ def calibrate(
         + integration_window_length
         + geometry.kernel_length
     )
-    start, stop = span
+    start, stop = longest_piece(background_files, span)
     stop = min(
         stop,
         start + geometry.buffer_size / rate + (len(responses) + 1) * pitch,

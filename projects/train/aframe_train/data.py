@@ -76,19 +76,30 @@ def validation_span(
     """GPS [start, stop) of the background held out for validation.
 
     It is the last ``valid_fraction`` of all the background's samples, at
-    the end of the last file (``AframeDataModule.split``).  Training
-    records it with the weights, so later stages can measure the model on
-    data it never trained on.
+    the end of the last files (``held_out``).  Training records it with
+    the weights, so later stages can measure the model on data it never
+    trained on.
     """
     headers = [BackgroundStrain.header(path) for path in paths]
-    held_out = validation_samples([h.size for h in headers], valid_fraction)
-    last = headers[-1]
-    return last.stop - held_out / last.sample_rate, last.stop
+    taken = held_out([h.size for h in headers], valid_fraction)
+    first = next(i for i, n in enumerate(taken) if n)
+    start = headers[first]
+    return (
+        start.t0 + (start.size - taken[first]) / start.sample_rate,
+        headers[-1].stop,
+    )
 
 
-def validation_samples(sizes: list[int], valid_fraction: float) -> int:
-    """Samples held out for validation, of background files of ``sizes``."""
-    return round(valid_fraction * sum(sizes))
+def held_out(sizes: list[int], valid_fraction: float) -> list[int]:
+    """Samples held out for validation from the end of each background
+    file of ``sizes``: the last ``valid_fraction`` of all their samples,
+    the last file's first, then the one before it, and so on."""
+    wanted = round(valid_fraction * sum(sizes))
+    taken = []
+    for size in reversed(sizes):
+        taken.append(min(size, wanted))
+        wanted -= taken[-1]
+    return taken[::-1]
 
 
 class TrainingBatches(torch.utils.data.IterableDataset):
@@ -146,30 +157,34 @@ class TrainingBatches(torch.utils.data.IterableDataset):
 class ValidationWindows(torch.utils.data.Dataset):
     """Time-slid background windows, and the same with signals added.
 
-    Item i < num_background is background window i, labelled with its
-    timeslide; the rest are (signal, view) pairs on background windows.
+    The background is one or more pieces, (C, T) each, slid apart
+    within each piece.  Item i < num_background is background window i,
+    labelled with its timeslide; the rest are (signal, view) pairs on
+    background windows.
     """
 
     def __init__(
-        self, background, signals, size, stride, shift, livetime, views
+        self, backgrounds, signals, size, stride, shift, livetime, views
     ):
         super().__init__()
-        channels, length = background.shape
-        self.background, self.signals, self.size = background, signals, size
+        self.backgrounds, self.signals, self.size = backgrounds, signals, size
         self.shift, self.views = shift, views
-        self.windows = []  # (timeslide, start)
+        self.windows = []  # (piece, timeslide, start)
         timeslide = 0
         while len(self.windows) * stride < livetime:
             timeslide += 1
-            # timeslide k delays ifo c by c k shift samples
-            lost = timeslide * shift * (channels - 1)
-            starts = range(0, length - lost - size + 1, stride)
-            if not starts:
+            added = len(self.windows)
+            for piece, background in enumerate(backgrounds):
+                channels, length = background.shape
+                # timeslide k delays ifo c by c k shift samples
+                lost = timeslide * shift * (channels - 1)
+                starts = range(0, length - lost - size + 1, stride)
+                self.windows += [(piece, timeslide, s) for s in starts]
+            if len(self.windows) == added:
                 raise DataError(
                     "the validation background is too short for "
                     "valid_livetime: lower it or raise valid_fraction"
                 )
-            self.windows += [(timeslide, s) for s in starts]
 
     @property
     def num_background(self) -> int:
@@ -179,17 +194,17 @@ class ValidationWindows(torch.utils.data.Dataset):
         return self.num_background + len(self.signals) * len(self.views)
 
     def window(self, index: int) -> torch.Tensor:
-        timeslide, start = self.windows[index]
+        piece, timeslide, start = self.windows[index]
         return torch.stack(
             [
                 channel[start + c * timeslide * self.shift :][: self.size]
-                for c, channel in enumerate(self.background)
+                for c, channel in enumerate(self.backgrounds[piece])
             ]
         )
 
     def __getitem__(self, index):
         if index < self.num_background:
-            timeslide, _ = self.windows[index]
+            _, timeslide, _ = self.windows[index]
             return self.window(index), timeslide, -1, -1, index
         signal, view = divmod(index - self.num_background, len(self.views))
         window = self.window(signal % self.num_background)
@@ -351,17 +366,28 @@ class AframeDataModule(pl.LightningDataModule):
         return max(self.hparams.batches_per_epoch // self.rank()[1], 1)
 
     def split(self, strain):
-        """Training files, and the validation tail of the background."""
-        wanted = validation_samples(
+        """Training pieces of the background, and the validation pieces
+        of its tail (``held_out``); a training piece shorter than a
+        window is left out."""
+        taken = held_out(
             [x.shape[-1] for x in strain], self.hparams.valid_fraction
         )
-        last = strain[-1]
-        if wanted >= last.shape[-1] - self.window_size:
+        train = [
+            x[:, : x.shape[-1] - n]
+            for x, n in zip(strain, taken, strict=True)
+            if x.shape[-1] - n > self.window_size
+        ]
+        if not train:
             raise DataError(
-                "valid_fraction leaves the last background file too short "
-                "to train on: lower valid_fraction or add background"
+                "valid_fraction leaves no background file long enough to "
+                "train on: lower valid_fraction or add background"
             )
-        return [*strain[:-1], last[:, :-wanted]], last[:, -wanted:]
+        valid = [
+            x[:, x.shape[-1] - n :]
+            for x, n in zip(strain, taken, strict=True)
+            if n
+        ]
+        return train, valid
 
     def load_training_waveforms(self, count: int | None = None):
         """All training waveforms, or a random subset of ``count`` (by
@@ -387,9 +413,11 @@ class AframeDataModule(pl.LightningDataModule):
     ) -> torch.Tensor:
         """Training signals as the network sees them, noise aside.
 
-        ``count`` plus polarisations, whitened by the mean PSD of 64
-        training windows (over the ifos too), each cut to the ``size``
-        samples that end ``post_merger`` after its merger: (count, size).
+        ``count`` plus polarisations, each whitened by the PSD of a
+        training window of its own (and a random ifo of it), so that
+        background of several PSDs gives signals whitened by each, and
+        cut to the ``size`` samples that end ``post_merger`` after its
+        merger: (count, size).
         """
         hp = self.hparams
         kernel = round(hp.kernel_length * hp.sample_rate)
@@ -399,17 +427,28 @@ class AframeDataModule(pl.LightningDataModule):
                 f"templates of {size} samples do not fit in the "
                 f"{kernel}-sample kernel"
             )
-        windows = TrainingBatches(
-            self.train_background, None, 64, 1, self.window_size, None
-        ).sample_windows()
-        psd = self.whitener.psd(windows).mean((0, 1))
         plus = self.load_training_waveforms(count)[:, 1:].float()
         # the merger post_merger before the kernel's end
         merger = half_filter + kernel - post_merger
         placed = self.injector.place(
             plus, torch.full((len(plus),), merger, dtype=torch.long)
         )
-        whitened = self.whitener(placed, psd.expand(len(plus), 1, -1))
+        psds = []
+        for chunk in torch.split(torch.arange(len(plus)), 256):
+            windows = TrainingBatches(
+                self.train_background,
+                None,
+                len(chunk),
+                1,
+                self.window_size,
+                None,
+            ).sample_windows()
+            ifo = torch.randint(windows.shape[1], (len(chunk),))
+            psds.append(
+                self.whitener.psd(windows)[torch.arange(len(chunk)), ifo]
+            )
+        psd = torch.cat(psds)[:, None]
+        whitened = self.whitener(placed, psd)
         return whitened[:, 0, kernel - size :].double()
 
     # ------------------------------------------------------ dataloaders

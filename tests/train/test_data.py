@@ -1,0 +1,98 @@
+"""The background held out for validation, over one file or several."""
+
+import numpy as np
+import pytest
+import torch
+
+from aframe_contracts.errors import DataError
+from aframe_contracts.strain import BackgroundStrain
+from aframe_signal.whitening import STRAIN_SCALE
+from aframe_train.data import (
+    AframeDataModule,
+    ValidationWindows,
+    held_out,
+    validation_span,
+)
+from tests.train.tiny import RATE, data_settings
+
+
+def test_held_out_fills_from_the_last_file_back():
+    assert held_out([100, 100, 100], 0.25) == [0, 0, 75]
+    assert held_out([100, 100, 100], 0.5) == [0, 50, 100]
+    assert held_out([100, 100, 100], 1.0) == [100, 100, 100]
+    assert held_out([240], 0.25) == [60]
+
+
+def test_validation_span_of_several_files(tmp_path):
+    paths = []
+    for i, t0 in enumerate((1e9, 1e9 + 200, 1e9 + 500)):
+        strain = {ifo: np.zeros(100 * 16) for ifo in ("H1", "L1")}
+        paths.append(tmp_path / f"background-{i}.hdf5")
+        BackgroundStrain(strain, t0, 16).write(paths[-1])
+    # 150 s of the 300: the last file, and the last 50 s of the second
+    assert validation_span(paths, 0.5) == (1e9 + 250, 1e9 + 600)
+    assert validation_span(paths, 0.25) == (1e9 + 525, 1e9 + 600)
+
+
+def pieces(*lengths):
+    """(2, T) pieces whose samples hold (piece, index) as 1000 p + i."""
+    return [
+        torch.stack([1000.0 * p + torch.arange(n)] * 2)
+        for p, n in enumerate(lengths)
+    ]
+
+
+def test_validation_windows_over_pieces():
+    windows = ValidationWindows(
+        pieces(40, 25), [], size=10, stride=5, shift=2, livetime=60, views=[]
+    )
+    # timeslide 1 delays the second ifo 2 samples: starts 0-28 in the
+    # first piece, 0-13 in the second: 9 windows, 45 s at stride 5, so
+    # livetime 60 needs a second timeslide, which delays it 4 samples
+    assert windows.windows[:7] == [(0, 1, s) for s in range(0, 30, 5)] + [
+        (1, 1, 0)
+    ]
+    assert len(windows) == 6 + 3 + 6 + 3
+    window, timeslide, *_ = windows[7]
+    assert timeslide == 1
+    np.testing.assert_array_equal(window[0], 1005 + np.arange(10))
+    np.testing.assert_array_equal(window[1], 1007 + np.arange(10))
+    window, timeslide, *_ = windows[9]
+    assert timeslide == 2
+    np.testing.assert_array_equal(window[1], 4 + np.arange(10))
+
+
+def test_validation_too_short_for_its_livetime():
+    with pytest.raises(DataError, match="too short for valid_livetime"):
+        ValidationWindows(
+            pieces(12, 12),
+            [],
+            size=10,
+            stride=5,
+            shift=2,
+            livetime=99,
+            views=[],
+        )
+
+
+def test_the_data_module_holds_out_the_last_files(data, tmp_path):
+    """Validation takes the last 25% of 300 s: all of a 60 s second file
+    and the last 15 s of the first; training the first 225 s."""
+    first = BackgroundStrain.read(data[0], ["H1", "L1"])
+    second = tmp_path / "background-2.hdf5"
+    tail = {ifo: x[: 60 * RATE] for ifo, x in first.strain.items()}
+    BackgroundStrain(tail, 1e9 + 300, RATE).write(second)
+    settings = data_settings(data, valid_livetime=10)
+    settings["background_files"].append(str(second))
+    module = AframeDataModule(**settings)
+    module.setup("fit")
+    assert [x.shape[-1] for x in module.train_background] == [225 * RATE]
+    assert [x.shape[-1] for x in module.valid_background] == [
+        15 * RATE,
+        60 * RATE,
+    ]
+    # the 15 s held out of the first file are its last
+    np.testing.assert_array_equal(
+        module.valid_background[0][0].numpy(),
+        np.float32(first.strain["H1"][-15 * RATE :] * STRAIN_SCALE),
+    )
