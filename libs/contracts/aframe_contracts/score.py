@@ -87,6 +87,22 @@ class Score:
         event's statistic as the threshold."""
         return int(np.argmin(self.far))
 
+    def at_far(self, far: float) -> int | None:
+        """The index of the curve's point at FAR ``far`` (per month), or
+        None where the background does not resolve it.
+
+        The threshold is the k-th loudest background event, k = far x
+        duration: the loudest event's FAR is 1 per duration, as
+        ``lowest_far`` says, and evaluate.py's ``far`` there counts the
+        k - 1 events louder than it.
+        """
+        k = int(np.floor(far * self.duration / MONTH + 1e-9))
+        if not 1 <= k <= self.far.size:
+            return None
+        louder = (k - 1) * MONTH / self.duration
+        hits = np.flatnonzero(self.far <= louder * (1 + 1e-9))
+        return int(hits[0]) if hits.size else None
+
     @property
     def name(self) -> str:
         return (
@@ -144,9 +160,27 @@ def found_by_snr(result: Score) -> list[tuple[float, float, int, int]]:
     return rows
 
 
+# FARs a summary reports where the background resolves them (per month)
+SUMMARY_FARS = {"month": 1.0, "day": 30.0, "2 h": 360.0, "hour": 720.0}
+
+
 def write_summary(path: Path, result: Score, meta: dict) -> None:
-    """The numbers at the lowest FAR, as JSON a person reads first."""
+    """The numbers at the lowest FAR, and at each of SUMMARY_FARS the
+    background resolves, as JSON a person reads first."""
     best = result.loudest
+    by_far = []
+    for per, far in SUMMARY_FARS.items():
+        index = result.at_far(far)
+        if index is not None:
+            by_far.append(
+                {
+                    "far": f"1 per {per}",
+                    "sensitive_distance_mpc": float(result.distance[index]),
+                    "sensitive_distance_error_mpc": float(
+                        result.distance_error[index]
+                    ),
+                }
+            )
     summary = {
         **meta,
         "dataset": result.dataset,
@@ -155,6 +189,7 @@ def write_summary(path: Path, result: Score, meta: dict) -> None:
         "lowest_far_per_month": result.lowest_far,
         "sensitive_distance_mpc": float(result.distance[best]),
         "sensitive_distance_error_mpc": float(result.distance_error[best]),
+        "sensitive_distance_by_far": by_far,
         "var_s": result.var,
         "found_by_optimal_snr": [
             {

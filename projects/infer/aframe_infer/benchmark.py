@@ -21,7 +21,12 @@ import numpy as np
 
 from aframe_contracts.files import atomic_hdf5, check_output
 from aframe_contracts.repository import Manifest
-from aframe_contracts.score import MONTH, Score, write_summary
+from aframe_contracts.score import (
+    MONTH,
+    SUMMARY_FARS,
+    Score,
+    write_summary,
+)
 from aframe_data.strain import hdf5_spans, resample
 from aframe_infer.backends import streamer
 from aframe_infer.challenge import (
@@ -287,6 +292,16 @@ def score(
         result.found.sum(),
         tc.size,
     )
+    for per, far in SUMMARY_FARS.items():
+        index = result.at_far(far)
+        if far > result.lowest_far and index is not None:
+            logger.info(
+                "%s: at FAR 1 per %s, sensitive distance %.0f ± %.0f Mpc",
+                result.name,
+                per,
+                result.distance[index],
+                result.distance_error[index],
+            )
     return result
 
 
