@@ -8,10 +8,14 @@ Two ideas live here:
   parameters shared by several stages (``PipelineParams``) are set there
   once, and pipelines pass them down with ``.req(self)``.
 * ``StageTask`` is the one bridge from a task to its stage CLI (see
-  ``aframe.stage``).
+  ``aframe.stage``): a task says which stage call makes its outputs
+  (``stage_call``), and is complete while they exist and were made by
+  that call from the same inputs (``aframe.provenance``).
 """
 
+import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,9 @@ import law
 import luigi
 from luigi.parameter import MissingParameterException
 
-from aframe import devices, paths, stage
+from aframe import devices, paths, provenance, stage
+
+logger = logging.getLogger("aframe")
 
 PIPELINE_SECTION = "pipeline"
 
@@ -121,15 +127,132 @@ class ContainerParams(AframeTask):
     )
 
 
+@dataclass(frozen=True)
+class StageCall:
+    """``aframe-<stage> <subcommand>`` with ``parameters``, given after
+    the user's stage YAMLs ``configs``."""
+
+    subcommand: str
+    parameters: dict[str, Any]
+    configs: tuple[Path, ...] = ()
+
+
 class StageTask(ContainerParams):
     """A task whose work is done by one subcommand of a stage CLI.
 
     Subclasses name their ``stage`` (``data``, ``train``, ``export``,
-    ``infer`` or ``plots``) and whether it ``uses_gpu``.
+    ``infer`` or ``plots``), whether it ``uses_gpu``, and the call that
+    makes their outputs (``stage_call``).
+
+    A task is complete while its outputs exist and its provenance record
+    (``<workdir>/provenance.json``, written when its stage succeeds)
+    matches the call it would make now and the records of the tasks it
+    requires: changed settings run the tasks they affect again, and
+    everything downstream of them.
     """
 
     stage: str = ""
     uses_gpu: bool = False
+
+    def stage_call(self) -> StageCall:
+        raise NotImplementedError
+
+    def recorded_parameters(self, call: StageCall) -> dict[str, Any]:
+        """The parameters the provenance record keeps: all of the call's,
+        unless a task leaves out those that say where or how it runs, not
+        what it makes."""
+        return call.parameters
+
+    def run(self):
+        record = self.workdir() / provenance.RECORD
+        record.unlink(missing_ok=True)
+        call = self.stage_call()
+        self.run_stage(call.subcommand, call.parameters, call.configs)
+        current = self.provenance({})
+        if current is not None:
+            provenance.write(record, current)
+
+    def complete(self):
+        return super().complete() and self.up_to_date()
+
+    def workflow_complete(self):
+        """law's hook for a workflow's completeness (its ``complete`` is
+        its proxy's, which only sees outputs): every branch complete."""
+        if any(data is None for data in self.get_branch_map().values()):
+            return False
+        memo = {}
+        return all(
+            super(StageTask, branch).complete() and branch.up_to_date(memo)
+            for branch in self.get_branch_tasks().values()
+        )
+
+    def up_to_date(self, memo: dict | None = None) -> bool:
+        """Whether the outputs were made by the call this task would make
+        now, from the same inputs; if not, say what changed.  ``memo``
+        keeps the digests computed already."""
+        recorded = provenance.read(self.workdir() / provenance.RECORD)
+        if recorded is None:
+            return False
+        current = self.provenance({} if memo is None else memo)
+        if current is None:
+            return False
+        if recorded.get("digest") == provenance.digest(current):
+            return True
+        logger.warning(
+            "%s: its outputs were made with other settings, so it runs "
+            "again: %s",
+            self.task_id,
+            "; ".join(provenance.changes(recorded, current)),
+        )
+        return False
+
+    def provenance(self, memo: dict) -> dict | None:
+        """The record of the call this task makes now and the digests of
+        the tasks it requires; None while one of them is a workflow whose
+        branches are not known yet (its segments are not written)."""
+        inputs = []
+        for task in provenance.upstream(self):
+            value = task.provenance_digest(memo)
+            if value is None:
+                return None
+            inputs.append([task.provenance_name(), value])
+        call = self.stage_call()
+        return {
+            "task": self.provenance_name(),
+            "stage": self.stage,
+            "subcommand": call.subcommand,
+            "parameters": provenance.portable(self.recorded_parameters(call)),
+            "configs": [provenance.file_digest(p) for p in call.configs],
+            "inputs": inputs,
+        }
+
+    def provenance_digest(self, memo: dict) -> str | None:
+        """The digest of ``provenance``; a workflow's, of its branches'.
+        ``memo`` keeps those computed already."""
+        if self.task_id not in memo:
+            if isinstance(self, law.BaseWorkflow) and self.is_workflow():
+                branches = self.get_branch_map()
+                digests = [None]
+                if all(data is not None for data in branches.values()):
+                    digests = [
+                        task.provenance_digest(memo)
+                        for task in self.get_branch_tasks().values()
+                    ]
+                memo[self.task_id] = (
+                    None if None in digests else provenance.digest(digests)
+                )
+            else:
+                record = self.provenance(memo)
+                memo[self.task_id] = (
+                    None if record is None else provenance.digest(record)
+                )
+        return memo[self.task_id]
+
+    def provenance_name(self) -> str:
+        """The task's name in records: its family, and its branch."""
+        if isinstance(self, law.BaseWorkflow) and self.is_branch():
+            return f"{self.task_family}[{self.branch}]"
+        return self.task_family
 
     def workdir(self) -> Path:
         """Where a run's parameters and log go: beside its first output."""

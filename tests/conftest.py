@@ -5,6 +5,7 @@ from pathlib import Path
 import law
 import luigi
 import pytest
+from law.util import mp_manager
 
 from aframe import paths
 from aframe.init import init
@@ -13,12 +14,15 @@ from aframe.init import init
 def reset_config() -> None:
     """Forget the law and luigi configuration and luigi's task instances.
 
-    Both keep their configuration in process-wide singletons, and luigi
-    caches task instances by their parameters.
+    Both keep their configuration in process-wide singletons, luigi
+    caches task instances by their parameters, and law remembers which
+    local workflows yielded their branches (by task id, so a workflow of
+    the same parameters in the next test would not run its branches).
     """
     law.config.Config._instance = None
     luigi.configuration.LuigiConfigParser._instance = None
     luigi.task_register.Register.clear_instance_cache()
+    mp_manager.get("local_workflow_tasks_yielded", "dict").clear()
 
 
 def load_law_config(cfg: Path) -> None:

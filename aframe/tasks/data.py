@@ -18,7 +18,7 @@ from pathlib import Path
 import law
 import luigi
 
-from aframe.base import StageTask, resolve_config_path
+from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
 from aframe.segments import Chunk
 from aframe.workflows import SegmentWorkflow, Workflow
@@ -79,9 +79,9 @@ class Segments(DataTask):
     def output(self):
         return law.LocalFileTarget(self.root(self.data_root) / "segments.txt")
 
-    def run(self):
+    def stage_call(self):
         start, stop = self.span()
-        self.run_stage(
+        return StageCall(
             "segments",
             {
                 **self.source_parameters(),
@@ -135,9 +135,9 @@ class Background(DataTask, SegmentWorkflow):
             self.root(self.segments_cls.data_root) / "background" / name
         )
 
-    def run(self):
+    def stage_call(self):
         start, duration = self.branch_data
-        self.run_stage(
+        return StageCall(
             "background",
             {
                 **self.source_parameters(),
@@ -200,8 +200,8 @@ class TrainingWaveforms(DataTask, Workflow):
             / f"waveforms-{self.branch}.hdf5"
         )
 
-    def run(self):
-        self.run_stage(
+    def stage_call(self):
+        return StageCall(
             "training_waveforms",
             {
                 "signals": self.signals(),
@@ -231,9 +231,9 @@ class ValidationWaveforms(DataTask):
             self.root("train_data") / "validation_waveforms.hdf5"
         )
 
-    def run(self):
+    def stage_call(self):
         backgrounds = self.input()["collection"].targets.values()
-        self.run_stage(
+        return StageCall(
             "validation_waveforms",
             {
                 "signals": self.signals(),

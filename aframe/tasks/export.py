@@ -5,7 +5,7 @@ from pathlib import Path
 import law
 import luigi
 
-from aframe.base import StageTask, resolve_config_path
+from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.tasks.train import TrainedModelParams
 from aframe_contracts.errors import ContractError
 from aframe_contracts.files import sha256
@@ -48,10 +48,14 @@ class Export(TrainedModelParams, StageTask):
             manifest = Manifest.read(Path(self.output().path).parent)
         except ContractError:
             return False
-        return weights.exists() and manifest.weights_sha256 == sha256(weights)
+        return (
+            weights.exists()
+            and manifest.weights_sha256 == sha256(weights)
+            and self.up_to_date()
+        )
 
-    def run(self):
-        self.run_stage(
+    def stage_call(self):
+        return StageCall(
             "export",
             {
                 "weights": self.input().path,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import law
 
-from aframe.base import StageTask, resolve_config_path
+from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.tasks.data import TrainingBackground, ValidationWaveforms
 from aframe.tasks.export import Export
 from aframe.tasks.testing import TimeslideWorkflow
@@ -17,6 +17,17 @@ class InferenceParams(TrainedModelParams):
     """What serves the exported model and turns its outputs into events:
     the ``[pipeline]`` settings backend, triton_url, triton_server,
     integration_window_length and cluster_window_length."""
+
+    # where and how the model is served, not what it computes: a change
+    # leaves the results standing
+    SERVING = ("backend", "triton_url", "triton_server")
+
+    def recorded_parameters(self, call):
+        return {
+            key: value
+            for key, value in call.parameters.items()
+            if key not in self.SERVING
+        }
 
     def serving(self) -> dict:
         """The stage parameters of the serving and the event windows."""
@@ -67,12 +78,13 @@ class Calibrate(InferenceParams, StageTask):
             and timing.integration_window_length
             == self.integration_window_length
             and timing.cluster_window_length == self.cluster_window_length
+            and self.up_to_date()
         )
 
-    def run(self):
+    def stage_call(self):
         inputs = self.input()
         background = inputs["background"]["collection"].targets.values()
-        self.run_stage(
+        return StageCall(
             "calibrate",
             {
                 "repository": str(self.manifest_path().parent),
@@ -121,10 +133,10 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
             "foreground": law.LocalFileTarget(directory / "foreground.hdf5"),
         }
 
-    def run(self):
+    def stage_call(self):
         inputs = self.input()
         injections = inputs["injections"][self.branch_data.index]
-        self.run_stage(
+        return StageCall(
             "analyse",
             {
                 "repository": str(Path(inputs["model"].path).parent),
@@ -158,11 +170,11 @@ class AggregateEvents(TrainedModelParams, StageTask):
             "foreground": law.LocalFileTarget(results / "foreground.hdf5"),
         }
 
-    def run(self):
+    def stage_call(self):
         # every branch's events, in branch order
         branches = self.input()["collection"].targets.values()
         outputs = self.output()
-        self.run_stage(
+        return StageCall(
             "aggregate",
             {
                 "branch_dirs": [

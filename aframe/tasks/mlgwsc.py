@@ -14,7 +14,7 @@ from pathlib import Path
 import law
 import luigi
 
-from aframe.base import StageTask, resolve_config_path
+from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
 from aframe.segments import Chunk, split_segments
 from aframe.tasks.export import Export
@@ -70,8 +70,8 @@ class ChallengeData(ChallengeSetParams, StageTask):
             for key, name in names.items()
         }
 
-    def run(self):
-        self.run_stage(
+    def stage_call(self):
+        return StageCall(
             "mlgwsc-data",
             {
                 "dataset": self.dataset,
@@ -132,10 +132,10 @@ class ChallengeEvents(
         kind, chunk = self.branch_data
         return law.LocalFileTarget(self.events_file(kind, chunk))
 
-    def run(self):
+    def stage_call(self):
         kind, chunk = self.branch_data
         inputs = self.input()
-        self.run_stage(
+        return StageCall(
             "mlgwsc",
             {
                 "input_file": inputs["data"][kind].path,
@@ -172,13 +172,13 @@ class ChallengeScore(InferenceParams, ChallengeSetParams, StageTask):
             ChallengeEvents.req(self).results_dir() / "score.hdf5"
         )
 
-    def run(self):
+    def stage_call(self):
         events = self.requires()["events"]
         files = {kind: [] for kind in KINDS}
         for branch in events.get_branch_tasks().values():
             kind, chunk = branch.branch_data
             files[kind].append(str(branch.events_file(kind, chunk)))
-        self.run_stage(
+        return StageCall(
             "mlgwsc-score",
             {
                 "data_dir": str(

@@ -3,7 +3,7 @@
 import law
 import luigi
 
-from aframe.base import StageTask, config_file
+from aframe.base import StageCall, StageTask, config_file
 from aframe.tasks.infer import AggregateEvents
 from aframe.tasks.mlgwsc import ChallengeScore
 from aframe.tasks.train import TrainedModelParams
@@ -36,13 +36,17 @@ class SensitiveVolume(TrainedModelParams, StageTask):
             "report": law.LocalFileTarget(results / "report.html"),
         }
 
-    def run(self):
+    def recorded_parameters(self, call):
+        # the page's title names the experiment's directory, wherever it is
+        return {k: v for k, v in call.parameters.items() if k != "title"}
+
+    def stage_call(self):
         inputs = self.input()
         events = inputs["events"]
         cfg = config_file()
         shown = sorted(cfg.parent.glob("*.cfg")) if cfg else []
         shown += sorted(cfg.parent.glob("*.yaml")) if cfg else []
-        self.run_stage(
+        return StageCall(
             "report",
             {
                 "background": events["background"].path,

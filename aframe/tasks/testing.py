@@ -10,6 +10,7 @@ build on it.
 import law
 import luigi
 
+from aframe.base import StageCall
 from aframe.segments import Chunk, Timeslide, livetime, shares, timeslides
 from aframe.tasks.data import Background, DataTask, Segments
 from aframe.workflows import Workflow
@@ -127,9 +128,9 @@ class TestingWaveforms(DataTask, TestingChunks):
             for branch, _ in self.branch_timeslides()
         }
 
-    def run(self):
+    def stage_call(self):
         outputs = self.output()
-        self.run_stage(
+        return StageCall(
             "testing_waveforms",
             {
                 "signals": self.signals(),

@@ -1,10 +1,12 @@
 """Training tasks: one Lightning fit, or a Ray Tune search over fits."""
 
+from pathlib import Path
+
 import law
 import luigi
 
 from aframe import devices, stage
-from aframe.base import StageTask, resolve_config_path
+from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
 from aframe.tasks.data import (
     TrainingBackground,
@@ -66,7 +68,7 @@ class TrainingTask(PipelineParams, StageTask):
 class Train(TrainingTask):
     """Fit the detector with the Lightning CLI (DDP over --gpus 0,1)."""
 
-    def run(self):
+    def stage_call(self):
         parameters = self.fit_parameters()
         # a killed fit continues from its last epoch when rerun, unless
         # its settings changed (aframe_train.cli.resume_from)
@@ -74,7 +76,11 @@ class Train(TrainingTask):
         trainer = devices.trainer_devices(self.gpus)
         if trainer:
             parameters["trainer"] = trainer
-        self.run_stage("fit", parameters, configs=self.configs())
+        return StageCall("fit", parameters, self.configs())
+
+    def recorded_parameters(self, call):
+        # the devices a fit ran on do not change what it makes
+        return self.fit_parameters()
 
 
 class RayTune(TrainingTask):
@@ -92,14 +98,22 @@ class RayTune(TrainingTask):
     )
 
     def run(self):
-        fit_overrides = self.workdir() / "fit.yaml"
-        stage.write_parameters(self.fit_parameters(), fit_overrides)
-        self.run_stage(
+        stage.write_parameters(self.fit_parameters(), self.fit_overrides())
+        super().run()
+
+    def fit_overrides(self) -> Path:
+        return self.workdir() / "fit.yaml"
+
+    def recorded_parameters(self, call):
+        return {**call.parameters, "fit_overrides": self.fit_parameters()}
+
+    def stage_call(self):
+        return StageCall(
             "tune",
             {
                 "train_config": str(self.configs()[0]),
                 "tune_config": str(resolve_config_path(self.tune_config)),
-                "fit_overrides": str(fit_overrides),
+                "fit_overrides": str(self.fit_overrides()),
                 "run_dir": str(self.root("train_run")),
                 "ray_address": self.ray_address,
             },

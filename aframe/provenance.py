@@ -1,0 +1,114 @@
+"""What made each output: a record beside it, checked before it is reused.
+
+A stage task's record holds the stage call that made its outputs (the
+subcommand, its parameters, and digests of the user's stage YAMLs it read)
+and the digest of each task it required, computed the same way.  A task
+is complete only while its outputs exist and its record matches what it
+would run now; so a changed parameter, an edited stage YAML, or a changed
+task upstream makes it, and everything downstream of it, run again.
+
+Paths under the experiment's data roots are recorded relative to them
+(``$results/...``), so that a moved or copied experiment stays complete.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import law
+
+from aframe import paths
+from aframe_contracts.files import write_atomic
+
+RECORD = "provenance.json"
+
+
+def portable(value: Any) -> Any:
+    """``value`` with paths under a data root written as ``$root/...``,
+    and other paths in the experiment directory as ``$experiment/...``."""
+    if isinstance(value, dict):
+        return {key: portable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable(item) for item in value]
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str) and value.startswith("/"):
+        for name, base in _bases():
+            if value == base or value.startswith(base + "/"):
+                return f"${name}{value[len(base) :]}"
+    return value
+
+
+def _bases() -> list[tuple[str, str]]:
+    from aframe.base import config_file
+
+    bases = []
+    for name in paths.ROOTS:
+        try:
+            bases.append((name, str(paths.root(name))))
+        except paths.MissingRootError:
+            continue
+    cfg = config_file()
+    if cfg is not None:
+        bases.append(("experiment", str(cfg.resolve().parent)))
+    return bases
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def digest(record: dict) -> str:
+    text = json.dumps(record, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def upstream(task: law.Task) -> list[law.Task]:
+    """The stage tasks ``task`` requires (workflows stand for their
+    branches)."""
+    from aframe.base import StageTask
+
+    return [
+        required
+        for required in law.util.flatten(task.requires())
+        if isinstance(required, StageTask)
+    ]
+
+
+def read(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write(path: Path, record: dict) -> None:
+    text = json.dumps({**record, "digest": digest(record)}, indent=2)
+    write_atomic(path, text + "\n")
+
+
+def changes(recorded: dict, current: dict) -> list[str]:
+    """What differs between two records, in words."""
+    found = []
+    old, new = recorded.get("parameters", {}), current["parameters"]
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            found.append(
+                f"{key}: {_short(old.get(key))} -> {_short(new.get(key))}"
+            )
+    if recorded.get("configs") != current["configs"]:
+        found.append("a stage YAML it reads was edited")
+    old_inputs = dict(map(tuple, recorded.get("inputs", [])))
+    for name, value in current["inputs"]:
+        if old_inputs.get(name) != value:
+            found.append(f"its input {name} changed")
+    for key in ("stage", "subcommand"):
+        if recorded.get(key) != current[key]:
+            found.append(f"{key}: {recorded.get(key)} -> {current[key]}")
+    return found
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
