@@ -34,7 +34,8 @@ MANIFEST = Manifest(
 def test_manifest_round_trip(tmp_path):
     MANIFEST.write(tmp_path)
     again = Manifest.read(tmp_path)
-    assert again == MANIFEST
+    assert again.digest == MANIFEST.content_digest()
+    assert replace(again, digest="") == MANIFEST
     assert again.whitening == SETTINGS.whitening
     # the model's settings sit in the manifest as an object
     recorded = json.loads((tmp_path / "manifest.json").read_text())
@@ -75,3 +76,39 @@ def test_time_calibration_round_trip(tmp_path):
     assert timing.measured(MANIFEST)
     assert not timing.measured(replace(MANIFEST, version=4))
     assert not timing.measured(replace(MANIFEST, weights_sha256="cd" * 32))
+
+
+def test_an_edited_manifest_is_refused(tmp_path):
+    """A manifest edited by hand (sample_rate 2048 -> 4096, say) would
+    stream the model at the wrong rate without an error."""
+    MANIFEST.write(tmp_path)
+    path = tmp_path / "manifest.json"
+    recorded = json.loads(path.read_text())
+    recorded["sample_rate"] = 4096.0
+    path.write_text(json.dumps(recorded))
+    with pytest.raises(ContractError, match="edited after export"):
+        Manifest.read(tmp_path)
+    # a manifest of the first layout has no checksums: export again
+    recorded.update(sample_rate=2048.0, layout_version=1)
+    path.write_text(json.dumps(recorded))
+    with pytest.raises(ContractError, match="version 1.*2"):
+        Manifest.read(tmp_path)
+
+
+def test_the_files_of_a_version_are_checked(tmp_path):
+    for name in ("aframe/config.pbtxt", "aframe/3/model.onnx", "old/2/x"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    manifest = MANIFEST.with_files(tmp_path)
+    # the version's files and the configs, not another version's
+    assert sorted(manifest.files) == [
+        "aframe/3/model.onnx",
+        "aframe/config.pbtxt",
+    ]
+    manifest.verify(tmp_path)
+    (tmp_path / "aframe/3/model.onnx").write_text("truncated")
+    with pytest.raises(ContractError, match="model.onnx changed since"):
+        manifest.verify(tmp_path)
+    (tmp_path / "aframe/3/model.onnx").unlink()
+    with pytest.raises(ContractError, match="model.onnx is missing"):
+        manifest.verify(tmp_path)

@@ -139,3 +139,26 @@ def test_mismatched_data_is_refused(repository, tmp_path, capsys):
     args += ["--integration_window_length=1", "--cluster_window_length=4"]
     assert main(args) == 2
     assert "does not match the model (256" in capsys.readouterr().err
+
+
+def test_a_changed_repository_is_refused(repository, tmp_path, capsys):
+    """A model file replaced after export: its checksum is not the
+    manifest's, and inference stops before streaming anything."""
+    data = strain.simulated(["H1", "L1"], T0, 64, 256, "aLIGO_O4_high", 3)
+    path = tmp_path / "bg.hdf5"
+    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 256).write(path)
+    model = next(repository.glob("aframe/1/model.*"))
+    model.write_bytes(model.read_bytes()[:-100])
+    args = [
+        "analyse",
+        f"--repository={repository}",
+        f"--background_file={path}",
+        "--shifts=[0,1]",
+        f"--output_dir={tmp_path}/o",
+        "--integration_window_length=1",
+        "--cluster_window_length=4",
+    ]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert f"{model} changed since it was exported" in error
+    assert not (tmp_path / "o").exists()

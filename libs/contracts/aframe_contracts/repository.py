@@ -1,11 +1,15 @@
 """The model repository's records: its manifest and time calibration.
 
 ``$AFRAME_RESULTS_DIR/model_repo/manifest.json``, layout
-``repository-manifest`` version 1, written last by export: a JSON object
+``repository-manifest`` version 2, written last by export: a JSON object
 of the fields of ``Manifest`` below (``settings`` is the model's
 ``model.json``), with ``layout`` and ``layout_version``.  Exporting the
 same weights again does nothing; new weights write version ``<v> + 1``
-beside the old one, and the manifest then describes it.
+beside the old one, and the manifest then describes it.  It holds the
+sha256 of each file of its version (``files``) and of its own contents
+(``digest``): a repository whose files or manifest were changed after
+export is refused (``Manifest.verify``), since its outputs would be
+wrong without an error.
 
 ``$AFRAME_RESULTS_DIR/model_repo/timing.json``, layout
 ``time-calibration`` version 1, written by ``aframe-infer calibrate``: a
@@ -13,10 +17,13 @@ JSON object of the fields of ``TimeCalibration``.  It holds for the
 version and weights it names only; inference refuses it for others.
 """
 
-from dataclasses import dataclass, replace
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from aframe_contracts.errors import ContractError
+from aframe_contracts.files import sha256
 from aframe_contracts.layout import (
     from_dict,
     read_record,
@@ -26,6 +33,7 @@ from aframe_contracts.model import ModelSettings, WhiteningSpec
 
 MANIFEST_FILE, TIMING_FILE = "manifest.json", "timing.json"
 MANIFEST, TIMING, VERSION = "repository-manifest", "time-calibration", 1
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,10 @@ class Manifest:
         streams_per_gpu: whitener instances.
         aframe_instances: detector instances.
         version: the repository version these describe.
+        files: the sha256 of each file of the version (each model's
+            config.pbtxt and the files in its version directory), by
+            path in the repository.
+        digest: the sha256 of the other fields, set by ``write``.
     """
 
     weights: str
@@ -73,13 +85,58 @@ class Manifest:
     streams_per_gpu: int
     aframe_instances: int
     version: int
+    files: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
 
     @property
     def whitening(self) -> WhiteningSpec:
         return self.settings.whitening
 
+    def content_digest(self) -> str:
+        """The sha256 of every field but ``digest``."""
+        fields = asdict(replace(self, digest=""))
+        text = json.dumps(fields, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_files(self, repository: Path) -> "Manifest":
+        """This manifest with the checksums of its version's files."""
+        repository = Path(repository)
+        return replace(
+            self,
+            files={
+                str(path.relative_to(repository)): sha256(path)
+                for path in version_files(repository, self.version)
+            },
+        )
+
     def write(self, repository: Path) -> None:
-        write_record(self, Path(repository) / MANIFEST_FILE, MANIFEST, VERSION)
+        record = replace(self, digest=self.content_digest())
+        write_record(
+            record,
+            Path(repository) / MANIFEST_FILE,
+            MANIFEST,
+            MANIFEST_VERSION,
+        )
+
+    def verify(self, repository: Path) -> None:
+        """Refuse a repository whose files changed since export.
+
+        Raises:
+            ContractError: a file of the version is missing or differs
+                from the checksum export recorded.
+        """
+        for name, checksum in self.files.items():
+            path = Path(repository) / name
+            if not path.is_file():
+                raise ContractError(
+                    f"{path} is missing from the exported repository: "
+                    "export again"
+                )
+            if sha256(path) != checksum:
+                raise ContractError(
+                    f"{path} changed since it was exported (its sha256 is "
+                    f"not the one {MANIFEST_FILE} records): export again"
+                )
 
     @classmethod
     def read(cls, repository: Path) -> "Manifest":
@@ -95,11 +152,34 @@ class Manifest:
                 f"{path} is missing: {repository} is not an exported model "
                 "repository (export first)"
             )
-        manifest = read_record(cls, path, MANIFEST, VERSION, "manifest")
+        manifest = read_record(
+            cls, path, MANIFEST, MANIFEST_VERSION, "manifest"
+        )
         settings = from_dict(
             ModelSettings, manifest.settings, path, "model settings"
         )
-        return replace(manifest, settings=settings)
+        manifest = replace(manifest, settings=settings)
+        if manifest.digest != manifest.content_digest():
+            raise ContractError(
+                f"{path} was edited after export: its contents are not "
+                "the ones its digest records, and a stream of other "
+                "settings than the model's gives wrong events without an "
+                "error. Export again"
+            )
+        return manifest
+
+
+def version_files(repository: Path, version: int) -> list[Path]:
+    """The files of one version of a repository: each model's
+    config.pbtxt and the files in its ``<version>`` directory."""
+    repository = Path(repository)
+    found = list(repository.glob("*/config.pbtxt"))
+    found += repository.glob(f"*/{version}/**/*")
+    return sorted(
+        path
+        for path in found
+        if path.is_file() and "__pycache__" not in path.parts
+    )
 
 
 @dataclass(frozen=True)

@@ -119,14 +119,23 @@ def choose_serving(serving: str, platform: str) -> str:
 
 
 def holds(repository: Path, manifest: Manifest) -> bool:
-    """Whether the repository's latest version is this export already."""
+    """Whether the repository's latest version is this export already,
+    with its files as they were written."""
     try:
         previous = Manifest.read(repository)
+        if previous != replace(
+            manifest,
+            version=previous.version,
+            files=previous.files,
+            digest=previous.digest,
+        ):
+            return False
+        previous.verify(repository)
     except ContractError as error:
         if (repository / MANIFEST_FILE).exists():
             logger.warning("%s: exporting a new version", error)
         return False
-    return replace(previous, version=manifest.version) == manifest
+    return True
 
 
 def next_version(directory: Path) -> int:
@@ -397,7 +406,7 @@ def export(
         # a version is whole or absent: the next export reuses its number
         writer.remove()
         raise
-    manifest.write(repository)
+    manifest.with_files(repository).write(repository)
     logger.info(
         "exported %s to %s: version %d, %s detector, %s serving",
         weights,

@@ -36,6 +36,7 @@ def streamer(
     (and restarted when we started it) before a clear error.
     """
     manifest = Manifest.read(repository)
+    manifest.verify(repository)
     geometry = Geometry.from_manifest(manifest)
     server = None
     if backend == "local":
