@@ -154,10 +154,31 @@ def span_problems(pipeline: dict[str, tuple[str, Path]]) -> list[str]:
     ]
 
 
+def argument_problems(args: list[str]) -> list[str]:
+    """What is wrong with the arguments run.sh passes on to law."""
+    found = []
+    for i, arg in enumerate(args):
+        if arg == "--workers" or arg.startswith("--workers="):
+            value = arg.partition("=")[2] if "=" in arg else None
+            if value is None:
+                value = args[i + 1] if i + 1 < len(args) else ""
+            if not value.isdigit() or int(value) < 1:
+                found.append(
+                    f"--workers {value!r}: the number of tasks run at once "
+                    "must be a whole number, 1 or more"
+                )
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``python -m aframe.check_config CFG [RUN ARGUMENTS...]``: the cfg,
+    and the arguments run.sh was given for law."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m aframe.check_config CFG", file=sys.stderr)
+    if not argv:
+        print(
+            "usage: python -m aframe.check_config CFG [RUN ARGUMENTS...]",
+            file=sys.stderr,
+        )
         return 2
     try:
         found = problems(Path(argv[0]))
@@ -165,10 +186,14 @@ def main(argv: list[str] | None = None) -> int:
         found = [str(error)]
     for problem in found:
         print(f"aframe: cfg error: {problem}", file=sys.stderr)
-    if found:
+    arguments = argument_problems(argv[1:])
+    for problem in arguments:
+        print(f"aframe: argument error: {problem}", file=sys.stderr)
+    if found or arguments:
         print(
-            f"aframe: {len(found)} problem(s) in {argv[0]} and the files it "
-            "inherits; nothing was run",
+            f"aframe: {len(found) + len(arguments)} problem(s) in "
+            f"{argv[0]}, the files it inherits and the arguments; nothing "
+            "was run",
             file=sys.stderr,
         )
         return 2

@@ -83,8 +83,9 @@ EXPERIMENT="$(CDPATH='' cd -- "$(dirname -- "${{BASH_SOURCE[0]}}")" && pwd -P)"
 # working directory leaks in
 cd "$EXPERIMENT"
 
-# check the cfg first: every problem at once, before any work starts
-{python} -m aframe.check_config "$EXPERIMENT/{mode}.cfg"
+# check the cfg and the arguments first: every problem at once, before
+# any work starts
+{python} -m aframe.check_config "$EXPERIMENT/{mode}.cfg" "$@"
 
 # launch the pipeline, one run of this experiment at a time (a second is
 # refused, naming the first's PID); change --gpus (comma-separated

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from aframe.check_config import main, problems
+from aframe.check_config import argument_problems, main, problems
 from aframe.init import MODE_FILES, init, presets
 
 
@@ -99,3 +99,25 @@ def test_run_sh_stops_before_law(experiment):
     assert "unknown key 'sample_rat'" in run.stderr
     # law never started: no task ran, nothing was written
     assert not (experiment.parent / "data").exists()
+
+
+@pytest.mark.parametrize("args", [["--workers", "0"], ["--workers=-2"]])
+def test_run_sh_refuses_no_workers(experiment, args):
+    """luigi would schedule the tasks, run none and exit 25, saying the
+    scheduler did not grant them run permission."""
+    run = subprocess.run(
+        ["bash", str(experiment.parent / "run.sh"), *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 2
+    assert "aframe: argument error: --workers" in run.stderr
+    assert "must be a whole number, 1 or more" in run.stderr
+    assert not (experiment.parent / "data").exists()
+
+
+def test_good_arguments_pass():
+    assert argument_problems(["--workers", "4", "--gpus", "0,1"]) == []
+    assert argument_problems(["--workers=1"]) == []
+    assert argument_problems(["--workers"]) != []
