@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aframe_contracts.model import WhiteningSpec
-from aframe_export.export import ExportError, export
+from aframe_export.export import ExportError, export, tensorrt_missing
 from aframe_export.snapshotter import Snapshotter
 from aframe_signal.whitening import STRAIN_SCALE, Whitener
 from aframe_train.model import resnet
@@ -20,9 +20,9 @@ STREAM = dict(psd_length=8.0, inference_sampling_rate=4.0, batch_size=8)
 
 def run_export(weights, repository, **changes):
     settings = {k: SETTINGS[k] for k in ("ifos", "sample_rate")}
-    settings.update(kernel_length=1.0, fduration=1.0, **STREAM)
-    settings.update(changes)
-    export(weights, repository, platform="onnx", **settings)
+    settings.update(kernel_length=1.0, fduration=1.0, platform="onnx")
+    settings.update(**STREAM, **changes)
+    export(weights, repository, **settings)
     return json.loads((repository / "manifest.json").read_text())
 
 
@@ -85,6 +85,16 @@ def test_mismatched_model_is_refused(tmp_path):
         run_export(weights, tmp_path / "repo")
     with pytest.raises(ExportError, match="no trained weights"):
         run_export(tmp_path / "missing.pt", tmp_path / "repo")
+
+
+@pytest.mark.skipif(
+    not tensorrt_missing(), reason="tensorrt builds engines here"
+)
+def test_tensorrt_where_it_cannot_build_is_named(weights, tmp_path):
+    repository = tmp_path / "repo"
+    with pytest.raises(ExportError, match="platform: tensorrt needs the"):
+        run_export(weights, repository, platform="tensorrt")
+    assert not repository.exists() or versions(repository) == []
 
 
 def versions(repository) -> list[str]:

@@ -43,18 +43,35 @@ class ExportError(ValueError):
 
 
 def choose_platform(platform: str) -> str:
-    """'tensorrt' where tensorrt imports and a GPU is visible, else 'onnx'."""
-    if platform != "auto":
+    """'tensorrt' where tensorrt imports and a GPU is visible, else 'onnx'.
+
+    Raises:
+        ExportError: tensorrt was asked for where it cannot be built.
+    """
+    if platform == "onnx":
         return platform
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        logger.info("tensorrt does not import: exporting ONNX")
-        return "onnx"
-    if not torch.cuda.is_available():
-        logger.info("no GPU visible: exporting ONNX")
+    missing = tensorrt_missing()
+    if platform == "tensorrt" and missing:
+        raise ExportError(
+            f"platform: tensorrt needs the tensorrt package and a CUDA GPU, "
+            f"and {missing}: export on a GPU node with tensorrt installed, "
+            "or use platform: onnx (or auto)"
+        )
+    if missing:
+        logger.info("%s: exporting ONNX", missing)
         return "onnx"
     return "tensorrt"
+
+
+def tensorrt_missing() -> str:
+    """Why a TensorRT engine cannot be built here; empty if it can."""
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError as error:
+        return f"tensorrt does not import ({error})"
+    if not torch.cuda.is_available():
+        return "no CUDA GPU is visible"
+    return ""
 
 
 def load_settings(weights: Path, expected: dict) -> ModelSettings:
