@@ -148,6 +148,9 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
                 # each branch's two streams get their own sequence ids, so
                 # branches can share one server
                 "sequence_id": 2 * self.branch + 1,
+                # the pipeline owns its outputs: it reruns a branch whose
+                # record does not match, over what that branch wrote
+                "force": True,
             },
         )
 
@@ -182,5 +185,6 @@ class AggregateEvents(TrainedModelParams, StageTask):
                 ],
                 "background": outputs["background"].path,
                 "foreground": outputs["foreground"].path,
+                "force": True,
             },
         )

@@ -7,6 +7,7 @@ import onnxruntime
 import pytest
 import torch
 
+from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
@@ -124,6 +125,15 @@ def test_analyse_finds_loud_injections_at_their_time(
     fg = ForegroundEvents.read(merged_fg)
     assert fg.parameters["snr"].size == 52 and fg.attrs["num_draws"] == 54
     assert fg.attrs["time_window"] == timing.half_width
+
+    # what exists is replaced only when asked, and inputs never
+    with pytest.raises(DataError, match="background.hdf5 exists"):
+        analyse(calibrated, background, [0, 2], second, 0.5, 4.0, injections)
+    with pytest.raises(DataError, match="exists: pass --force"):
+        aggregate([out, second], merged_bg, merged_fg)
+    with pytest.raises(DataError, match="would destroy the input"):
+        aggregate([out, second], out / "background.hdf5", merged_fg, True)
+    aggregate([out, second], merged_bg, merged_fg, force=True)
 
 
 def test_mismatched_data_is_refused(repository, tmp_path, capsys):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
+from aframe_contracts.files import check_output
 from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
@@ -48,6 +49,7 @@ def analyse(
     triton_server: str = "",
     sequence_id: int = 1,
     time_window: float | None = None,
+    force: bool = False,
 ) -> None:
     """Analyse one timeslide of one test chunk: background and injections.
 
@@ -71,7 +73,11 @@ def analyse(
         time_window: an event finds an injection when it is the nearest
             one and this close to its coalescence (s); None: the model's
             calibrated window (timing.json).
+        force: replace existing event files in output_dir.
     """
+    inputs = [background_file, *([injections_file] if injections_file else [])]
+    for name in ("background.hdf5", "foreground.hdf5"):
+        check_output(Path(output_dir) / name, inputs, force)
     # the inputs are read and checked before any server starts
     manifest, chunk, injections = read_branch(
         repository, background_file, injections_file
@@ -202,7 +208,10 @@ def concatenate(tables: list[dict]) -> dict:
 
 
 def aggregate(
-    branch_dirs: list[Path], background: Path, foreground: Path
+    branch_dirs: list[Path],
+    background: Path,
+    foreground: Path,
+    force: bool = False,
 ) -> None:
     """Merge the branches' events: Tb summed, background sorted.
 
@@ -212,9 +221,17 @@ def aggregate(
             ascending).
         foreground: the merged injections, found or not, with every
             rejected draw.
+        force: replace existing output files (never a branch's).
     """
     if not branch_dirs:
         raise RepositoryError("no inference branches to aggregate")
+    inputs = [
+        Path(d) / name
+        for d in branch_dirs
+        for name in ("background.hdf5", "foreground.hdf5")
+    ]
+    check_output(background, inputs, force)
+    check_output(foreground, inputs, force)
     events = [
         BackgroundEvents.read(Path(d) / "background.hdf5") for d in branch_dirs
     ]
