@@ -1,0 +1,54 @@
+"""One run per experiment, and any number of experiments at once, as
+run.sh starts them (through aframe.run_lock)."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aframe.run_lock import ALREADY_RUNNING, LOCK_FILE
+
+from .test_kill_resume import TASK, chunks, experiment
+
+
+def locked_law(env, directory, workers=2) -> subprocess.Popen:
+    law = str(Path(sys.executable).with_name("law"))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aframe.run_lock",
+            str(directory),
+            law,
+            "run",
+            TASK,
+            "--workers",
+            str(workers),
+        ],
+        cwd=directory,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_experiments_at_once_and_one_refused_twice(tmp_path):
+    first, first_env = experiment(tmp_path / "first")
+    other, other_env = experiment(tmp_path / "other")
+    running = locked_law(first_env, first)
+    alongside = locked_law(other_env, other)
+    # wait until the first run holds its lock and works
+    deadline = time.monotonic() + 120
+    while not chunks(first) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running.poll() is None, "the first run ended too soon to test"
+    # the same experiment again, with other arguments: refused at once
+    again = locked_law(first_env, first, workers=4)
+    assert again.wait(timeout=60) == ALREADY_RUNNING
+    pid = (first / LOCK_FILE).read_text().strip()
+    assert f"already being run by process {pid}" in again.stderr.read()
+    # both experiments finish, each with its whole background
+    assert running.wait(timeout=600) == 0
+    assert alongside.wait(timeout=600) == 0
+    assert len(chunks(first)) == len(chunks(other)) == 10
