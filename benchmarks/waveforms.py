@@ -21,9 +21,9 @@ from collections.abc import Callable
 from unittest import mock
 
 import torch
+from lalsim_reference import lalsim_polarisations
 
 from aframe_data import waveforms
-from aframe_data.lalsim_reference import lalsim_polarisations
 from aframe_data.priors import sample
 
 

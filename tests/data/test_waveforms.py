@@ -14,8 +14,8 @@ import lal
 import numpy as np
 import pytest
 
-from aframe_data.lalsim_reference import lalsim_polarisations as reference
 from aframe_data.waveforms import polarisations
+from benchmarks.lalsim_reference import lalsim_polarisations as reference
 
 SAMPLE_RATE = 2048
 DURATION = 8
