@@ -24,6 +24,7 @@ import luigi
 from luigi.parameter import MissingParameterException
 
 from aframe import devices, paths, provenance, stage
+from aframe_contracts.files import sha256
 
 logger = logging.getLogger("aframe")
 
@@ -222,7 +223,7 @@ class StageTask(ContainerParams):
             "stage": self.stage,
             "subcommand": call.subcommand,
             "parameters": provenance.portable(self.recorded_parameters(call)),
-            "configs": [provenance.file_digest(p) for p in call.configs],
+            "configs": [sha256(path) for path in call.configs],
             "inputs": inputs,
         }
 

@@ -55,11 +55,8 @@ def _bases() -> list[tuple[str, str]]:
     return bases
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def digest(record: dict) -> str:
+def digest(record: Any) -> str:
+    """The sha256 of a record (or a list of digests), as canonical JSON."""
     text = json.dumps(record, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
