@@ -32,6 +32,7 @@ def test_validation_span_of_several_files(tmp_path):
     # 150 s of the 300: the last file, and the last 50 s of the second
     assert validation_span(paths, 0.5) == (1e9 + 250, 1e9 + 600)
     assert validation_span(paths, 0.25) == (1e9 + 525, 1e9 + 600)
+    assert validation_span(paths, 0.0) == (1e9 + 600, 1e9 + 600)
 
 
 def pieces(*lengths):

@@ -82,12 +82,11 @@ def validation_span(
     """
     headers = [BackgroundStrain.header(path) for path in paths]
     taken = held_out([h.size for h in headers], valid_fraction)
-    first = next(i for i, n in enumerate(taken) if n)
-    start = headers[first]
-    return (
-        start.t0 + (start.size - taken[first]) / start.sample_rate,
-        headers[-1].stop,
-    )
+    stop = headers[-1].stop
+    for header, n in zip(headers, taken, strict=True):
+        if n:
+            return header.stop - n / header.sample_rate, stop
+    return stop, stop
 
 
 def held_out(sizes: list[int], valid_fraction: float) -> list[int]:
