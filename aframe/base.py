@@ -154,6 +154,10 @@ class StageTask(ContainerParams):
 
     stage: str = ""
     uses_gpu: bool = False
+    # the stage refuses to write over an existing output unless given
+    # force; the pipeline owns its outputs (a task runs when they are
+    # missing or stale), so it always may
+    replaces_outputs: bool = False
 
     def stage_call(self) -> StageCall:
         raise NotImplementedError
@@ -168,7 +172,10 @@ class StageTask(ContainerParams):
         record = self.workdir() / provenance.RECORD
         record.unlink(missing_ok=True)
         call = self.stage_call()
-        self.run_stage(call.subcommand, call.parameters, call.configs)
+        parameters = call.parameters
+        if self.replaces_outputs:
+            parameters = {**parameters, "force": True}
+        self.run_stage(call.subcommand, parameters, call.configs)
         current = self.provenance({})
         if current is not None:
             provenance.write(record, current)

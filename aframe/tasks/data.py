@@ -26,6 +26,7 @@ from aframe.workflows import SegmentWorkflow, Workflow
 
 class DataTask(PipelineParams, StageTask):
     stage = "data"
+    replaces_outputs = True
 
     def source_parameters(self) -> dict:
         """Where the strain comes from, as the data stage's arguments."""
@@ -50,12 +51,6 @@ class DataTask(PipelineParams, StageTask):
 
     def band(self) -> dict:
         return {"highpass": self.highpass, "lowpass": self.lowpass}
-
-    def run_stage(self, subcommand, parameters, configs=()):
-        # aframe-data refuses to replace a file it is not told to; the
-        # pipeline owns its outputs (a task runs when they are missing or
-        # stale), so it always may
-        super().run_stage(subcommand, {**parameters, "force": True}, configs)
 
 
 # --------------------------------------------------------------- segments

@@ -109,6 +109,7 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
 
     stage = "infer"
     uses_gpu = True
+    replaces_outputs = True
 
     def workflow_requires(self):
         reqs = super().workflow_requires()
@@ -148,9 +149,6 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
                 # each branch's two streams get their own sequence ids, so
                 # branches can share one server
                 "sequence_id": 2 * self.branch + 1,
-                # the pipeline owns its outputs: it reruns a branch whose
-                # record does not match, over what that branch wrote
-                "force": True,
             },
         )
 
@@ -162,6 +160,7 @@ class AggregateEvents(TrainedModelParams, StageTask):
     """All branches' events: background (Tb summed) and injections."""
 
     stage = "infer"
+    replaces_outputs = True
 
     def requires(self):
         return Infer.req(self)
@@ -185,6 +184,5 @@ class AggregateEvents(TrainedModelParams, StageTask):
                 ],
                 "background": outputs["background"].path,
                 "foreground": outputs["foreground"].path,
-                "force": True,
             },
         )

@@ -94,6 +94,7 @@ class ChallengeEvents(
 
     stage = "infer"
     uses_gpu = True
+    replaces_outputs = True
 
     max_duration = luigi.FloatParameter(
         description="the longest stretch of challenge data one branch "

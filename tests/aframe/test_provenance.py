@@ -1,5 +1,6 @@
 """Outputs are complete only while the settings that made them hold."""
 
+import inspect
 import json
 import logging
 import shutil
@@ -119,3 +120,32 @@ def test_a_failed_run_leaves_no_record(experiment, monkeypatch):
         branch.run()
     # the old output is still there, but nothing vouches for it
     assert not record.exists() and not branch.complete()
+
+
+def test_tasks_whose_stage_refuses_to_replace_pass_force():
+    """A stale task reruns over its old outputs: where the stage command
+    refuses an existing output without force, the task must pass it."""
+    from aframe.tasks import data, export, infer, mlgwsc, plots, testing
+    from aframe_data import cli
+    from aframe_export.export import export as export_model
+    from aframe_infer import benchmark, search, timing
+    from aframe_plots.report import make_report
+
+    commands = {
+        data.Segments: cli.segments,
+        data.Background: cli.background,
+        data.TrainingWaveforms: cli.training_waveforms,
+        data.ValidationWaveforms: cli.validation_waveforms,
+        testing.TestingWaveforms: cli.testing_waveforms,
+        export.Export: export_model,
+        infer.Calibrate: timing.calibrate,
+        infer.Infer: search.analyse,
+        infer.AggregateEvents: search.aggregate,
+        mlgwsc.ChallengeData: benchmark.mlgwsc_data,
+        mlgwsc.ChallengeEvents: benchmark.mlgwsc,
+        mlgwsc.ChallengeScore: benchmark.mlgwsc_score,
+        plots.SensitiveVolume: make_report,
+    }
+    for task, command in commands.items():
+        takes_force = "force" in inspect.signature(command).parameters
+        assert task.replaces_outputs == takes_force, task.__name__
