@@ -157,12 +157,15 @@ def test_a_changed_repository_is_refused(repository, tmp_path, capsys):
     data = strain.simulated(["H1", "L1"], T0, 64, 256, "aLIGO_O4_high", 3)
     path = tmp_path / "bg.hdf5"
     BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 256).write(path)
-    model = next(repository.glob("aframe/1/model.*"))
+    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
+    model = repository / "aframe" / "1" / "model.onnx"
     model.write_bytes(model.read_bytes()[:-100])
     args = [
         "analyse",
         f"--repository={repository}",
         f"--background_file={path}",
+        f"--injections_file={injections}",
+        "--time_window=0.5",
         "--shifts=[0,1]",
         f"--output_dir={tmp_path}/o",
         "--integration_window_length=1",

@@ -137,8 +137,6 @@ def read_branch(
         RepositoryError: the chunk's rate or ifos are not the model's.
     """
     manifest = Manifest.read(repository)
-    # before any data is read; the streamer checks again
-    manifest.verify(repository)
     chunk = BackgroundStrain.read(background_file)
     if chunk.sample_rate != manifest.sample_rate or set(manifest.ifos) - set(
         chunk.ifos
