@@ -186,7 +186,7 @@ class StageTask(ContainerParams):
     def workflow_complete(self):
         """law's hook for a workflow's completeness (its ``complete`` is
         its proxy's, which only sees outputs): every branch complete."""
-        if any(data is None for data in self.get_branch_map().values()):
+        if not self.branches_known():
             return False
         memo = {}
         return all(
@@ -239,9 +239,8 @@ class StageTask(ContainerParams):
         ``memo`` keeps those computed already."""
         if self.task_id not in memo:
             if isinstance(self, law.BaseWorkflow) and self.is_workflow():
-                branches = self.get_branch_map()
                 digests = [None]
-                if all(data is not None for data in branches.values()):
+                if self.branches_known():
                     digests = [
                         task.provenance_digest(memo)
                         for task in self.get_branch_tasks().values()
@@ -255,6 +254,11 @@ class StageTask(ContainerParams):
                     None if record is None else provenance.digest(record)
                 )
         return memo[self.task_id]
+
+    def branches_known(self) -> bool:
+        """Whether a workflow's branch map is known: a segment workflow's
+        is a placeholder until its segments are written."""
+        return all(data is not None for data in self.get_branch_map().values())
 
     def provenance_name(self) -> str:
         """The task's name in records: its family, and its branch."""

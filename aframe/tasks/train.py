@@ -79,8 +79,13 @@ class Train(TrainingTask):
         return StageCall("fit", parameters, self.configs())
 
     def recorded_parameters(self, call):
-        # the devices a fit ran on do not change what it makes
-        return self.fit_parameters()
+        # the devices a fit runs on, and whether it may resume, do not
+        # change what it makes
+        return {
+            key: value
+            for key, value in call.parameters.items()
+            if key not in ("resume", "trainer")
+        }
 
 
 class RayTune(TrainingTask):
