@@ -164,23 +164,31 @@ def found_by_snr(result: Score) -> list[tuple[float, float, int, int]]:
 SUMMARY_FARS = {"month": 1.0, "day": 30.0, "2 h": 360.0, "hour": 720.0}
 
 
+def resolved_fars(result: Score) -> list[tuple[str, float, int]]:
+    """(per, FAR per month, index in the curve) of each of SUMMARY_FARS
+    the background resolves."""
+    found = []
+    for per, far in SUMMARY_FARS.items():
+        index = result.at_far(far)
+        if index is not None:
+            found.append((per, far, index))
+    return found
+
+
 def write_summary(path: Path, result: Score, meta: dict) -> None:
     """The numbers at the lowest FAR, and at each of SUMMARY_FARS the
     background resolves, as JSON a person reads first."""
     best = result.loudest
-    by_far = []
-    for per, far in SUMMARY_FARS.items():
-        index = result.at_far(far)
-        if index is not None:
-            by_far.append(
-                {
-                    "far": f"1 per {per}",
-                    "sensitive_distance_mpc": float(result.distance[index]),
-                    "sensitive_distance_error_mpc": float(
-                        result.distance_error[index]
-                    ),
-                }
-            )
+    by_far = [
+        {
+            "far": f"1 per {per}",
+            "sensitive_distance_mpc": float(result.distance[index]),
+            "sensitive_distance_error_mpc": float(
+                result.distance_error[index]
+            ),
+        }
+        for per, _, index in resolved_fars(result)
+    ]
     summary = {
         **meta,
         "dataset": result.dataset,

@@ -23,8 +23,8 @@ from aframe_contracts.files import atomic_hdf5, check_output
 from aframe_contracts.repository import Manifest
 from aframe_contracts.score import (
     MONTH,
-    SUMMARY_FARS,
     Score,
+    resolved_fars,
     write_summary,
 )
 from aframe_data.strain import hdf5_spans, resample
@@ -292,9 +292,8 @@ def score(
         result.found.sum(),
         tc.size,
     )
-    for per, far in SUMMARY_FARS.items():
-        index = result.at_far(far)
-        if far > result.lowest_far and index is not None:
+    for per, far, index in resolved_fars(result):
+        if far > result.lowest_far:
             logger.info(
                 "%s: at FAR 1 per %s, sensitive distance %.0f ± %.0f Mpc",
                 result.name,
