@@ -14,6 +14,7 @@ class SensitiveVolume(TrainedModelParams, StageTask):
     MLGWSC-1 scores of the datasets the cfg names."""
 
     stage = "plots"
+    replaces_outputs = True
 
     mass_combos = luigi.ListParameter(
         description="source-frame (m1, m2) of the log-normal populations "

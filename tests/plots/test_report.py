@@ -216,15 +216,29 @@ def test_draws_missing_from_the_file_are_flagged(files, tmp_path, prior_draws):
     assert "records 40007 draws but holds" in page
 
 
-def test_rerun_replaces_the_report(files, tmp_path):
+def test_rerun_replaces_the_report_only_with_force(files, tmp_path):
     background, foreground = files
     first = make_report(background, foreground, tmp_path, mass_combos=[])
     empty = write_background(tmp_path / "empty.hdf5", [])
-    second = make_report(empty, foreground, tmp_path, mass_combos=[])
+    with pytest.raises(PlotsError, match="sensitive_volume.h5 exists.*force"):
+        make_report(empty, foreground, tmp_path, mass_combos=[])
+    second = make_report(
+        empty, foreground, tmp_path, mass_combos=[], force=True
+    )
     assert first == second
     assert "no events" in second.read_text()
     # figures of the first run that the second has not drawn are gone
     assert not (tmp_path / "far.png").exists()
+
+
+def test_an_input_is_never_written_over(files, tmp_path):
+    background, foreground = files
+    volume = tmp_path / "sensitive_volume.h5"
+    volume.write_bytes(Path(background).read_bytes())
+    before = volume.read_bytes()
+    with pytest.raises(PlotsError, match="is the input"):
+        make_report(volume, foreground, tmp_path, force=True)
+    assert volume.read_bytes() == before
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")

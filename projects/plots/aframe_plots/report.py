@@ -23,7 +23,7 @@ import numpy as np
 
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents
-from aframe_contracts.files import atomic_hdf5, write_atomic
+from aframe_contracts.files import atomic_hdf5, check_output, write_atomic
 from aframe_contracts.score import Score
 from aframe_data.priors import get_prior
 from aframe_plots import page, plotting
@@ -125,6 +125,33 @@ def _population(
     )
 
 
+def _mlgwsc_figure(score: Score) -> str:
+    return (
+        f"mlgwsc-dataset{score.dataset}-{score.duration:.0f}-{score.seed}.png"
+    )
+
+
+def _output_names(scores: Sequence[Score]) -> list[str]:
+    """Every file a report writes, with ``scores`` shown."""
+    return [
+        "sensitive_volume.h5",
+        *PLOTS,
+        *map(_mlgwsc_figure, scores),
+        "report.html",
+    ]
+
+
+def _check_outputs(
+    outputs: Sequence[Path], inputs: Sequence[Path], force: bool
+) -> None:
+    """Refuse an output that is an input, or exists without ``force``."""
+    try:
+        for output in outputs:
+            check_output(output, inputs, force)
+    except DataError as error:
+        raise PlotsError(str(error)) from None
+
+
 def _write_volumes(
     path: Path,
     thresholds: np.ndarray,
@@ -158,6 +185,7 @@ def make_report(
     config_files: Sequence[Path] = (),
     title: str = "aframe search",
     mlgwsc_scores: Sequence[Path] = (),
+    force: bool = False,
 ) -> Path:
     """Write the sensitive volume, its figures and the HTML report.
 
@@ -182,6 +210,8 @@ def make_report(
         mlgwsc_scores: MLGWSC-1 score.hdf5 files of the model
             (``aframe-infer mlgwsc-score``), shown in a section of their
             own, each figure also as ``mlgwsc-dataset<d>-<T>-<seed>.png``.
+        force: replace the outputs of an earlier report.  No output is
+            ever written over an input.
 
     Returns:
         the path of ``report.html``.
@@ -201,6 +231,12 @@ def make_report(
         scores = [Score.read(path) for path in mlgwsc_scores]
     except DataError as error:
         raise PlotsError(str(error)) from None
+    output_dir = Path(output_dir)
+    _check_outputs(
+        [output_dir / name for name in _output_names(scores)],
+        [background, foreground, *mlgwsc_scores, *config_files],
+        force,
+    )
     if events.statistic.size and events.shift.shape[1] != len(draws.ifos):
         raise PlotsError(
             f"{background}: {events.shift.shape[1]} shifts per event, but "
@@ -241,7 +277,6 @@ def make_report(
     )
     timing = timing_bins(draws.residual, draws.snr, found)
 
-    output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     # a report left by an earlier run must not mark this one complete
     (output_dir / "report.html").unlink(missing_ok=True)
@@ -279,8 +314,7 @@ def make_report(
             (output_dir / name).unlink(missing_ok=True)
     challenge = [(score, plotting.mlgwsc_plot(score)) for score in scores]
     for score, figure in challenge:
-        name = f"mlgwsc-dataset{score.dataset}-{score.duration:.0f}"
-        write_atomic(output_dir / f"{name}-{score.seed}.png", figure)
+        write_atomic(output_dir / _mlgwsc_figure(score), figure)
     text = page.render(
         title,
         events,
