@@ -140,10 +140,12 @@ def test_mismatched_data_is_refused(repository, tmp_path, capsys):
     data = strain.simulated(["H1", "L1"], T0, 64, 512, "aLIGO_O4_high", 3)
     path = tmp_path / "bg512.hdf5"
     BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 512).write(path)
+    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
     args = [
         "analyse",
         f"--repository={repository}",
         f"--background_file={path}",
+        f"--injections_file={injections}",
     ]
     args += ["--shifts=[0,1]", f"--output_dir={tmp_path}/o"]
     args += ["--integration_window_length=1", "--cluster_window_length=4"]

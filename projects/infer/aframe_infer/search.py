@@ -43,7 +43,7 @@ def analyse(
     output_dir: Path,
     integration_window_length: float,
     cluster_window_length: float,
-    injections_file: Path | None = None,
+    injections_file: Path,
     backend: str = "local",
     triton_url: str = "",
     triton_server: str = "",
@@ -75,9 +75,10 @@ def analyse(
             calibrated window (timing.json).
         force: replace existing event files in output_dir.
     """
-    inputs = [background_file, *([injections_file] if injections_file else [])]
     for name in ("background.hdf5", "foreground.hdf5"):
-        check_output(Path(output_dir) / name, inputs, force)
+        check_output(
+            Path(output_dir) / name, [background_file, injections_file], force
+        )
     # the inputs are read and checked before any server starts
     manifest, chunk, injections = read_branch(
         repository, background_file, injections_file
