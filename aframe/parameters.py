@@ -6,10 +6,16 @@ YAMLs never repeat them: the tasks pass them to the stages in the overrides
 file they write.
 """
 
+import os
+from pathlib import Path
+
 import law
 import luigi
 
-from aframe.base import ContainerParams
+from aframe.base import ContainerParams, resolve_config_path
+
+# names the challenge's checkout where the cfg's mlgwsc_dir is empty
+MLGWSC_DIR_VARIABLE = "AFRAME_MLGWSC_DIR"
 
 
 class PositiveFloatParameter(luigi.FloatParameter):
@@ -131,7 +137,7 @@ class PipelineParams(ContainerParams):
     mlgwsc_dir = luigi.Parameter(
         significant=False,
         description="a checkout of gwastro/ml-mock-data-challenge-1 "
-        "(relative: to the cfg); empty: $AFRAME_MLGWSC_DIR",
+        f"(relative: to the cfg); empty: ${MLGWSC_DIR_VARIABLE}",
     )
 
     # simulated signals
@@ -177,6 +183,14 @@ class PipelineParams(ContainerParams):
     )
     test_stop = luigi.FloatParameter(description="GPS end of testing")
     seed = luigi.IntParameter(description="seed of every random draw")
+
+    def challenge_checkout(self) -> Path | None:
+        """The MLGWSC-1 checkout: mlgwsc_dir (relative: to the cfg), else
+        $AFRAME_MLGWSC_DIR, else None."""
+        if self.mlgwsc_dir:
+            return resolve_config_path(self.mlgwsc_dir)
+        directory = os.environ.get(MLGWSC_DIR_VARIABLE, "")
+        return Path(directory).expanduser().resolve() if directory else None
 
 
 # the names of the shared parameters (law's own, like log_file, are not)

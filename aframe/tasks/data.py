@@ -12,14 +12,13 @@ Layout under the data roots::
     AFRAME_TEST_DATA_DIR/injections/...                (testing.py)
 """
 
-import os
 from pathlib import Path
 
 import law
 import luigi
 
-from aframe.base import StageCall, StageTask, resolve_config_path
-from aframe.parameters import PipelineParams
+from aframe.base import StageCall, StageTask
+from aframe.parameters import MLGWSC_DIR_VARIABLE, PipelineParams
 from aframe.segments import Chunk
 from aframe.workflows import SegmentWorkflow, Workflow
 
@@ -149,13 +148,13 @@ class Background(DataTask, SegmentWorkflow):
         """The challenge's checkout, if noise_psd names it."""
         if "{mlgwsc_dir}" not in self.noise_psd:
             return None
-        directory = self.mlgwsc_dir or os.environ.get("AFRAME_MLGWSC_DIR")
-        if not directory:
+        directory = self.challenge_checkout()
+        if directory is None:
             raise ValueError(
                 "noise_psd names {mlgwsc_dir}, but neither [pipeline] "
-                "mlgwsc_dir nor $AFRAME_MLGWSC_DIR is set"
+                f"mlgwsc_dir nor ${MLGWSC_DIR_VARIABLE} is set"
             )
-        return resolve_config_path(directory)
+        return directory
 
     def noise_psds(self) -> str:
         """noise_psd, with ``{mlgwsc_dir}`` standing for the challenge's

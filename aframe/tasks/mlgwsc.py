@@ -14,7 +14,7 @@ from pathlib import Path
 import law
 import luigi
 
-from aframe.base import StageCall, StageTask, resolve_config_path
+from aframe.base import StageCall, StageTask
 from aframe.parameters import PipelineParams
 from aframe.segments import Chunk, split_segments
 from aframe.tasks.export import Export
@@ -33,12 +33,8 @@ class ChallengeSetParams(PipelineParams):
 
     def challenge(self) -> dict:
         """The stage parameters that name the challenge's checkout."""
-        directory = self.mlgwsc_dir
-        return {
-            "mlgwsc_dir": str(resolve_config_path(directory))
-            if directory
-            else ""
-        }
+        directory = self.challenge_checkout()
+        return {"mlgwsc_dir": str(directory) if directory else ""}
 
     def external_paths(self) -> list[Path]:
         """A container sees the checkout the cfg names."""

@@ -175,7 +175,7 @@ def test_branch_maps_wait_for_the_segments(experiment):
     )
 
 
-def test_the_mlgwsc1_benchmark(experiment):
+def test_the_mlgwsc1_benchmark(experiment, monkeypatch):
     directory = experiment()
     # the cfg names datasets: the report scores the model on each
     volume = Sandbox(mlgwsc_datasets=[1, 3], mlgwsc_duration=600).requires()
@@ -200,6 +200,11 @@ def test_the_mlgwsc1_benchmark(experiment):
     named = ChallengeData.req(inputs["data"], mlgwsc_dir="mlgwsc1")
     assert named.challenge() == {"mlgwsc_dir": str(checkout)}
     assert checkout in named._binds()
+    # and the one $AFRAME_MLGWSC_DIR names where the cfg names none
+    monkeypatch.setenv("AFRAME_MLGWSC_DIR", str(checkout))
+    assert inputs["data"].challenge() == {"mlgwsc_dir": str(checkout)}
+    assert checkout in inputs["data"]._binds()
+    monkeypatch.delenv("AFRAME_MLGWSC_DIR")
     assert inputs["data"].output()["segments"].path == str(
         data_dir / "segments.txt"
     )
