@@ -188,20 +188,18 @@ class StageTask(ContainerParams):
         its proxy's, which only sees outputs): every branch complete."""
         if not self.branches_known():
             return False
-        memo = {}
         return all(
-            super(StageTask, branch).complete() and branch.up_to_date(memo)
+            super(StageTask, branch).complete() and branch.up_to_date()
             for branch in self.get_branch_tasks().values()
         )
 
-    def up_to_date(self, memo: dict | None = None) -> bool:
+    def up_to_date(self) -> bool:
         """Whether the outputs were made by the call this task would make
-        now, from the same inputs; if not, say what changed.  ``memo``
-        keeps the digests computed already."""
+        now, from the same inputs; if not, say what changed."""
         recorded = provenance.read(self.workdir() / provenance.RECORD)
         if recorded is None:
             return False
-        current = self.provenance({} if memo is None else memo)
+        current = self.provenance(provenance.DIGESTS)
         if current is None:
             return False
         if recorded.get("digest") == provenance.digest(current):
@@ -236,24 +234,24 @@ class StageTask(ContainerParams):
 
     def provenance_digest(self, memo: dict) -> str | None:
         """The digest of ``provenance``; a workflow's, of its branches'.
-        ``memo`` keeps those computed already."""
-        if self.task_id not in memo:
-            if isinstance(self, law.BaseWorkflow) and self.is_workflow():
-                digests = [None]
-                if self.branches_known():
-                    digests = [
-                        task.provenance_digest(memo)
-                        for task in self.get_branch_tasks().values()
-                    ]
-                memo[self.task_id] = (
-                    None if None in digests else provenance.digest(digests)
-                )
-            else:
-                record = self.provenance(memo)
-                memo[self.task_id] = (
-                    None if record is None else provenance.digest(record)
-                )
-        return memo[self.task_id]
+        ``memo`` keeps those computed already (not None: a branch map
+        unknown now is known once its segments are written)."""
+        if self.task_id in memo:
+            return memo[self.task_id]
+        if isinstance(self, law.BaseWorkflow) and self.is_workflow():
+            if not self.branches_known():
+                return None
+            digests = [
+                task.provenance_digest(memo)
+                for task in self.get_branch_tasks().values()
+            ]
+            value = None if None in digests else provenance.digest(digests)
+        else:
+            record = self.provenance(memo)
+            value = None if record is None else provenance.digest(record)
+        if value is not None:
+            memo[self.task_id] = value
+        return value
 
     def branches_known(self) -> bool:
         """Whether a workflow's branch map is known: a segment workflow's

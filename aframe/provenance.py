@@ -55,6 +55,20 @@ def _bases() -> list[tuple[str, str]]:
     return bases
 
 
+# the digests of tasks' records, by task id, for the life of the process.
+# What a task would run depends on its parameters, its stage YAMLs and its
+# inputs' digests, none of which change while a pipeline runs, and the
+# scheduler checks each of thousands of timeslide branches, whose records
+# share one upstream (benchmarks/provenance.py).  ``forget`` clears it for
+# a process that changes configs between checks, as the tests do.
+DIGESTS: dict[str, str] = {}
+
+
+def forget() -> None:
+    """Clear the process's digests (``DIGESTS``)."""
+    DIGESTS.clear()
+
+
 def digest(record: Any) -> str:
     """The sha256 of a record (or a list of digests), as canonical JSON."""
     text = json.dumps(record, sort_keys=True, default=str)

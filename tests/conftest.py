@@ -7,7 +7,7 @@ import luigi
 import pytest
 from law.util import mp_manager
 
-from aframe import paths
+from aframe import paths, provenance
 from aframe.init import init
 
 
@@ -17,8 +17,10 @@ def reset_config() -> None:
     Both keep their configuration in process-wide singletons, luigi
     caches task instances by their parameters, and law remembers which
     local workflows yielded their branches (by task id, so a workflow of
-    the same parameters in the next test would not run its branches).
+    the same parameters in the next test would not run its branches);
+    aframe keeps the digests of task records by task id.
     """
+    provenance.forget()
     law.config.Config._instance = None
     luigi.configuration.LuigiConfigParser._instance = None
     luigi.task_register.Register.clear_instance_cache()

@@ -48,9 +48,16 @@ class TestingChunks(Workflow):
         return TestingBackground.req(self, branch=-1).chunks()
 
     def timeslides(self) -> list[Timeslide]:
-        return timeslides(
-            self.chunks(), self.Tb, self.shifts, self.inference_psd_length
-        )
+        # every branch of every workflow over the chunks asks for them,
+        # and they grow with Tb: computed once per task instance (luigi
+        # hands out one instance per parameters) once the segments exist
+        cached = getattr(self, "_timeslides", None)
+        if cached is None:
+            cached = timeslides(
+                self.chunks(), self.Tb, self.shifts, self.inference_psd_length
+            )
+            self._timeslides = cached
+        return cached
 
     def workflow_requires(self):
         reqs = super().workflow_requires()
@@ -107,18 +114,28 @@ class TestingWaveforms(DataTask, TestingChunks):
 
     def branch_timeslides(self) -> list[tuple[Timeslide, int]]:
         """This chunk's timeslides and their share of num_injections."""
-        chunks = self.chunks()
-        branches = self.timeslides()
-        seconds = [
-            livetime(chunks[b.chunk], b.shifts, self.inference_psd_length)
-            for b in branches
-        ]
-        counts = shares(seconds, self.num_injections)
         return [
             (branch, count)
-            for branch, count in zip(branches, counts, strict=True)
+            for branch, count in self.injection_counts()
             if branch.chunk == self.branch
         ]
+
+    def injection_counts(self) -> list[tuple[Timeslide, int]]:
+        """Every timeslide and its share of num_injections, in proportion
+        to its livetime; computed once per workflow instance."""
+        workflow = self.as_workflow()
+        cached = getattr(workflow, "_injection_counts", None)
+        if cached is None:
+            chunks = self.chunks()
+            branches = self.timeslides()
+            seconds = [
+                livetime(chunks[b.chunk], b.shifts, self.inference_psd_length)
+                for b in branches
+            ]
+            counts = shares(seconds, self.num_injections)
+            cached = list(zip(branches, counts, strict=True))
+            workflow._injection_counts = cached
+        return cached
 
     def output(self):
         if self.branch_data is None:

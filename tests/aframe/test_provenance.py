@@ -75,6 +75,8 @@ def test_every_task_of_the_sandbox_records_its_call(experiment):
     directory = experiment()
     volume = SensitiveVolume.req(Sandbox())
     assert volume.provenance({}) is None
+    # the process keeps digests, never an unknown one
+    assert volume.provenance_digest(provenance.DIGESTS) is None
     start = 1240583383
     write_segments(
         [(start, start + 3600)], directory / "data/test/segments.txt"
@@ -85,6 +87,8 @@ def test_every_task_of_the_sandbox_records_its_call(experiment):
     volume = SensitiveVolume.req(Sandbox())
     record = volume.provenance({})
     assert record["subcommand"] == "report"
+    kept = volume.provenance_digest(provenance.DIGESTS)
+    assert kept == provenance.digest(record)
     assert record["inputs"][0][0] == "AggregateEvents"
     # the serving of the model is left out of the records: a model served
     # by Triton or in process makes the same events
