@@ -1,16 +1,25 @@
-"""The files source: MLGWSC-1 HDF5, GWOSC HDF5 and GWF strain."""
+"""Strain from each source (aframe_data.strain): simulated Gaussian noise
+against its target PSD, and files (HDF5, GWF, GWOSC) with their
+segments and gaps."""
 
 import logging
 
 import h5py
 import numpy as np
 import pytest
+from scipy.signal import welch
 
 from aframe_contracts.errors import DataError
 from aframe_data import strain
+from aframe_data.psd import interpolate_psd, load_psd
 from aframe_data.segments import find_segments
+from tests.data.test_psd import write_frequency_series
 
+SAMPLE_RATE = 2048
 RATE = 256
+
+
+# -------------------------------------------------------------------- files
 
 
 def mlgwsc_file(path, pieces, ifos=("H1", "L1"), nan_at=None):
@@ -153,3 +162,75 @@ def test_gwosc_open_data():
     data = strain.gwosc(["H1", "L1"], start, 32, 2048)
     assert data["H1"].size == 32 * 2048
     assert 1e-22 < np.std(data["H1"]) < 1e-17
+
+
+# ---------------------------------------------------------- simulated noise
+
+
+@pytest.mark.parametrize("curve", ["aLIGO_O4_high", "aLIGO_ZERO_DET_high_P"])
+def test_welch_psd_matches_the_curve(curve):
+    data = strain.simulated(["H1"], 0, 256, SAMPLE_RATE, curve, seed=3)["H1"]
+    frequencies, estimate = welch(
+        data, fs=SAMPLE_RATE, nperseg=4 * SAMPLE_RATE, average="mean"
+    )
+    band = (frequencies >= 20) & (frequencies <= 1000)
+    target = interpolate_psd(*load_psd(curve), frequencies[band])
+    ratio = estimate[band] / target
+    assert abs(np.median(ratio) - 1) < 0.05
+    # and bin by bin, within the ~9% scatter of 127 averaged periodograms;
+    # the curve's narrow lines (60 Hz, ...) leak into neighbouring bins
+    assert np.percentile(np.abs(ratio - 1), 99) < 0.3
+
+
+def test_seeded_and_independent():
+    args = (["H1", "L1"], 1240579783, 64, SAMPLE_RATE, "aLIGO_O4_high")
+    first = strain.simulated(*args, seed=7)
+    again = strain.simulated(*args, seed=7)
+    other = strain.simulated(*args, seed=8)
+    np.testing.assert_array_equal(first["H1"], again["H1"])
+    np.testing.assert_array_equal(first["L1"], again["L1"])
+    assert not np.allclose(first["H1"], other["H1"], rtol=1e-3, atol=0)
+    # the ifos are independent
+    h1, l1 = first["H1"], first["L1"]
+    assert abs(np.corrcoef(h1, l1)[0, 1]) < 0.02
+    assert h1.dtype == np.float64 and h1.size == 64 * SAMPLE_RATE
+
+
+def test_each_chunk_draws_a_psd(tmp_path):
+    """With several PSDs, each ifo of each chunk draws one, seeded, and
+    its noise has the PSD drawn."""
+    frequencies = np.arange(1025.0)
+    louder = interpolate_psd(*load_psd("aLIGO_O4_high"), frequencies) * 16
+    (tmp_path / "H1").mkdir()
+    write_frequency_series(tmp_path / "H1" / "psd-0.hdf", louder, 1.0)
+    noise_psd = f"aLIGO_O4_high {tmp_path}/{{ifo}}/psd-*.hdf"
+    loud = []
+    for start in range(0, 640, 32):
+        data = strain.simulated(["H1"], start, 32, SAMPLE_RATE, noise_psd, 5)
+        again = strain.simulated(["H1"], start, 32, SAMPLE_RATE, noise_psd, 5)
+        np.testing.assert_array_equal(data["H1"], again["H1"])
+        f, estimate = welch(data["H1"], fs=SAMPLE_RATE, nperseg=SAMPLE_RATE)
+        band = (f >= 30) & (f <= 500)
+        target = interpolate_psd(*load_psd("aLIGO_O4_high"), f[band])
+        ratio = np.median(estimate[band] / target)
+        # either the curve (ratio 1) or the file's, 16 times louder
+        assert min(abs(ratio - 1), abs(ratio - 16) / 16) < 0.1
+        loud.append(ratio > 4)
+    # each entry is drawn half of the time: 20 draws, both seen
+    assert 3 <= sum(loud) <= 17
+
+
+def test_one_psd_keeps_its_noise():
+    """The draw of a PSD has a stream of its own: a single PSD's noise
+    is the noise the seed gave before there was a choice."""
+    data = strain.simulated(["H1"], 100, 4, 256, "aLIGO_O4_high", 9)["H1"]
+    rng = np.random.default_rng([9, 100, 0])
+    expected = strain.coloured_noise(
+        *load_psd("aLIGO_O4_high"), data.size, 256, rng
+    )
+    np.testing.assert_array_equal(data, expected)
+
+
+def test_duration_must_be_whole_samples():
+    with pytest.raises(DataError, match="whole number of samples"):
+        strain.simulated(["H1"], 0, 1.0001, 1024, "aLIGO_O4_high", 0)
