@@ -157,6 +157,7 @@ class ChallengeScore(InferenceParams, ChallengeSetParams, StageTask):
     SNR of each injection."""
 
     stage = "infer"
+    replaces_outputs = True
 
     def requires(self):
         return {

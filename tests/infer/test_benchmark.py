@@ -159,10 +159,11 @@ def test_loud_injections_count_as_found(
     args = [f"--data-dir={data.directory}", f"--output-dir={out}"]
     args += [f"--foreground-events=[{events['foreground']}]"]
     args += [f"--background-events=[{events['background']}]"]
-    assert (
-        main(["mlgwsc-score", *args, f"--mlgwsc-dir={challenge.directory}"])
-        == 0
-    )
+    args += [f"--mlgwsc-dir={challenge.directory}"]
+    assert main(["mlgwsc-score", *args]) == 0
+    # scoring again replaces the score only when asked
+    assert main(["mlgwsc-score", *args]) == 2
+    assert main(["mlgwsc-score", *args, "--force=true"]) == 0
     # evaluate.py's own output, read back
     with h5py.File(out / "eval.hdf") as f:
         assert {
@@ -183,7 +184,7 @@ def test_loud_injections_count_as_found(
 
 
 def test_benchmark_of_a_model_trained_elsewhere(
-    calibrated, dataset_one, challenge, tmp_path
+    calibrated, dataset_one, challenge, tmp_path, capsys
 ):
     out = tmp_path / "bench"
     # the set is already there: the benchmark reuses it
@@ -196,6 +197,12 @@ def test_benchmark_of_a_model_trained_elsewhere(
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lowest_far_per_month"] == pytest.approx(2592000 / DURATION)
+    # a second benchmark into the same directory replaces only when asked
+    assert main(args) == 2
+    assert "events-foreground.hdf exists: pass --force" in (
+        capsys.readouterr().err
+    )
+    assert json.loads((out / "summary.json").read_text()) == summary
 
 
 def test_bad_input_is_named(

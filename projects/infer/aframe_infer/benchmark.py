@@ -334,6 +334,19 @@ def mlgwsc_data(
     generate(code, dataset, duration, seed, Path(output_dir))
 
 
+# what scoring writes into its output directory
+SCORE_OUTPUTS = ("eval.hdf", "score.hdf5", "summary.json")
+
+
+def check_score_outputs(
+    output_dir: Path, inputs: list[Path], force: bool
+) -> None:
+    """Refuse scoring over an earlier score without ``force``, and over
+    one of its inputs always."""
+    for name in SCORE_OUTPUTS:
+        check_output(Path(output_dir) / name, inputs, force)
+
+
 def mlgwsc_score(
     data_dir: Path,
     foreground_events: list[Path],
@@ -341,6 +354,7 @@ def mlgwsc_score(
     output_dir: Path,
     mlgwsc_dir: str = "",
     mlgwsc_env: str = "",
+    force: bool = False,
 ) -> None:
     """Score events with the challenge's evaluate.py; write score.hdf5.
 
@@ -352,7 +366,11 @@ def mlgwsc_score(
             summary.json.
         mlgwsc_dir: a checkout of the challenge (see ``mlgwsc_data``).
         mlgwsc_env: the environment that runs it.
+        force: replace an earlier score in output_dir.
     """
+    check_score_outputs(
+        output_dir, [*foreground_events, *background_events], force
+    )
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
     data = ChallengeSet(Path(data_dir))
     result = score(
@@ -377,6 +395,7 @@ def mlgwsc_benchmark(
     backend: str = "local",
     triton_url: str = "",
     triton_server: str = "",
+    force: bool = False,
 ) -> None:
     """The whole benchmark for one exported model: data, events, score.
 
@@ -397,10 +416,15 @@ def mlgwsc_benchmark(
         backend: local or triton.
         triton_url: gRPC address of a running Triton server.
         triton_server: the server to start (see ``analyse``).
+        force: replace the events and score of an earlier benchmark in
+            output_dir (its data/ is reused either way).
     """
+    output_dir = Path(output_dir)
+    for kind in ("foreground", "background"):
+        check_output(output_dir / f"events-{kind}.hdf", [], force)
+    check_score_outputs(output_dir, [], force)
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
     check_ifos(repository)
-    output_dir = Path(output_dir)
     data = generate(code, dataset, duration, seed, output_dir / "data")
     events = {}
     for kind, path in (
@@ -418,8 +442,7 @@ def mlgwsc_benchmark(
             backend=backend,
             triton_url=triton_url,
             triton_server=triton_server,
-            # a rerun rescores the set: its own event files are replaced
-            force=True,
+            force=force,
         )
     result = score(
         code, data, [events["foreground"]], [events["background"]], output_dir
