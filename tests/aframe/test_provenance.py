@@ -15,7 +15,9 @@ from aframe.tasks.data import (
     TrainingSegments,
     ValidationWaveforms,
 )
+from aframe.tasks.infer import AggregateEvents, Infer
 from aframe.tasks.plots import SensitiveVolume
+from aframe.tasks.train import Train
 from aframe_contracts.segments import write_segments
 from tests.conftest import load_law_config
 
@@ -96,6 +98,11 @@ def test_every_task_of_the_sandbox_records_its_call(experiment):
     assert provenance.digest(served) == provenance.digest(record)
     # the title names the directory: left out, so the experiment may move
     assert "title" not in record["parameters"]
+    # a killed fit continues from its last epoch when run again; whether
+    # it may does not change what it makes
+    train = Train.req(Sandbox())
+    assert train.stage_call().parameters["resume"] is True
+    assert "resume" not in train.provenance({})["parameters"]
 
 
 def test_a_moved_experiment_stays_complete(experiment, tmp_path, monkeypatch):
@@ -153,3 +160,24 @@ def test_tasks_whose_stage_refuses_to_replace_pass_force():
     for task, command in commands.items():
         takes_force = "force" in inspect.signature(command).parameters
         assert task.replaces_outputs == takes_force, task.__name__
+
+
+def test_a_longer_background_is_not_complete(experiment):
+    """Tb raised after a finished run: the aggregate of the old
+    timeslides must not stand for the new Tb."""
+    directory = experiment()
+    start = 1240583383
+    write_segments(
+        [(start, start + 3600)], directory / "data/test/segments.txt"
+    )
+    write_segments(
+        [(1240579783, start)], directory / "data/train/segments.txt"
+    )
+    before = AggregateEvents.req(Sandbox())
+    after = AggregateEvents.req(Sandbox(), Tb=2 * before.Tb)
+    assert len(Infer.req(after).get_branch_map()) > len(
+        Infer.req(before).get_branch_map()
+    )
+    old, new = before.provenance({}), after.provenance({})
+    assert provenance.digest(old) != provenance.digest(new)
+    assert "its input Infer changed" in provenance.changes(old, new)

@@ -58,3 +58,22 @@ def test_a_second_run_is_refused_naming_the_first(tmp_path):
     third = run_lock(tmp_path, "true")
     third.communicate(timeout=30)
     assert third.returncode == 0
+
+
+def test_run_sh_takes_the_lock(experiment):
+    """run.sh itself goes through the lock: a run while another holds
+    the experiment does nothing and names the holder."""
+    directory = experiment()
+    fd = hold(directory)
+    try:
+        run = subprocess.run(
+            ["bash", str(directory / "run.sh"), "--workers", "1"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(fd)
+    assert run.returncode == ALREADY_RUNNING
+    assert f"already being run by process {os.getpid()}" in run.stderr
+    assert not (directory / "data").exists()

@@ -46,12 +46,15 @@ def run_testing_waveforms(background, output_dir):
             f"--timeslides+={{index: {index}, shifts: [0, {index}], "
             f"num_injections: 10, output: {output_dir}/inj-{index}.hdf5}}"
         )
-    assert main(args) == 0
+    return main(args)
 
 
-def test_testing_waveforms(background, tmp_path):
-    run_testing_waveforms(background, tmp_path / "a")
-    run_testing_waveforms(background, tmp_path / "b")
+def test_testing_waveforms(background, tmp_path, capsys):
+    assert run_testing_waveforms(background, tmp_path / "a") == 0
+    assert run_testing_waveforms(background, tmp_path / "b") == 0
+    # a timeslide's injections are not replaced unasked
+    assert run_testing_waveforms(background, tmp_path / "a") == 2
+    assert "inj-1.hdf5 exists: pass --force=true" in capsys.readouterr().err
     for index in (1, 2):
         path = tmp_path / "a" / f"inj-{index}.hdf5"
         signals = WaveformSet.read(path)
@@ -80,6 +83,7 @@ def test_training_and_validation_waveforms(background, tmp_path):
     training = tmp_path / "training.hdf5"
     args = [*SIGNALS, "--num_signals=20", "--seed=1", f"--output={training}"]
     assert main(["training_waveforms", *args, "--branch=0"]) == 0
+    assert main(["training_waveforms", *args, "--branch=0"]) == 2
     train = WaveformSet.read(training, None)
     assert train.waveforms["cross"].shape == (20, 4096)
     assert train.attrs["right_pad"] == 0.5
@@ -133,6 +137,12 @@ def test_outputs_are_replaced_only_when_asked(background, tmp_path, capsys):
     assert output.read_bytes() == first
     assert main([*args, f"--output={output}", "--seed=5", "--force=true"]) == 0
     assert output.read_bytes() != first
+    # and a segment list alike
+    segments = ["segments", "--source=simulated", "--ifos=[H1]"]
+    segments += ["--start=0", "--stop=10", f"--output={tmp_path}/s.txt"]
+    assert main(segments) == 0
+    assert main(segments) == 2
+    assert main([*segments, "--force=true"]) == 0
     # an input is never an output, forced or not
     validation = [
         "validation_waveforms",

@@ -60,14 +60,25 @@ def test_a_fit_with_other_settings_starts_afresh(data, tmp_path, caplog):
     for name, value in first.items():
         assert torch.equal(kept["state_dict"][name], value)
     assert weights(tmp_path)[1] == 1
+    # and so is the first fit's model, which the second replaced
+    for name in ("model.pt", "model.json"):
+        assert (tmp_path / "checkpoints-1" / name).exists()
+        assert (tmp_path / name).exists()
 
 
-def test_a_truncated_checkpoint_is_named(data, tmp_path, capsys):
-    assert main(fit_args(data, tmp_path / "run")) == 0
-    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+def test_a_truncated_checkpoint_is_named(data, tmp_path, capsys, caplog):
+    run = tmp_path / "run"
+    assert main(fit_args(data, run) + ["--resume=true"]) == 0
+    last = run / "checkpoints" / "last.ckpt"
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(last.read_bytes()[:2000])
     args = fit_args(data, tmp_path / "again") + [f"--ckpt_path={broken}"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"--ckpt_path {broken}: not a readable checkpoint" in err
+    # a last.ckpt cut short (a kill mid-write of another writer) is not
+    # resumed from: the fit starts afresh, the broken one kept aside
+    last.write_bytes(broken.read_bytes())
+    assert main(fit_args(data, run) + ["--resume=true"]) == 0
+    assert f"{last} is not a whole checkpoint: not resumed" in caplog.text
+    assert (run / "checkpoints-1" / "last.ckpt").stat().st_size == 2000

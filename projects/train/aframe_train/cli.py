@@ -41,6 +41,9 @@ from aframe_train.networks import TemplateBank
 
 logger = logging.getLogger("aframe_train")
 
+# the trained network (TorchScript), in run_dir beside model.json
+WEIGHTS_FILE = "model.pt"
+
 # Lightning precisions a GPU may train in: automatic mixed precision with
 # float16 (any CUDA GPU, with gradient scaling) or bfloat16 (Ampere and
 # later), or full precision
@@ -192,9 +195,9 @@ def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
     ``checkpoints/fit-settings.json`` records the digest of the settings
     of the fit whose checkpoints the directory holds.  With ``resume`` and
     the same digest, the fit continues from ``last.ckpt``; otherwise
-    earlier checkpoints are moved, with their record, to
-    ``checkpoints-<n>`` (kept, and out of the new fit's way) and the fit
-    starts afresh.
+    earlier checkpoints are moved, with their record and the earlier
+    fit's model.pt and model.json, to ``checkpoints-<n>`` (kept, and out
+    of the new fit's way) and the fit starts afresh.
     """
     checkpoints = run_dir / "checkpoints"
     record = checkpoints / "fit-settings.json"
@@ -210,7 +213,13 @@ def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
     saved = []
     if checkpoints.exists():
         saved = [p for p in checkpoints.iterdir() if p != record]
-    if saved:
+    # the earlier fit's products: the new fit would replace them
+    products = [
+        run_dir / name
+        for name in (WEIGHTS_FILE, SETTINGS_FILE)
+        if (run_dir / name).exists()
+    ]
+    if saved or products:
         number = 1
         while (run_dir / f"checkpoints-{number}").exists():
             number += 1
@@ -226,7 +235,11 @@ def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
             reason,
             aside,
         )
-        checkpoints.rename(aside)
+        if checkpoints.exists():
+            checkpoints.rename(aside)
+        aside.mkdir(exist_ok=True)
+        for path in products:
+            path.rename(aside / path.name)
     checkpoints.mkdir(parents=True, exist_ok=True)
     write_atomic(record, json.dumps({"digest": digest}) + "\n")
     return None
@@ -303,7 +316,7 @@ def write_weights(checkpoint: Path, run_dir: Path, score: float) -> None:
     )
     settings.write(run_dir / SETTINGS_FILE)
     # model.pt is the task's output: written last, atomically
-    with atomic_path(run_dir / "model.pt") as tmp:
+    with atomic_path(run_dir / WEIGHTS_FILE) as tmp:
         traced.save(str(tmp))
     logger.info("best model (valid_auroc %.4f): %s", score, checkpoint)
 
