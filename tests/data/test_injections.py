@@ -1,5 +1,8 @@
 """Projection and rejection sampling against bilby."""
 
+import logging
+import re
+
 import numpy as np
 import pytest
 from bilby.gw.detector import InterferometerList
@@ -46,10 +49,15 @@ def test_projection_matches_bilby_antenna_patterns():
             assert responses[0, i].sum() == pytest.approx(expected, abs=1e-3)
 
 
-def test_rejection_sampling_records_every_draw_in_order():
+def test_rejection_sampling_records_every_draw_in_order(caplog):
     psd = design_psd(4 * RATE)
-    draws, responses = injections.rejection_sample(
-        SIGNALS, 50, ["H1", "L1"], psd, 12, 32, None, seed=3
+    with caplog.at_level(logging.INFO, logger="aframe_data"):
+        draws, responses = injections.rejection_sample(
+            SIGNALS, 50, ["H1", "L1"], psd, 12, 32, None, seed=3
+        )
+    # a long draw says how far it is, batch by batch
+    assert re.search(
+        r"50 of 50 signals above SNR 12 \(acceptance 0\.\d\d\)", caplog.text
     )
     accepted, rejected = draws.accepted, draws.rejected
     assert len(accepted["snr"]) == 50 and responses.shape == (50, 2, 4 * RATE)

@@ -105,6 +105,24 @@ def test_unreadable_inputs(tmp_path):
         f["V1/0"] = np.zeros(4)
     with pytest.raises(DataError, match="neither a GWOSC file"):
         strain.index_files([str(tmp_path / "other.h5")], ["H1"], "")
+    # the files source reads with the same checks as aframe-infer mlgwsc:
+    # empty, truncated and two-dimensional files are named
+    good = mlgwsc_file(tmp_path / "good.hdf5", [(0, 64)])
+    (tmp_path / "empty.hdf5").write_bytes(b"")
+    cut = tmp_path / "cut.hdf5"
+    cut.write_bytes(good.read_bytes()[:3000])
+    with h5py.File(tmp_path / "flat.hdf5", "w") as f:
+        for ifo in ("H1", "L1"):
+            f.create_dataset(f"{ifo}/0", data=np.zeros((2, 64)))
+            f[f"{ifo}/0"].attrs.update(start_time=0, delta_t=1 / RATE)
+    for name, problem in [
+        ("empty.hdf5", "empty"),
+        ("cut.hdf5", "not a readable HDF5"),
+        ("flat.hdf5", "not a one-dimensional"),
+    ]:
+        path = tmp_path / name
+        with pytest.raises(DataError, match=f"{path}.*{problem}"):
+            strain.index_files([str(path)], ["H1", "L1"], "")
 
 
 def test_gwosc_hdf5_resampled(tmp_path):
