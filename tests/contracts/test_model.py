@@ -1,8 +1,10 @@
 import json
+from dataclasses import replace
 
 import pytest
 
 from aframe_contracts.errors import ContractError
+from aframe_contracts.layout import content_digest
 from aframe_contracts.model import ModelSettings, WhiteningSpec
 
 SETTINGS = ModelSettings(
@@ -24,7 +26,9 @@ SETTINGS = ModelSettings(
 def test_round_trip(tmp_path):
     path = tmp_path / "model.json"
     SETTINGS.write(path)
-    assert ModelSettings.read(path) == SETTINGS
+    # read back with the digest write computed
+    read = ModelSettings.read(path)
+    assert read == replace(SETTINGS, digest=content_digest(SETTINGS))
     assert SETTINGS.whitening == WhiteningSpec(
         2048.0, 1.5, 1.0, 64.0, None, 32.0, None
     )
@@ -38,8 +42,8 @@ def test_settings_of_older_models_and_bad_files(tmp_path):
     path = tmp_path / "model.json"
     SETTINGS.write(path)
     recorded = json.loads(path.read_text())
-    # written before the layout was recorded, or the span
-    for key in ("layout", "layout_version", "validation_span"):
+    # written before the layout was recorded, or the span, or the digest
+    for key in ("layout", "layout_version", "validation_span", "digest"):
         del recorded[key]
     path.write_text(json.dumps(recorded))
     assert ModelSettings.read(path).validation_span is None
@@ -49,4 +53,16 @@ def test_settings_of_older_models_and_bad_files(tmp_path):
     del recorded["ifos"]
     path.write_text(json.dumps(recorded))
     with pytest.raises(ContractError, match="no model settings field ifos"):
+        ModelSettings.read(path)
+
+
+def test_an_edited_file_is_refused(tmp_path):
+    """The weights were trained behind the settings training recorded:
+    an edit would export them behind another preprocessing."""
+    path = tmp_path / "model.json"
+    SETTINGS.write(path)
+    recorded = json.loads(path.read_text())
+    assert len(recorded["digest"]) == 64
+    path.write_text(json.dumps({**recorded, "kernel_length": 2.0}))
+    with pytest.raises(ContractError, match="edited after training"):
         ModelSettings.read(path)

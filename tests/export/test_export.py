@@ -7,6 +7,7 @@ import onnxruntime
 import pytest
 import torch
 
+from aframe_contracts.errors import ContractError
 from aframe_contracts.model import WhiteningSpec
 from aframe_export.export import ExportError, export, tensorrt_missing
 from aframe_export.snapshotter import Snapshotter
@@ -122,6 +123,19 @@ def test_weights_that_do_not_fit_model_json_are_refused(tmp_path):
     repository = tmp_path / "repo"
     with pytest.raises(ExportError, match=r"does not take windows of \[8, 3"):
         run_export(weights, repository, ifos=three)
+    assert not repository.exists() or versions(repository) == []
+
+
+def test_an_edited_model_json_is_refused(weights, tmp_path):
+    """kernel_length edited to 2 s for 1 s weights: the network pools
+    over its window, so a dry run would pass; the settings' digest does
+    not."""
+    settings = weights.with_name("model.json")
+    recorded = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**recorded, "kernel_length": 2.0}))
+    repository = tmp_path / "repo"
+    with pytest.raises(ContractError, match="edited after training"):
+        run_export(weights, repository, kernel_length=2.0)
     assert not repository.exists() or versions(repository) == []
 
 

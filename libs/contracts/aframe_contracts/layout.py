@@ -114,6 +114,17 @@ def write_record(record, path: Path, layout: str, version: int) -> None:
     write_atomic(path, to_json(value))
 
 
+def content_digest(record) -> str:
+    """The sha256 of a dataclass record's fields but its ``digest``: the
+    record's own checksum, so that an edited file is recognised."""
+    import hashlib
+    from dataclasses import asdict, replace
+
+    fields = asdict(replace(record, digest=""))
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def read_record(cls, path: Path, layout: str, version: int, what: str):
     """A dataclass from a JSON object written by ``write_record``.
 

@@ -7,12 +7,19 @@ needs to rebuild the preprocessing the network was trained behind, and
 export stops when the pipeline's ``ifos``, ``sample_rate``,
 ``kernel_length`` or ``fduration`` differ from them.  ``WhiteningSpec``
 is the part of them that says how strain is whitened.
+
+``digest`` is the sha256 of the other fields: a file edited after
+training is refused, since a network that pools over its window accepts
+any kernel, and an edited one would be exported behind a preprocessing
+it was not trained behind without an error.  Files from before the
+digest have none, and are read as they are.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from aframe_contracts.layout import read_record, write_record
+from aframe_contracts.errors import ContractError
+from aframe_contracts.layout import content_digest, read_record, write_record
 
 LAYOUT, VERSION = "model-settings", 1
 FILE = "model.json"
@@ -60,6 +67,8 @@ class ModelSettings(WhiteningSpec):
             merger, as the end of its window minus the coalescence time;
             None for the whole kernel, [0, kernel_length] (networks that
             pool over their window fire wherever the merger is in it).
+        digest: the sha256 of the other fields, set by ``write``; empty
+            in files from before it.
     """
 
     ifos: list[str]
@@ -68,6 +77,7 @@ class ModelSettings(WhiteningSpec):
     valid_auroc: float
     validation_span: list[float] | None = None
     response: list[float] | None = None
+    digest: str = ""
 
     @property
     def response_span(self) -> tuple[float, float]:
@@ -84,8 +94,17 @@ class ModelSettings(WhiteningSpec):
         )
 
     def write(self, path: Path) -> None:
-        write_record(self, path, LAYOUT, VERSION)
+        record = replace(self, digest=content_digest(self))
+        write_record(record, path, LAYOUT, VERSION)
 
     @classmethod
     def read(cls, path: Path) -> "ModelSettings":
-        return read_record(cls, path, LAYOUT, VERSION, "model settings")
+        settings = read_record(cls, path, LAYOUT, VERSION, "model settings")
+        if settings.digest and settings.digest != content_digest(settings):
+            raise ContractError(
+                f"{path} was edited after training: its contents are not "
+                "the ones its digest records, and the weights beside it "
+                "were trained behind the settings it recorded. Train "
+                "again, or undo the edit"
+            )
+        return settings

@@ -17,14 +17,13 @@ JSON object of the fields of ``TimeCalibration``.  It holds for the
 version and weights it names only; inference refuses it for others.
 """
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aframe_contracts.errors import ContractError
 from aframe_contracts.files import sha256
 from aframe_contracts.layout import (
+    content_digest,
     from_dict,
     read_record,
     write_record,
@@ -94,9 +93,7 @@ class Manifest:
 
     def content_digest(self) -> str:
         """The sha256 of every field but ``digest``."""
-        fields = asdict(replace(self, digest=""))
-        text = json.dumps(fields, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return content_digest(self)
 
     def with_files(self, repository: Path) -> "Manifest":
         """This manifest with the checksums of its version's files."""
