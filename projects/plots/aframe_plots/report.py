@@ -17,9 +17,11 @@
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from bilby.core.prior import PriorDict
 
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents
@@ -37,7 +39,7 @@ from aframe_plots.far import (
     threshold_grid,
 )
 from aframe_plots.io import Draws, read_draws
-from aframe_plots.timing import timing_bins
+from aframe_plots.timing import TimingBin, timing_bins
 from aframe_plots.volume import (
     LogNormalPopulation,
     MassDensity,
@@ -220,11 +222,7 @@ def make_report(
         ContractError: an input file is missing or of another layout.
         PlotsError: bad input, with what is wrong and where.
     """
-    configs = {}
-    for path in config_files:
-        if not Path(path).is_file():
-            raise PlotsError(f"the config file {path} does not exist")
-        configs[str(path)] = Path(path).read_text(errors="replace")
+    configs = _read_configs(config_files)
     events = BackgroundEvents.read(background)
     draws = read_draws(foreground)
     try:
@@ -246,9 +244,6 @@ def make_report(
         prior = get_prior(draws.prior)
     except DataError as error:
         raise PlotsError(f"{foreground}: {error}") from None
-    sampling = sampling_density(prior)
-    v0 = astrophysical_volume(prior)
-    targets = _targets(mass_combos, sigma, sampling)
     logger.info(
         "%d background events in %.0f s; %d injections analysed of %d draws",
         events.statistic.size,
@@ -256,7 +251,97 @@ def make_report(
         draws.num_analysed,
         draws.snr.size,
     )
+    findings = measure(events, draws, prior, mass_combos, sigma)
 
+    output_dir.mkdir(parents=True, exist_ok=True)
+    # a report left by an earlier run must not mark this one complete
+    (output_dir / "report.html").unlink(missing_ok=True)
+    window = (
+        {} if draws.time_window is None else {"time_window": draws.time_window}
+    )
+    _write_volumes(
+        output_dir / "sensitive_volume.h5",
+        findings.thresholds,
+        findings.fars,
+        findings.populations,
+        {
+            **window,
+            "Tb": events.Tb,
+            "V0": findings.v0,
+            "prior": draws.prior,
+            "sigma": sigma,
+            "units": "fars: 1/yr; sv, err: Gpc^3; sd: Mpc",
+        },
+    )
+    problem = _problem(events, draws, findings.thresholds)
+    figures = _write_figures(output_dir, events, draws, findings, problem)
+    challenge = [(score, plotting.mlgwsc_plot(score)) for score in scores]
+    for score, figure in challenge:
+        write_atomic(output_dir / _mlgwsc_figure(score), figure)
+    text = page.render(
+        title,
+        events,
+        draws,
+        findings.v0,
+        sigma,
+        findings.points,
+        findings.populations,
+        figures,
+        problem,
+        _warnings(draws, findings.populations),
+        configs,
+        findings.timing,
+        challenge,
+    )
+    path = output_dir / "report.html"
+    write_atomic(path, text.encode())
+    logger.info("wrote %s", path)
+    return path
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the report measures from the events and the draws.
+
+    Args:
+        v0: the sampling prior's volume (Gpc^3).
+        thresholds: the detection-statistic grid, descending.
+        fars: the FAR of each threshold (1/yr).
+        points: the operating points of TARGETS (none without
+            background events).
+        populations: the sampling prior's and each mass combination's
+            volumes at each threshold.
+        timing: the found injections' event-time residuals by SNR, found
+            at the first operating point (1 / month).
+    """
+
+    v0: float
+    thresholds: np.ndarray
+    fars: np.ndarray
+    points: list[OperatingPoint]
+    populations: list[Population]
+    timing: list[TimingBin]
+
+
+def measure(
+    events: BackgroundEvents,
+    draws: Draws,
+    prior: PriorDict,
+    mass_combos: Sequence[Sequence[float]],
+    sigma: float,
+) -> Findings:
+    """The FAR curve, operating points, volumes and timing of a search.
+
+    Args:
+        events: the time-slid background.
+        draws: the injection draws, analysed and rejected.
+        prior: the prior the draws were sampled from.
+        mass_combos: source-frame [m1, m2] of log-normal populations.
+        sigma: their width in ln m.
+    """
+    sampling = sampling_density(prior)
+    v0 = astrophysical_volume(prior)
+    targets = _targets(mass_combos, sigma, sampling)
     thresholds = threshold_grid(events.statistic)
     fars = far(thresholds, events.statistic, events.Tb)
     points = []
@@ -276,34 +361,40 @@ def make_report(
         else np.zeros(draws.snr.size, bool)
     )
     timing = timing_bins(draws.residual, draws.snr, found)
+    return Findings(v0, thresholds, fars, points, populations, timing)
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    # a report left by an earlier run must not mark this one complete
-    (output_dir / "report.html").unlink(missing_ok=True)
-    window = (
-        {} if draws.time_window is None else {"time_window": draws.time_window}
-    )
-    _write_volumes(
-        output_dir / "sensitive_volume.h5",
-        thresholds,
-        fars,
-        populations,
-        {
-            **window,
-            "Tb": events.Tb,
-            "V0": v0,
-            "prior": draws.prior,
-            "sigma": sigma,
-            "units": "fars: 1/yr; sv, err: Gpc^3; sd: Mpc",
-        },
-    )
-    problem = _problem(events, draws, thresholds)
+
+def _read_configs(config_files: Sequence[Path]) -> dict[str, str]:
+    """Each config file's text, by its path."""
+    configs = {}
+    for path in config_files:
+        if not Path(path).is_file():
+            raise PlotsError(f"the config file {path} does not exist")
+        configs[str(path)] = Path(path).read_text(errors="replace")
+    return configs
+
+
+def _write_figures(
+    output_dir: Path,
+    events: BackgroundEvents,
+    draws: Draws,
+    findings: Findings,
+    problem: str | None,
+) -> dict[str, bytes | str]:
+    """Draw the figures and write them; a figure that cannot be drawn
+    gets its reason instead, and an earlier run's file is removed."""
     figures = _figures(
-        events, draws, thresholds, fars, points, populations, problem
+        events,
+        draws,
+        findings.thresholds,
+        findings.fars,
+        findings.points,
+        findings.populations,
+        problem,
     )
     figures["timing.png"] = (
-        plotting.timing_plot(timing, draws.time_window)
-        if any(b.residuals.size for b in timing)
+        plotting.timing_plot(findings.timing, draws.time_window)
+        if any(b.residuals.size for b in findings.timing)
         else "No injection was found at the 1 / month operating point with "
         "its event time recorded."
     )
@@ -312,28 +403,7 @@ def make_report(
             write_atomic(output_dir / name, figures[name])
         else:
             (output_dir / name).unlink(missing_ok=True)
-    challenge = [(score, plotting.mlgwsc_plot(score)) for score in scores]
-    for score, figure in challenge:
-        write_atomic(output_dir / _mlgwsc_figure(score), figure)
-    text = page.render(
-        title,
-        events,
-        draws,
-        v0,
-        sigma,
-        points,
-        populations,
-        figures,
-        problem,
-        _warnings(draws, populations),
-        configs,
-        timing,
-        challenge,
-    )
-    path = output_dir / "report.html"
-    write_atomic(path, text.encode())
-    logger.info("wrote %s", path)
-    return path
+    return figures
 
 
 def _problem(
