@@ -24,6 +24,18 @@ from tests.conftest import load_law_config
 LOUDER = "aLIGO_ZERO_DET_high_P"
 
 
+def write_quickstart_segments(directory) -> None:
+    """The quickstart's segment lists: an hour of training data, then an
+    hour of test data, so every branch map is known."""
+    start = 1240583383
+    write_segments(
+        [(start, start + 3600)], directory / "data/test/segments.txt"
+    )
+    write_segments(
+        [(1240579783, start)], directory / "data/train/segments.txt"
+    )
+
+
 def build(*tasks) -> None:
     assert luigi.build(list(tasks), local_scheduler=True, log_level="WARNING")
 
@@ -79,13 +91,7 @@ def test_every_task_of_the_sandbox_records_its_call(experiment):
     assert volume.provenance({}) is None
     # the process keeps digests, never an unknown one
     assert volume.provenance_digest(provenance.DIGESTS) is None
-    start = 1240583383
-    write_segments(
-        [(start, start + 3600)], directory / "data/test/segments.txt"
-    )
-    write_segments(
-        [(1240579783, start)], directory / "data/train/segments.txt"
-    )
+    write_quickstart_segments(directory)
     volume = SensitiveVolume.req(Sandbox())
     record = volume.provenance({})
     assert record["subcommand"] == "report"
@@ -166,13 +172,7 @@ def test_a_longer_background_is_not_complete(experiment):
     """Tb raised after a finished run: the aggregate of the old
     timeslides must not stand for the new Tb."""
     directory = experiment()
-    start = 1240583383
-    write_segments(
-        [(start, start + 3600)], directory / "data/test/segments.txt"
-    )
-    write_segments(
-        [(1240579783, start)], directory / "data/train/segments.txt"
-    )
+    write_quickstart_segments(directory)
     before = AggregateEvents.req(Sandbox())
     after = AggregateEvents.req(Sandbox(), Tb=2 * before.Tb)
     assert len(Infer.req(after).get_branch_map()) > len(
