@@ -5,7 +5,7 @@ from pathlib import Path
 import law
 import luigi
 
-from aframe import devices, stage
+from aframe import devices, provenance, stage
 from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.parameters import PipelineParams
 from aframe.tasks.data import (
@@ -68,11 +68,21 @@ class TrainingTask(PipelineParams, StageTask):
 class Train(TrainingTask):
     """Fit the detector with the Lightning CLI (DDP over --gpus 0,1)."""
 
+    def run(self):
+        # a fit that finished made a record; one that was stopped did not.
+        # Only a stopped fit continues from its last epoch: a finished one
+        # runs again because its settings or its inputs changed, and its
+        # checkpoints were trained on the old data (the fit's own check,
+        # aframe_train.cli.resume_from, names the data files, not their
+        # contents).  Decided before run() removes the record.
+        self.resumable = not (self.workdir() / provenance.RECORD).exists()
+        super().run()
+
     def stage_call(self):
         parameters = self.fit_parameters()
         # a killed fit continues from its last epoch when rerun, unless
         # its settings changed (aframe_train.cli.resume_from)
-        parameters["resume"] = True
+        parameters["resume"] = getattr(self, "resumable", True)
         trainer = devices.trainer_devices(self.gpus)
         if trainer:
             parameters["trainer"] = trainer

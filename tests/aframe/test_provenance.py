@@ -181,3 +181,28 @@ def test_a_longer_background_is_not_complete(experiment):
     old, new = before.provenance({}), after.provenance({})
     assert provenance.digest(old) != provenance.digest(new)
     assert "its input Infer changed" in provenance.changes(old, new)
+
+
+def test_only_a_stopped_fit_resumes(experiment, monkeypatch):
+    """A fit that finished runs again because its settings or inputs
+    changed: its checkpoints were trained on the old data, so it starts
+    afresh.  A fit stopped before it finished left no record, and
+    continues from its last epoch."""
+    directory = experiment()
+    write_quickstart_segments(directory)
+    calls = []
+    monkeypatch.setattr(
+        Train,
+        "run_stage",
+        lambda self, sub, params, configs: calls.append(params),
+    )
+    monkeypatch.setattr(Train, "provenance", lambda self, memo: None)
+    train = Train.req(Sandbox())
+    record = train.workdir() / provenance.RECORD
+    train.run()
+    assert calls[-1]["resume"] is True
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("{}")
+    train.run()
+    assert calls[-1]["resume"] is False
+    assert not record.exists()
