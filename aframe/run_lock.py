@@ -2,8 +2,13 @@
 
 ``run.sh`` starts law through this module: it takes an exclusive lock on
 ``<experiment>/.aframe-run.lock`` (``flock``), writes its PID into it,
-then replaces itself with law, which keeps the lock (and its children
-while they live) until the run ends, however it ends.  A second run of
+and runs law as its child until the run ends, passing on the signals it
+gets.  The lock stays in this process, never passed to law: a process
+law forks and leaves behind when it is killed (multiprocessing's manager
+outlives a SIGTERM) would otherwise keep the experiment locked, and a
+rerun would be refused naming a process that is gone.  Law dies with
+this process (``PR_SET_PDEATHSIG``), so no run goes on unlocked.  A
+second run of
 the same experiment, with any arguments, is refused with the holder's
 PID; other experiments are not affected.  (luigi's own lock, keyed on
 the command line, would refuse every other experiment while one runs and
@@ -15,10 +20,16 @@ let the same one through with other arguments: the cfg turns it off,
 
 import fcntl
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
+from aframe.stage import die_with_parent
+
 LOCK_FILE = ".aframe-run.lock"
+# what this process passes on to the run it holds the lock for
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 # law's exit status for a run refused because one is running
 ALREADY_RUNNING = 10
 
@@ -64,10 +75,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return ALREADY_RUNNING
-    # the command inherits the locked descriptor, and with it the lock
-    os.set_inheritable(fd, True)
-    os.execvp(command[0], command)
-    return 0  # not reached
+    # os.open's descriptors are not inheritable: the command runs without
+    # the lock, which ends with this process
+    try:
+        child = subprocess.Popen(command, preexec_fn=die_with_parent)
+    except OSError as error:
+        print(f"aframe: cannot run {command[0]}: {error}", file=sys.stderr)
+        return 127
+    for number in FORWARDED_SIGNALS:
+        signal.signal(number, lambda sig, frame: child.send_signal(sig))
+    # Ctrl-C reaches the whole process group, law too: law handles it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code = child.wait()
+    # a command ended by a signal exits as a shell reports it
+    return 128 - code if code < 0 else code
 
 
 if __name__ == "__main__":

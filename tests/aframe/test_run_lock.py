@@ -1,7 +1,9 @@
 """One run per experiment, whatever its arguments; other experiments
 run at once."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,7 +48,7 @@ def test_a_second_run_is_refused_naming_the_first(tmp_path):
         time.sleep(0.05)
     while time.monotonic() < end and not lock.read_text().strip():
         time.sleep(0.05)
-    # the command replaced the lock's process: the PID is the run's
+    # the PID is the run's: the process that holds the lock
     assert lock.read_text().strip() == str(first.pid)
     second = run_lock(tmp_path, "true", "--other-arguments")
     _, err = second.communicate(timeout=30)
@@ -77,3 +79,34 @@ def test_run_sh_takes_the_lock(experiment):
     assert run.returncode == ALREADY_RUNNING
     assert f"already being run by process {os.getpid()}" in run.stderr
     assert not (directory / "data").exists()
+
+
+def test_a_killed_run_leaves_no_lock_behind(tmp_path):
+    """A process the command forked and left behind (multiprocessing's
+    manager outlives a SIGTERM) must not keep the experiment locked."""
+    command = [
+        sys.executable,
+        "-c",
+        "import multiprocessing, time\n"
+        "manager = multiprocessing.Manager()\n"
+        "shared = manager.dict()\n"
+        "print(manager._process.pid, flush=True)\n"
+        "time.sleep(60)",
+    ]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "aframe.run_lock", str(tmp_path), *command],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    orphan = int(run.stdout.readline())
+    try:
+        assert holder(tmp_path) == str(run.pid)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=30) == 128 + signal.SIGTERM
+        fd = hold(tmp_path)
+        assert fd is not None, "the lock outlived the run"
+        os.close(fd)
+    finally:
+        run.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(orphan, signal.SIGKILL)
