@@ -9,10 +9,10 @@ outlives a SIGTERM) would otherwise keep the experiment locked, and a
 rerun would be refused naming a process that is gone.  Law dies with
 this process (``PR_SET_PDEATHSIG``), so no run goes on unlocked.  A
 second run of the same experiment, with any arguments, is refused with
-the holder's PID; other experiments are not affected.  (luigi's own lock, keyed on
-the command line, would refuse every other experiment while one runs and
-let the same one through with other arguments: the cfg turns it off,
-``no_lock`` in ``[luigi_core]``.)
+the holder's PID; other experiments are not affected.  (luigi's own
+lock, keyed on the command line, would refuse every other experiment
+while one runs and let the same one through with other arguments: the
+cfg turns it off, ``no_lock`` in ``[luigi_core]``.)
 
     python -m aframe.run_lock EXPERIMENT COMMAND [ARGS...]
 """
