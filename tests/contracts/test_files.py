@@ -6,6 +6,7 @@ from aframe_contracts.files import (
     atomic_hdf5,
     atomic_path,
     check_output,
+    check_outputs,
     sha256,
     write_atomic,
 )
@@ -63,3 +64,13 @@ def test_outputs_never_replace_inputs(tmp_path):
         check_output(other, [data], force=False)
     check_output(other, [data], force=True)
     assert data.read_text() == "precious"
+
+
+def test_every_output_is_checked_against_every_input(tmp_path):
+    data = tmp_path / "strain.hdf"
+    data.write_text("precious")
+    new = tmp_path / "new.hdf"
+    # inputs given once, as a generator, still reach the last output
+    with pytest.raises(DataError, match="would destroy the input"):
+        check_outputs([new, data], (p for p in [data]), force=True)
+    check_outputs([new, tmp_path / "other.hdf"], [data], force=False)

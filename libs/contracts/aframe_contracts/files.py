@@ -90,3 +90,13 @@ def check_output(output: Path, inputs: Iterable[Path], force: bool) -> None:
             f"the output {output} exists: pass --force=true to replace it, or "
             "choose another output file"
         )
+
+
+def check_outputs(
+    outputs: Iterable[Path], inputs: Iterable[Path], force: bool
+) -> None:
+    """``check_output`` for each of a command's ``outputs``, before it
+    writes any of them."""
+    inputs = list(inputs)
+    for output in outputs:
+        check_output(output, inputs, force)

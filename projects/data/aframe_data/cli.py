@@ -16,7 +16,7 @@ from typing import Literal
 
 from aframe_contracts.cli import run_cli
 from aframe_contracts.errors import DataError
-from aframe_contracts.files import check_output
+from aframe_contracts.files import check_output, check_outputs
 from aframe_contracts.segments import write_segments
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
@@ -255,8 +255,7 @@ def testing_waveforms(
     from aframe_data.injections import Band, timeslide_injections
     from aframe_signal.psd import welch_psd
 
-    for timeslide in timeslides:
-        check_output(timeslide.output, [background_file], force)
+    check_outputs([t.output for t in timeslides], [background_file], force)
     chunk = BackgroundStrain.read(background_file, ifos)
     duration = chunk.size / chunk.sample_rate
     psd = welch_psd(chunk.strain, ifos, chunk.sample_rate, signals.duration)

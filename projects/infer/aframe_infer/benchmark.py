@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aframe_contracts.files import atomic_hdf5, check_output
+from aframe_contracts.files import atomic_hdf5, check_output, check_outputs
 from aframe_contracts.repository import Manifest
 from aframe_contracts.score import (
     MONTH,
@@ -338,15 +338,6 @@ def mlgwsc_data(
 SCORE_OUTPUTS = ("eval.hdf", "score.hdf5", "summary.json")
 
 
-def check_score_outputs(
-    output_dir: Path, inputs: list[Path], force: bool
-) -> None:
-    """Refuse scoring over an earlier score without ``force``, and over
-    one of its inputs always."""
-    for name in SCORE_OUTPUTS:
-        check_output(Path(output_dir) / name, inputs, force)
-
-
 def mlgwsc_score(
     data_dir: Path,
     foreground_events: list[Path],
@@ -368,8 +359,10 @@ def mlgwsc_score(
         mlgwsc_env: the environment that runs it.
         force: replace an earlier score in output_dir.
     """
-    check_score_outputs(
-        output_dir, [*foreground_events, *background_events], force
+    check_outputs(
+        [Path(output_dir) / name for name in SCORE_OUTPUTS],
+        [*foreground_events, *background_events],
+        force,
     )
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
     data = ChallengeSet(Path(data_dir))
@@ -420,9 +413,10 @@ def mlgwsc_benchmark(
             output_dir (its data/ is reused either way).
     """
     output_dir = Path(output_dir)
-    for kind in ("foreground", "background"):
-        check_output(output_dir / f"events-{kind}.hdf", [], force)
-    check_score_outputs(output_dir, [], force)
+    # before the set is made and streamed
+    names = ["events-foreground.hdf", "events-background.hdf"]
+    names += SCORE_OUTPUTS
+    check_outputs([output_dir / name for name in names], [], force)
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
     check_ifos(repository)
     data = generate(code, dataset, duration, seed, output_dir / "data")

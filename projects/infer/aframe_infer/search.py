@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
-from aframe_contracts.files import check_output
+from aframe_contracts.files import check_outputs
 from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
@@ -75,10 +75,14 @@ def analyse(
             calibrated window (timing.json).
         force: replace existing event files in output_dir.
     """
-    for name in ("background.hdf5", "foreground.hdf5"):
-        check_output(
-            Path(output_dir) / name, [background_file, injections_file], force
-        )
+    check_outputs(
+        [
+            Path(output_dir) / "background.hdf5",
+            Path(output_dir) / "foreground.hdf5",
+        ],
+        [background_file, injections_file],
+        force,
+    )
     # the inputs are read and checked before any server starts
     manifest, chunk, injections = read_branch(
         repository, background_file, injections_file
@@ -229,8 +233,7 @@ def aggregate(
         for d in branch_dirs
         for name in ("background.hdf5", "foreground.hdf5")
     ]
-    check_output(background, inputs, force)
-    check_output(foreground, inputs, force)
+    check_outputs([background, foreground], inputs, force)
     events = [
         BackgroundEvents.read(Path(d) / "background.hdf5") for d in branch_dirs
     ]

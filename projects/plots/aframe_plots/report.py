@@ -25,7 +25,7 @@ from bilby.core.prior import PriorDict
 
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents
-from aframe_contracts.files import atomic_hdf5, check_output, write_atomic
+from aframe_contracts.files import atomic_hdf5, check_outputs, write_atomic
 from aframe_contracts.score import Score
 from aframe_data.priors import get_prior
 from aframe_plots import page, plotting
@@ -143,17 +143,6 @@ def _output_names(scores: Sequence[Score]) -> list[str]:
     ]
 
 
-def _check_outputs(
-    outputs: Sequence[Path], inputs: Sequence[Path], force: bool
-) -> None:
-    """Refuse an output that is an input, or exists without ``force``."""
-    try:
-        for output in outputs:
-            check_output(output, inputs, force)
-    except DataError as error:
-        raise PlotsError(str(error)) from None
-
-
 def _write_volumes(
     path: Path,
     thresholds: np.ndarray,
@@ -230,11 +219,14 @@ def make_report(
     except DataError as error:
         raise PlotsError(str(error)) from None
     output_dir = Path(output_dir)
-    _check_outputs(
-        [output_dir / name for name in _output_names(scores)],
-        [background, foreground, *mlgwsc_scores, *config_files],
-        force,
-    )
+    try:
+        check_outputs(
+            [output_dir / name for name in _output_names(scores)],
+            [background, foreground, *mlgwsc_scores, *config_files],
+            force,
+        )
+    except DataError as error:
+        raise PlotsError(str(error)) from None
     if events.statistic.size and events.shift.shape[1] != len(draws.ifos):
         raise PlotsError(
             f"{background}: {events.shift.shape[1]} shifts per event, but "
