@@ -2,11 +2,13 @@
 
 ``run.sh`` starts law through this module: it takes an exclusive lock on
 ``<experiment>/.aframe-run.lock`` (``flock``), writes its PID into it,
-and runs law as its child until the run ends, passing on the signals it
-gets.  The lock stays in this process, never passed to law: a process
-law forks and leaves behind when it is killed (multiprocessing's manager
-outlives a SIGTERM) would otherwise keep the experiment locked, and a
-rerun would be refused naming a process that is gone.  Law dies with
+and runs law as its child, in a process group of its own, until the run
+ends, passing on the signals it gets (Ctrl-C too).  The lock stays in
+this process, never passed to law: a process law forks and leaves behind
+when it is killed (multiprocessing's manager outlives a SIGTERM) would
+otherwise keep the experiment locked, and a rerun would be refused
+naming a process that is gone.  What law leaves in its group is ended
+when law has ended, so nothing of a stopped run goes on.  Law dies with
 this process (``PR_SET_PDEATHSIG``), so no run goes on unlocked.  A
 second run of the same experiment, with any arguments, is refused with
 the holder's PID; other experiments are not affected.  (luigi's own
@@ -27,8 +29,9 @@ from pathlib import Path
 from aframe.stage import die_with_parent
 
 LOCK_FILE = ".aframe-run.lock"
-# what this process passes on to the run it holds the lock for
-FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# what this process passes on to the run it holds the lock for: law is
+# in a group of its own, which the terminal's Ctrl-C does not reach
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # law's exit status for a run refused because one is running
 ALREADY_RUNNING = 10
 
@@ -55,6 +58,14 @@ def holder(experiment: Path) -> str:
     return text or "unknown"
 
 
+def end_group(group: int) -> None:
+    """End what is left in a process group whose leader has ended."""
+    try:
+        os.killpg(group, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) < 2:
@@ -77,15 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     # os.open's descriptors are not inheritable: the command runs without
     # the lock, which ends with this process
     try:
-        child = subprocess.Popen(command, preexec_fn=die_with_parent)
+        child = subprocess.Popen(
+            command, preexec_fn=die_with_parent, process_group=0
+        )
     except OSError as error:
         print(f"aframe: cannot run {command[0]}: {error}", file=sys.stderr)
         return 127
     for number in FORWARDED_SIGNALS:
         signal.signal(number, lambda sig, frame: child.send_signal(sig))
-    # Ctrl-C reaches the whole process group, law too: law handles it
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     code = child.wait()
+    end_group(child.pid)
     # a command ended by a signal exits as a shell reports it
     return 128 - code if code < 0 else code
 

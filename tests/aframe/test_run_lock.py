@@ -7,6 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from aframe.run_lock import ALREADY_RUNNING, LOCK_FILE, hold, holder
 
@@ -81,9 +84,26 @@ def test_run_sh_takes_the_lock(experiment):
     assert not (directory / "data").exists()
 
 
-def test_a_killed_run_leaves_no_lock_behind(tmp_path):
+def gone(pid: int, timeout: float) -> bool:
+    """Whether process ``pid`` ends within ``timeout`` (a zombie has
+    ended: whether its new parent reaps it is not the run's doing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")")[-1]
+        except FileNotFoundError:
+            return True
+        if state.split()[0] == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_killed_run_leaves_nothing_behind(tmp_path, number):
     """A process the command forked and left behind (multiprocessing's
-    manager outlives a SIGTERM) must not keep the experiment locked."""
+    manager outlives a SIGTERM) must neither keep the experiment locked
+    nor outlive the run."""
     command = [
         sys.executable,
         "-c",
@@ -101,11 +121,12 @@ def test_a_killed_run_leaves_no_lock_behind(tmp_path):
     orphan = int(run.stdout.readline())
     try:
         assert holder(tmp_path) == str(run.pid)
-        run.send_signal(signal.SIGTERM)
-        assert run.wait(timeout=30) == 128 + signal.SIGTERM
+        run.send_signal(number)
+        assert run.wait(timeout=30) == 128 + number
         fd = hold(tmp_path)
         assert fd is not None, "the lock outlived the run"
         os.close(fd)
+        assert gone(orphan, timeout=10), "what the run forked outlived it"
     finally:
         run.kill()
         with contextlib.suppress(ProcessLookupError):

@@ -2,49 +2,25 @@
 run.sh starts them (through aframe.run_lock)."""
 
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from aframe.run_lock import ALREADY_RUNNING, LOCK_FILE
 
-from .test_kill_resume import TASK, chunks, experiment
-
-
-def locked_law(env, directory, workers=2) -> subprocess.Popen:
-    law = str(Path(sys.executable).with_name("law"))
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aframe.run_lock",
-            str(directory),
-            law,
-            "run",
-            TASK,
-            "--workers",
-            str(workers),
-        ],
-        cwd=directory,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+from .test_kill_resume import chunks, experiment, law
 
 
 def test_two_experiments_at_once_and_one_refused_twice(tmp_path):
     first, first_env = experiment(tmp_path / "first")
     other, other_env = experiment(tmp_path / "other")
-    running = locked_law(first_env, first)
-    alongside = locked_law(other_env, other)
+    running = law(first_env, first, workers=2)
+    alongside = law(other_env, other, workers=2)
     # wait until the first run holds its lock and works
     deadline = time.monotonic() + 120
     while not chunks(first) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert running.poll() is None, "the first run ended too soon to test"
     # the same experiment again, with other arguments: refused at once
-    again = locked_law(first_env, first, workers=4)
+    again = law(first_env, first, workers=4, stderr=subprocess.PIPE)
     assert again.wait(timeout=60) == ALREADY_RUNNING
     pid = (first / LOCK_FILE).read_text().strip()
     assert f"already being run by process {pid}" in again.stderr.read()

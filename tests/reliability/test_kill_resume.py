@@ -51,14 +51,24 @@ def experiment(directory: Path) -> tuple[Path, dict]:
     return directory, environment(directory, cfg)
 
 
-def law(env: dict, directory: Path, task: str = TASK) -> subprocess.Popen:
+def law(
+    env: dict,
+    directory: Path,
+    task: str = TASK,
+    workers: int = 1,
+    stderr: int = subprocess.DEVNULL,
+) -> subprocess.Popen:
+    """``law run task`` as run.sh starts it: under the experiment's lock,
+    which ends what law leaves behind when it is stopped."""
     command = [str(Path(sys.executable).with_name("law")), "run", task]
+    lock = [sys.executable, "-m", "aframe.run_lock", str(directory)]
     return subprocess.Popen(
-        [*command, "--workers", "1"],
+        [*lock, *command, "--workers", str(workers)],
         cwd=directory,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
         start_new_session=True,
     )
 
