@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 QUICKSTART_DIR ?= quickstart-run
 STAMP := $(VENV)/.aframe-installed
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
-LOCK_EXTRAS := --extra tune --extra dev
+LOCK_EXTRAS := --extra tune --extra online --extra dev
 # the Triton server's environment (requirements-triton.in says why)
 TRITON_VENV ?= .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.aframe-installed

@@ -53,6 +53,8 @@ from aframe_contracts.layout import (
 )
 
 BACKGROUND, FOREGROUND, VERSION = "background-events", "foreground-events", 1
+# the Julian year, the one year of every rate of aframe
+SECONDS_PER_YEAR = 365.25 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,37 @@ class BackgroundEvents:
         if np.isnan(statistic).any():
             raise ContractError(f"{path}: detection_statistic has NaNs")
         return cls(statistic, time, shift, Tb, ifos, attrs)
+
+
+def background_years(Tb: float) -> float:
+    """Tb (s) in years."""
+    return Tb / SECONDS_PER_YEAR
+
+
+def louder(statistic: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How many of ``statistic`` are >= each threshold, as int."""
+    ordered = np.sort(statistic)
+    below = np.searchsorted(ordered, thresholds, side="left")
+    return ordered.size - below
+
+
+def far(
+    thresholds: np.ndarray, statistic: np.ndarray, Tb: float
+) -> np.ndarray:
+    """The false alarm rate (per year) of each threshold:
+
+        FAR(threshold) = max(n(statistic >= threshold), 1) / Tb
+
+    A threshold louder than every background event has fewer than one
+    event in Tb, which the background cannot resolve, so the FAR is
+    floored at 1 / Tb.
+
+    Args:
+        thresholds: detection-statistic thresholds, any shape.
+        statistic: the background events' statistics, (N,).
+        Tb: background time analysed (s).
+    """
+    return np.maximum(louder(statistic, thresholds), 1) / background_years(Tb)
 
 
 @dataclass(frozen=True)

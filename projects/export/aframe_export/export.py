@@ -274,7 +274,7 @@ def load_network(weights: Path, dims: tuple[int, ...]) -> torch.nn.Module:
     with torch.no_grad():
         try:
             output = network(torch.zeros(dims))
-        except Exception as error:  # noqa: BLE001: any failure says so
+        except Exception as error:  # any failure says so
             first = str(error).strip().splitlines()[0]
             raise ExportError(
                 f"{weights} does not take windows of {list(dims)} (batch, "

@@ -79,21 +79,38 @@ class LocalEngine:
         """(R, batch_size) responses of each stream's (R, C, u) updates."""
         results = []
         for updates in streams:
-            state_size = self.manifest.buffer_size - updates.shape[-1]
-            state = np.zeros((updates.shape[1], state_size), np.float32)
-            responses = []
-            with torch.no_grad():
-                for update in updates:
-                    snapshot, state = self.snapshotter.run(
-                        None, {"update": update, "state": state}
-                    )
-                    kernels = self.preprocessor(torch.from_numpy(snapshot))
-                    (scores,) = self.detector.run(
-                        None, {"whitened": kernels.numpy()}
-                    )
-                    responses.append(scores[:, 0])
-            results.append(np.stack(responses))
+            sequence = self.sequence(updates.shape[1])
+            results.append(np.stack([sequence.push(u) for u in updates]))
         return results
+
+    def sequence(self, channels: int) -> "LocalSequence":
+        """A new stream of ``channels`` channels, from a zero state."""
+        return LocalSequence(self, channels)
+
+
+class LocalSequence:
+    """One stream through a LocalEngine, an update at a time: the
+    snapshotter's state is carried from one update to the next, as a
+    Triton sequence carries it."""
+
+    def __init__(self, engine: LocalEngine, channels: int) -> None:
+        self.engine = engine
+        manifest = engine.manifest
+        size = manifest.buffer_size - manifest.update_size
+        self.state = np.zeros((channels, size), np.float32)
+
+    def push(self, update: np.ndarray) -> np.ndarray:
+        """The (batch_size,) responses to a (C, update_size) update."""
+        engine = self.engine
+        with torch.no_grad():
+            snapshot, self.state = engine.snapshotter.run(
+                None, {"update": update, "state": self.state}
+            )
+            kernels = engine.preprocessor(torch.from_numpy(snapshot))
+            (scores,) = engine.detector.run(
+                None, {"whitened": kernels.numpy()}
+            )
+        return scores[:, 0]
 
 
 class TritonEngine:

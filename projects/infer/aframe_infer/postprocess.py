@@ -107,15 +107,38 @@ def events(
         the integrated statistic at each event, and its estimated
         coalescence time (GPS s).
     """
+    _, statistic, offset = peak_events(
+        outputs, rate, integration_length, cluster_length, response
+    )
+    if statistic.size == 0:
+        return np.zeros(0), np.zeros(0)
+    return statistic, times[0] + offset
+
+
+def peak_events(
+    outputs: np.ndarray,
+    rate: float,
+    integration_length: float,
+    cluster_length: float,
+    response: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``events`` by output index: each event's peak (the output whose
+    integrated statistic is the cluster's loudest), its statistic, and
+    its coalescence time less the first output's time (s).
+
+    A peak depends on the outputs within half a cluster window after it
+    and on those before it, never on later ones: so a stream that is
+    still growing knows its events up to half a cluster window ago.
+    """
     window = int(round(integration_length * rate)) + 1
     statistic = integrate(outputs.astype(np.float64), window)
     peaks = cluster(statistic, int(round(cluster_length * rate / 2)))
     if peaks.size == 0:
-        return np.zeros(0), np.zeros(0)
+        return peaks, np.zeros(0), np.zeros(0)
     start, stop = response
     length = max(1, int(round((stop - start) * rate)))
     centres = locate(outputs, peaks, window, length)
-    return statistic[peaks], times[0] + centres / rate - (start + stop) / 2
+    return peaks, statistic[peaks], centres / rate - (start + stop) / 2
 
 
 def match(

@@ -1,48 +1,25 @@
-"""False alarm rates from the time-slid background.
-
-    FAR(threshold) = max(n(statistic >= threshold), 1) / Tb
-
-in events per year: a threshold louder than every background event has
-fewer than one event in Tb, which the background cannot resolve, so the
-FAR is floored at 1 / Tb.
-"""
+"""False alarm rates from the time-slid background: the operating points
+and curves of the report.  The FAR itself, per year, is defined with the
+background's event table (``aframe_contracts.events.far``), which the
+online search uses too."""
 
 from dataclasses import dataclass
 
 import numpy as np
 
-# the Julian year, the one year of every rate in this package
-SECONDS_PER_YEAR = 365.25 * 86400.0
+# the FAR's definition, part of this module's API too
+from aframe_contracts.events import (  # noqa: F401
+    SECONDS_PER_YEAR,
+    background_years,
+    far,
+    louder,
+)
+
 PER_MONTH = 12.0  # a FAR of one a month, per year
 PER_YEAR = 1.0
 # the operating points the report gives volumes at (per year), by name;
 # 1 / month first
 TARGETS = {"1 / month": PER_MONTH, "1 / year": PER_YEAR}
-
-
-def background_years(Tb: float) -> float:
-    """Tb (s) in years."""
-    return Tb / SECONDS_PER_YEAR
-
-
-def louder(statistic: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """How many of ``statistic`` are >= each threshold, as int."""
-    ordered = np.sort(statistic)
-    below = np.searchsorted(ordered, thresholds, side="left")
-    return ordered.size - below
-
-
-def far(
-    thresholds: np.ndarray, statistic: np.ndarray, Tb: float
-) -> np.ndarray:
-    """The false alarm rate (per year) of each threshold.
-
-    Args:
-        thresholds: detection-statistic thresholds, any shape.
-        statistic: the background events' statistics, (N,).
-        Tb: background time analysed (s).
-    """
-    return np.maximum(louder(statistic, thresholds), 1) / background_years(Tb)
 
 
 def threshold_grid(

@@ -1,0 +1,5 @@
+import sys
+
+from aframe_online.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""Alerts: significant candidates uploaded to GraceDB.
+
+Uploads go through the ligo-gracedb client (``GraceDb.create_event``) to
+the server URL the configuration names; with none named nothing is
+uploaded, and the JSON alert records are the only alerts.  The client
+authenticates as it does elsewhere (a SciToken or X.509 proxy in the
+environment); without credentials it connects unauthenticated, which a
+real GraceDB refuses for uploads, and says so in the log.
+
+A failed upload never stops the search: it is logged, and the candidate
+stays in the store without a GraceDB id.
+"""
+
+import json
+import logging
+
+from aframe_online.store import Candidate
+
+logger = logging.getLogger("aframe_online")
+
+
+class GraceDbAlerts:
+    """Upload candidates to one GraceDB server.
+
+    Args:
+        url: the server's API root, e.g. https://gracedb-test.ligo.org/api/.
+        group: the analysis group (``Test`` until the search is trusted,
+            then ``CBC``).
+        search: the search type (``AllSky``).
+    """
+
+    def __init__(self, url: str, group: str = "Test", search: str = "AllSky"):
+        from ligo.gracedb.rest import GraceDb
+
+        self.url = url
+        self.group = group
+        self.search = search
+        # few retries: a candidate waits for its upload
+        self.client = GraceDb(service_url=url, retries=2)
+
+    def upload(self, candidate: Candidate) -> str | None:
+        """Create the event; return its GraceDB id, or None on failure."""
+        record = candidate.record()
+        try:
+            response = self.client.create_event(
+                self.group,
+                "aframe",
+                f"aframe-{candidate.gps_time:.3f}.json",
+                search=self.search,
+                filecontents=json.dumps(record),
+            )
+            graceid = response.json()["graceid"]
+        except Exception as error:
+            # the client raises HTTPError, connection errors, or KeyError
+            # for an answer without an id: each is one failed upload
+            logger.error(
+                "GraceDB upload of the candidate at %.3f to %s failed: %s",
+                candidate.gps_time,
+                self.url,
+                error,
+            )
+            return None
+        logger.info(
+            "uploaded the candidate at %.3f to %s as %s",
+            candidate.gps_time,
+            self.url,
+            graceid,
+        )
+        return str(graceid)

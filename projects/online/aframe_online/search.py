@@ -1,0 +1,362 @@
+"""The online search: live frames in, candidates with FARs out.
+
+``search`` follows the frame directories from the newest complete frame
+time on (or from ``start``), one frame time at a time:
+
+1. it waits for every ifo's frame (``watch.FrameWatcher``); a frame
+   missing past the timeout, once later ones are there, is a gap;
+2. it reads and checks them (``frames.read_frame``): a frame that cannot
+   be read, holds NaNs, has another rate than the others, or whose state
+   vector says the detector was not observing, is skipped like a gap;
+3. it feeds the strain to the stream (``stream.OnlineStream``), which
+   returns the events that the new data made final;
+4. each event gets its FAR from the offline background and is stored
+   (``store.CandidateStore``); those at or below the alert threshold get
+   an alert record, and are uploaded to GraceDB when a server is named.
+
+A gap or a skipped frame ends the stream: its last events are decided as
+the end of a segment decides them offline, and the next valid frame
+starts a new stream, which makes events once it has a request's worth of
+data (``psd_length`` and a kernel, as offline).  Nothing read from a
+skipped frame reaches the model.  A restarted search starts at the
+newest frame, and the store refuses a candidate it has (within half a
+cluster window), so nothing is alerted twice.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aframe_contracts.events import BackgroundEvents, far
+from aframe_contracts.repository import Manifest
+from aframe_infer.engine import RepositoryError
+from aframe_infer.stream import Geometry
+from aframe_infer.timing import read_timing
+from aframe_online.alerts import GraceDbAlerts
+from aframe_online.frames import FrameError, read_frame
+from aframe_online.sequences import open_sequences
+from aframe_online.store import Candidate, CandidateStore
+from aframe_online.stream import Decimator, Event, OnlineStream
+from aframe_online.watch import FrameSet, FrameWatcher, Gap
+
+logger = logging.getLogger("aframe_online")
+
+
+@dataclass(frozen=True)
+class FrameSettings:
+    """What the frames are called and which channels they hold."""
+
+    frame_dir: str
+    frame_type: str
+    channel: str
+    state_channel: str
+    state_mask: int
+
+
+class OnlineSearch:
+    """The search's state between frames: the model's sequences, the
+    stream of the current stretch of valid data, the store and the
+    alerts."""
+
+    def __init__(
+        self,
+        repository: Path,
+        background: BackgroundEvents,
+        frames: FrameSettings,
+        store: CandidateStore,
+        far_threshold: float,
+        integration_window_length: float,
+        cluster_window_length: float,
+        sequences,
+        alerts: GraceDbAlerts | None = None,
+    ) -> None:
+        self.manifest = Manifest.read(repository)
+        self.geometry = Geometry.from_manifest(self.manifest)
+        self.ifos = list(self.manifest.ifos)
+        self.model = f"{self.manifest.version}:{self.manifest.digest[:12]}"
+        self.background = background
+        self.frames = frames
+        self.store = store
+        self.far_threshold = far_threshold
+        self.integration = integration_window_length
+        self.cluster = cluster_window_length
+        self.sequences = sequences
+        self.alerts = alerts
+        self.stream: OnlineStream | None = None
+        self.decimator: Decimator | None = None
+        # the last frames fed: the store's record of a stream's end
+        self.last: FrameSet | None = None
+        self.latencies: list[float] = []
+
+    def read(self, frames: FrameSet) -> tuple[np.ndarray, float] | None:
+        """The frames' (C, n) strain at their rate, or None (and why, in
+        the log) when they must not be analysed."""
+        settings = self.frames
+        data = []
+        for ifo in self.ifos:
+            path = frames.paths[ifo]
+            try:
+                frame = read_frame(
+                    path,
+                    settings.channel,
+                    settings.state_channel,
+                    settings.state_mask,
+                )
+            except FrameError as error:
+                logger.warning("skipped: %s", error)
+                return None
+            if not frame.observing:
+                logger.warning(
+                    "skipped %s: its state vector says %s was not "
+                    "observing (bits %d not all set)",
+                    path.name,
+                    ifo,
+                    settings.state_mask,
+                )
+                return None
+            bad = np.flatnonzero(~np.isfinite(frame.strain))
+            if bad.size:
+                logger.warning(
+                    "skipped %s: %d NaN or infinite samples, the first at "
+                    "GPS %.4f",
+                    path.name,
+                    bad.size,
+                    frame.t0 + bad[0] / frame.sample_rate,
+                )
+                return None
+            data.append(frame)
+        rates = {frame.sample_rate for frame in data}
+        rate = rates.pop()
+        factor = rate / self.geometry.sample_rate
+        if rates or factor != int(factor) or factor < 1:
+            logger.warning(
+                "skipped GPS %d: the frames' rates %s Hz are not one whole "
+                "multiple of the model's %g Hz",
+                frames.gps,
+                sorted({f.sample_rate for f in data}),
+                self.geometry.sample_rate,
+            )
+            return None
+        return np.stack([f.strain for f in data]), rate
+
+    def feed(self, frames: FrameSet) -> None:
+        """Analyse one frame time."""
+        read = self.read(frames)
+        if read is None:
+            self.end(f"at GPS {frames.gps}")
+            return
+        strain, rate = read
+        factor = int(rate / self.geometry.sample_rate)
+        if self.stream is None:
+            self.decimator = Decimator(
+                factor, len(self.ifos), self.geometry.sample_rate
+            )
+            self.stream = OnlineStream(
+                self.sequences.open().push,
+                self.geometry,
+                frames.gps + self.decimator.delay,
+                len(self.ifos),
+                self.integration,
+                self.cluster,
+            )
+            logger.info(
+                "stream starts at GPS %d: events from %.0f s of data on",
+                frames.gps,
+                self.geometry.buffer_size / self.geometry.sample_rate,
+            )
+        elif self.decimator.factor != factor:
+            self.end(f"at GPS {frames.gps}: the frames' rate changed")
+            self.feed(frames)
+            return
+        self.last = frames
+        strain = self.decimator(strain)
+        self.record(self.stream.add(strain), frames)
+
+    def end(self, why: str) -> None:
+        """End the current stream (a gap, bad data, or a stop)."""
+        if self.stream is None:
+            return
+        logger.info("stream ends %s after %.0f s", why, self.stream.duration)
+        self.record(self.stream.flush(), self.last)
+        self.sequences.close()
+        self.stream = None
+
+    def record(self, events: list[Event], frames: FrameSet) -> None:
+        """Give each event its FAR, store it, and alert."""
+        for event in events:
+            rate = float(
+                far(
+                    np.asarray(event.statistic),
+                    self.background.statistic,
+                    self.background.Tb,
+                )
+            )
+            candidate = Candidate(
+                event.time,
+                event.statistic,
+                rate,
+                self.ifos,
+                self.model,
+                frames.paths[self.ifos[0]].name,
+                frames.on_disk,
+            )
+            alert = rate <= self.far_threshold
+            latency = self.store.add(candidate, alert)
+            if latency is None:
+                logger.info(
+                    "candidate at %.3f was stored by an earlier run: skipped",
+                    event.time,
+                )
+                continue
+            self.latencies.append(latency)
+            logger.info(
+                "candidate at GPS %.3f: statistic %.3f, FAR %.3g per year"
+                "%s (%.3f s after its frame)",
+                event.time,
+                event.statistic,
+                rate,
+                ", ALERT" if alert else "",
+                latency,
+            )
+            if alert and self.alerts is not None:
+                graceid = self.alerts.upload(candidate)
+                if graceid is not None:
+                    self.store.uploaded(candidate.gps_time, graceid)
+
+
+def search(
+    repository: Path,
+    background_file: Path,
+    frame_dir: str,
+    output_dir: Path,
+    frame_type: str = "llhoft",
+    channel: str = "GDS-CALIB_STRAIN_CLEAN",
+    state_channel: str = "GDS-CALIB_STATE_VECTOR",
+    state_mask: int = 3,
+    far_threshold: float = 365.25,
+    gracedb_url: str = "",
+    gracedb_group: str = "Test",
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
+    frame_timeout: float = 8.0,
+    poll_interval: float = 0.02,
+    start: int | None = None,
+    stop: float | None = None,
+    backend: str = "local",
+    triton_url: str = "",
+) -> None:
+    """Search live frames until stopped (SIGTERM, Ctrl-C) or ``stop``.
+
+    Args:
+        repository: the exported model repository (an offline
+            experiment's results/model_repo).
+        background_file: the offline time-slid background events
+            (results/background.hdf5) that FARs are read off.
+        frame_dir: the frame directory; ``{ifo}`` in it stands for each
+            ifo (the low-latency layout: one folder per ifo).
+        output_dir: gets candidates.sqlite and alerts/.
+        frame_type: the frame type of the file names (``llhoft``).
+        channel: the strain channel, without the ifo prefix.
+        state_channel: the state vector, without the ifo prefix.
+        state_mask: the state vector's bits that must all be set.
+        far_threshold: alert on candidates with at most this FAR (per
+            year; 365.25: one a day).
+        gracedb_url: the GraceDB server alerts are uploaded to; empty:
+            none are.
+        gracedb_group: the GraceDB group of the uploads.
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model's time calibration used, which
+            must be the offline background's.
+        cluster_window_length: one event per this many seconds (s);
+            None: the calibration's.
+        frame_timeout: how long a late frame is waited for once later
+            frames are there (s).
+        poll_interval: how often the frame directories are read (s).
+        start: the first frame time (GPS s); None: the newest there.
+        stop: end the search at the frame time that reaches this GPS
+            time, deciding the last events (replays and tests).
+        backend: local (the exported files in this process) or triton.
+        triton_url: gRPC address of the Triton server (triton backend).
+    """
+    manifest = Manifest.read(repository)
+    manifest.verify(repository)
+    timing = read_timing(repository)
+    if integration_window_length is None:
+        integration_window_length = timing.integration_window_length
+    if cluster_window_length is None:
+        cluster_window_length = timing.cluster_window_length
+    background = BackgroundEvents.read(background_file)
+    if sorted(background.ifos) != sorted(manifest.ifos):
+        raise RepositoryError(
+            f"{background_file} is the background of {background.ifos}, "
+            f"the model in {repository} analyses {manifest.ifos}"
+        )
+    settings = FrameSettings(
+        frame_dir, frame_type, channel, state_channel, state_mask
+    )
+    watcher = FrameWatcher(frame_dir, manifest.ifos, frame_type, poll_interval)
+    store = CandidateStore(Path(output_dir), cluster_window_length)
+    alerts = GraceDbAlerts(gracedb_url, gracedb_group) if gracedb_url else None
+    with open_sequences(repository, backend, triton_url) as sequences:
+        online = OnlineSearch(
+            repository,
+            background,
+            settings,
+            store,
+            far_threshold,
+            integration_window_length,
+            cluster_window_length,
+            sequences,
+            alerts,
+        )
+        logger.info(
+            "searching %s frames in %s: FAR from %.0f s of background, "
+            "alerts at FAR <= %g per year%s",
+            frame_type,
+            frame_dir,
+            background.Tb,
+            far_threshold,
+            f" to {gracedb_url}" if gracedb_url else "",
+        )
+        try:
+            gps = start if start is not None else first_frame(watcher)
+            while stop is None or gps < stop:
+                found = watcher.wait(gps, frame_timeout)
+                if isinstance(found, Gap):
+                    logger.warning(
+                        "frames from GPS %d to %d are missing: skipped",
+                        found.start,
+                        found.resume,
+                    )
+                    online.end(f"at the gap from GPS {found.start}")
+                    gps = found.resume
+                    continue
+                online.feed(found)
+                gps += found.duration
+            online.end(f"at GPS {gps}, the end asked for")
+        finally:
+            store.close()
+            report_latency(online.latencies)
+
+
+def first_frame(watcher: FrameWatcher) -> int:
+    """The newest complete frame time, once there is one."""
+    logger.info("waiting for frames")
+    while (gps := watcher.newest()) is None:
+        time.sleep(watcher.poll_interval)
+    return gps
+
+
+def report_latency(latencies: list[float]) -> None:
+    if latencies:
+        values = np.asarray(latencies)
+        logger.info(
+            "%d candidates stored, %.3f s after their frame (median; "
+            "99%%: %.3f s)",
+            values.size,
+            np.median(values),
+            np.quantile(values, 0.99),
+        )

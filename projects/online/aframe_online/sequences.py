@@ -1,0 +1,133 @@
+"""The model's streams for the online search, on either backend.
+
+A sequence takes one update at a time and keeps the snapshotter's state
+between them.  The local backend runs the repository's files in this
+process (``aframe_infer.engine.LocalSequence``); the triton backend sends
+each update to a Triton server as one request of a sequence of the
+aframe-stream ensemble, the server keeping the state, as offline.  Each
+stretch of valid data is a new sequence: a new id, started from a zero
+state.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from aframe_contracts.repository import Manifest
+from aframe_infer.engine import (
+    LocalEngine,
+    RepositoryError,
+    ServerError,
+    TritonEngine,
+)
+
+logger = logging.getLogger("aframe_online")
+
+
+class LocalSequences:
+    """Sequences of the repository's files in this process."""
+
+    def __init__(self, repository: Path) -> None:
+        self.engine = LocalEngine(repository)
+
+    def open(self):
+        return self.engine.sequence(len(self.engine.manifest.ifos))
+
+    def close(self) -> None:
+        """Nothing to end: a local sequence holds only its state."""
+
+
+class TritonSequence:
+    """One sequence of the ensemble on a Triton server."""
+
+    def __init__(self, client, manifest: Manifest, sequence_id: int):
+        self.client = client
+        self.manifest = manifest
+        self.sequence_id = sequence_id
+        self.started = False
+
+    def push(self, update: np.ndarray) -> np.ndarray:
+        import tritonclient.grpc as grpc
+        from tritonclient.utils import InferenceServerException
+
+        request = grpc.InferInput("update", list(update.shape), "FP32")
+        request.set_data_from_numpy(update)
+        try:
+            result = self.client.infer(
+                self.manifest.ensemble,
+                [request],
+                sequence_id=self.sequence_id,
+                sequence_start=not self.started,
+            )
+        except InferenceServerException as error:
+            raise ServerError(f"Triton: {error}") from error
+        self.started = True
+        return result.as_numpy("detection_statistic")[:, 0]
+
+    def end(self) -> None:
+        """Release the sequence's slot on the server (a zero update)."""
+        if not self.started:
+            return
+        shape = [len(self.manifest.ifos), self.manifest.update_size]
+        import tritonclient.grpc as grpc
+
+        request = grpc.InferInput("update", shape, "FP32")
+        request.set_data_from_numpy(np.zeros(shape, np.float32))
+        self.client.infer(
+            self.manifest.ensemble,
+            [request],
+            sequence_id=self.sequence_id,
+            sequence_end=True,
+        )
+
+
+class TritonSequences:
+    """Sequences on a running Triton server that serves the repository."""
+
+    def __init__(self, repository: Path, url: str) -> None:
+        import tritonclient.grpc as grpc
+
+        self.manifest = Manifest.read(repository)
+        self.url = url
+        self.client = grpc.InferenceServerClient(url)
+        # the offline engine's check: the served model is this export
+        TritonEngine(url, self.manifest).check(self.client)
+        self.next_id = 1
+        self.current: TritonSequence | None = None
+
+    def open(self) -> TritonSequence:
+        self.current = TritonSequence(self.client, self.manifest, self.next_id)
+        self.next_id += 1
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.end()
+            self.current = None
+
+
+@contextmanager
+def open_sequences(
+    repository: Path, backend: str, triton_url: str
+) -> Iterator[LocalSequences | TritonSequences]:
+    """The sequences of a backend, for the length of a search."""
+    if backend == "local":
+        yield LocalSequences(repository)
+    elif backend == "triton":
+        if not triton_url:
+            raise RepositoryError(
+                "the triton backend of the online search needs triton_url: "
+                "the gRPC address of a server that serves the repository"
+            )
+        sequences = TritonSequences(repository, triton_url)
+        try:
+            yield sequences
+        finally:
+            sequences.client.close()
+    else:
+        raise RepositoryError(
+            f"backend {backend!r}: choose 'local' or 'triton'"
+        )

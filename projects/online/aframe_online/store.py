@@ -1,0 +1,166 @@
+"""The online search's record: every candidate in an SQLite database, and
+a JSON file for each one significant enough to alert on.
+
+``<output_dir>/candidates.sqlite`` has one table, ``candidates``:
+
+| column | what |
+| --- | --- |
+| gps_time | the estimated coalescence time (GPS s) |
+| detection_statistic | the integrated network output |
+| far | false alarm rate from the offline background (per year) |
+| ifos | the interferometers, comma-separated |
+| model | the repository's version and manifest digest |
+| frame | the frame file whose data made the candidate final |
+| frame_on_disk | when that frame was on disk (its mtime, Unix s) |
+| stored | when the candidate was stored (Unix s) |
+| latency | stored - frame_on_disk (s) |
+| alert | the alert record's file name, or NULL below the threshold |
+| gracedb_id | the event's GraceDB id once uploaded, or NULL |
+| run | which start of the search stored it (1, 2, ...) |
+
+and ``<output_dir>/alerts/<gps_time>.json`` the record of each candidate
+whose FAR is at most the alert threshold, written atomically.  SQLite
+keeps the database whole through a crash: a candidate is stored or not.
+"""
+
+import json
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from aframe_contracts.events import SECONDS_PER_YEAR
+from aframe_contracts.files import write_atomic
+
+DATABASE = "candidates.sqlite"
+ALERTS = "alerts"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS candidates (
+    id INTEGER PRIMARY KEY,
+    gps_time REAL NOT NULL,
+    detection_statistic REAL NOT NULL,
+    far REAL NOT NULL,
+    ifos TEXT NOT NULL,
+    model TEXT NOT NULL,
+    frame TEXT NOT NULL,
+    frame_on_disk REAL NOT NULL,
+    stored REAL NOT NULL,
+    latency REAL NOT NULL,
+    alert TEXT,
+    gracedb_id TEXT,
+    run INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS by_time ON candidates (gps_time);
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An online event with its significance."""
+
+    gps_time: float
+    detection_statistic: float
+    far: float  # per year
+    ifos: list[str]
+    model: str
+    frame: str
+    frame_on_disk: float
+
+    def record(self) -> dict:
+        """The alert record: the candidate, and its FAR in Hz as GraceDB
+        takes it."""
+        record = asdict(self)
+        record["far_hz"] = self.far / SECONDS_PER_YEAR
+        record["pipeline"] = "aframe"
+        return record
+
+
+class CandidateStore:
+    """The candidates of one online experiment.
+
+    Each start of the search is a new run.  A run's events are distinct
+    (the stream's clustering makes them so), but a run that analyses
+    data an earlier one did finds its candidates again, a little apart
+    in time: a candidate within half a cluster window of an earlier
+    run's is that one, and is neither stored nor alerted again.
+
+    Args:
+        directory: the search's output directory.
+        cluster_length: the cluster window (s).
+    """
+
+    def __init__(self, directory: Path, cluster_length: float) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.cluster_length = cluster_length
+        self.connection = sqlite3.connect(self.directory / DATABASE)
+        with self.connection:
+            self.connection.executescript(SCHEMA)
+        (last,) = self.connection.execute(
+            "SELECT MAX(run) FROM candidates"
+        ).fetchone()
+        self.run = (last or 0) + 1
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def known(self, gps_time: float) -> bool:
+        """Whether an earlier run stored this candidate: one within half
+        a cluster window."""
+        half = self.cluster_length / 2
+        row = self.connection.execute(
+            "SELECT 1 FROM candidates WHERE run < ? AND "
+            "gps_time BETWEEN ? AND ?",
+            (self.run, gps_time - half, gps_time + half),
+        ).fetchone()
+        return row is not None
+
+    def add(self, candidate: Candidate, alert: bool) -> float | None:
+        """Store a candidate (and its alert record when ``alert``);
+        return its latency (s), or None when an earlier run stored it."""
+        if self.known(candidate.gps_time):
+            return None
+        name = None
+        if alert:
+            name = f"{candidate.gps_time:.3f}.json"
+            record = json.dumps(candidate.record(), indent=2) + "\n"
+            write_atomic(self.directory / ALERTS / name, record)
+        stored = time.time()
+        latency = stored - candidate.frame_on_disk
+        with self.connection:
+            self.connection.execute(
+                "INSERT INTO candidates (gps_time, detection_statistic, far,"
+                " ifos, model, frame, frame_on_disk, stored, latency, alert,"
+                " run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    candidate.gps_time,
+                    candidate.detection_statistic,
+                    candidate.far,
+                    ",".join(candidate.ifos),
+                    candidate.model,
+                    candidate.frame,
+                    candidate.frame_on_disk,
+                    stored,
+                    latency,
+                    name,
+                    self.run,
+                ),
+            )
+        return latency
+
+    def uploaded(self, gps_time: float, gracedb_id: str) -> None:
+        """Record the GraceDB id of the candidate at ``gps_time``."""
+        with self.connection:
+            self.connection.execute(
+                "UPDATE candidates SET gracedb_id = ? WHERE gps_time = ?",
+                (gracedb_id, gps_time),
+            )
+
+    def candidates(self) -> list[dict]:
+        """Every stored candidate, by time."""
+        cursor = self.connection.execute(
+            "SELECT * FROM candidates ORDER BY gps_time"
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -1,0 +1,190 @@
+"""A live stream of strain through the model, and the events it makes.
+
+``OnlineStream`` is one continuous stretch of data: it is fed strain as
+frames arrive and returns each event once it is final.  It streams as
+the offline search does (``aframe_infer.stream.Geometry``): the stream
+is front-padded so that the first response whose buffer is all real data
+covers its first ``buffer_size`` samples, and the warm-up responses
+before it are dropped.  Its events are offline's too
+(``aframe_infer.postprocess.peak_events``): an event is final once the
+outputs half a cluster window after its peak are in, since nothing later
+changes it.  So the events of a stream are those the offline search
+finds in the same stretch of data, and their FARs, read off the same
+offline background, agree.
+
+A gap in the data ends a stream: ``flush`` returns the events the end
+makes final, as the end of a segment does offline, and the next data
+start a new stream (and a new warm-up).
+
+``Decimator`` brings frames of a higher rate (16384 Hz, the detectors'
+own) to the model's rate, continuously across frames.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import firwin, lfilter
+
+from aframe_infer.postprocess import peak_events
+from aframe_infer.stream import Geometry
+
+# the anti-aliasing filter's half-length, in output samples
+DECIMATOR_HALF_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Event:
+    """A final event of a stream."""
+
+    statistic: float
+    time: float  # the estimated coalescence time (GPS s)
+
+
+class OnlineStream:
+    """One continuous stretch of strain through the model.
+
+    Args:
+        push: the model's sequence: one (C, update_size) update in, its
+            (batch_size,) responses out, with the state carried over.
+        geometry: the repository's stream geometry.
+        t0: GPS time of the stream's first sample (s).
+        channels: the number of ifos.
+        integration_length: the statistic's moving average (s).
+        cluster_length: one event per this many seconds (s).
+    """
+
+    def __init__(
+        self,
+        push: Callable[[np.ndarray], np.ndarray],
+        geometry: Geometry,
+        t0: float,
+        channels: int,
+        integration_length: float,
+        cluster_length: float,
+    ) -> None:
+        self.push = push
+        self.geometry = geometry
+        self.t0 = t0
+        self.integration_length = integration_length
+        self.cluster_length = cluster_length
+        self.rate = geometry.sample_rate / geometry.stride
+        self.half = int(round(cluster_length * self.rate / 2))
+        window = int(round(integration_length * self.rate)) + 1
+        start, stop = geometry.response
+        length = max(1, int(round((stop - start) * self.rate)))
+        # outputs an undecided peak's statistic, cluster and location
+        # look back over
+        self.history = self.half + window + length + 2
+        self.pending = np.zeros((channels, geometry.front_padding))
+        self.responses = 0
+        self.samples = 0
+        # the outputs kept, and the index of the first in the stream
+        self.outputs = np.zeros(0)
+        self.first = 0
+        # peaks up to this index are decided; the last peak seen there
+        self.decided = -1
+        self.last_peak: int | None = None
+
+    @property
+    def duration(self) -> float:
+        """Seconds of strain fed so far."""
+        return self.samples / self.geometry.sample_rate
+
+    @property
+    def warm(self) -> bool:
+        """Whether the stream has made outputs yet."""
+        return self.first + self.outputs.size > 0
+
+    def add(self, strain: np.ndarray) -> list[Event]:
+        """Feed (C, n) strain; return the events it made final."""
+        geometry = self.geometry
+        self.samples += strain.shape[-1]
+        self.pending = np.concatenate([self.pending, strain], axis=1)
+        new = []
+        while self.pending.shape[-1] >= geometry.update_size:
+            update = self.pending[:, : geometry.update_size]
+            self.pending = self.pending[:, geometry.update_size :]
+            responses = self.push(update.astype(np.float32))
+            self.responses += 1
+            if self.responses > geometry.warmup:
+                new.append(np.asarray(responses, np.float64))
+        if not new:
+            return []
+        self.outputs = np.concatenate([self.outputs, *new])
+        end = self.first + self.outputs.size
+        return self._decide(end - 1 - self.half)
+
+    def flush(self) -> list[Event]:
+        """The events still undecided, as the end of the data decides
+        them; the stream takes no more strain after it."""
+        return self._decide(self.first + self.outputs.size - 1)
+
+    def _decide(self, limit: int) -> list[Event]:
+        """The events whose peaks lie in (decided, limit]."""
+        if limit <= self.decided or self.outputs.size == 0:
+            return []
+        peaks, statistic, offset = peak_events(
+            self.outputs,
+            self.rate,
+            self.integration_length,
+            self.cluster_length,
+            self.geometry.response,
+        )
+        t_first = self.geometry.output_times(1, self.t0)[0]
+        t_first += self.first / self.rate
+        found = []
+        for peak, stat, off in zip(
+            self.first + peaks, statistic, offset, strict=True
+        ):
+            if peak <= self.decided or peak > limit:
+                continue
+            # offline's clustering keeps the first of two peaks within
+            # half a window (a plateau), whichever side of a frame
+            if self.last_peak is None or peak - self.last_peak > self.half:
+                found.append(Event(float(stat), float(t_first + off)))
+            self.last_peak = int(peak)
+        self.decided = limit
+        # keep what the undecided peaks look back on
+        drop = max(0, self.decided + 1 - self.history - self.first)
+        self.outputs = self.outputs[drop:]
+        self.first += drop
+        return found
+
+
+class Decimator:
+    """Decimation by an integer factor, continuous across frames: a
+    linear-phase FIR anti-aliasing filter whose state is carried from one
+    frame to the next, so a stream decimated a frame at a time is the
+    stream decimated at once.
+
+    Its output starts ``delay`` seconds after its input (the filter's
+    warm-up is dropped): sample j of the output is the filtered input at
+    t0 + delay + j / rate_out.
+    """
+
+    def __init__(self, factor: int, channels: int, rate_out: float) -> None:
+        self.factor = factor
+        half = DECIMATOR_HALF_LENGTH * factor
+        self.taps = firwin(2 * half + 1, 0.9 / factor)
+        # a zero state: the first 2 * half inputs' outputs are dropped
+        self.state = np.zeros((channels, 2 * half))
+        self.phase = 0
+        # output samples of the filter's start-up, dropped
+        self.skip = 2 * DECIMATOR_HALF_LENGTH if factor > 1 else 0
+        self.delay = DECIMATOR_HALF_LENGTH / rate_out if factor > 1 else 0.0
+
+    def __call__(self, strain: np.ndarray) -> np.ndarray:
+        """(C, n * factor) -> (C, n), n whole."""
+        if self.factor == 1:
+            return strain
+        filtered, self.state = lfilter(
+            self.taps, 1.0, strain, axis=-1, zi=self.state
+        )
+        out = filtered[:, self.phase :: self.factor]
+        self.phase = (self.phase - strain.shape[-1]) % self.factor
+        if self.skip:
+            dropped = min(self.skip, out.shape[-1])
+            out = out[:, dropped:]
+            self.skip -= dropped
+        return out

@@ -1,0 +1,62 @@
+"""An exported, calibrated model; ten minutes of simulated strain with
+loud bursts in it; the offline background that FARs are read off."""
+
+import numpy as np
+import pytest
+
+from aframe_contracts.strain import BackgroundStrain
+from aframe_data import strain
+from aframe_infer.search import analyse
+from tests.export.conftest import RATE, power_weights  # noqa: F401
+from tests.infer.conftest import (  # noqa: F401
+    background,
+    calibrated,
+    loud_injections,
+    repository,
+)
+
+# ten minutes of replayed data from a whole GPS second
+T0 = 1240600000
+DURATION = 600
+# the bursts' coalescence times: well apart, and after the first
+# stream's warm-up (a request: 16 s of PSD, a kernel and the filter)
+BURSTS = T0 + np.array([60.0, 150.0, 250.3, 340.7, 430.1, 520.9])
+
+
+@pytest.fixture
+def replayed(tmp_path):
+    """Ten minutes of strain (no signals) and the bursts to add."""
+    data = strain.simulated(
+        ["H1", "L1"], T0, DURATION, RATE, "aLIGO_O4_high", 11
+    )
+    path = tmp_path / "replayed.hdf5"
+    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, RATE).write(path)
+    bursts = loud_injections(tmp_path / "bursts.hdf5", BURSTS)
+    return path, bursts
+
+
+@pytest.fixture
+def offline_background(calibrated, background, tmp_path):  # noqa: F811
+    """The offline search's time-slid background of the model, as the
+    online search reads it (results/background.hdf5)."""
+    from aframe_contracts.events import BackgroundEvents
+    from aframe_infer.search import merge_background
+    from aframe_infer.timing import read_timing
+
+    timing = read_timing(calibrated)
+    branches = []
+    for k, shifts in enumerate(([0.0, 1.0], [0.0, 2.0], [0.0, 3.0])):
+        out = tmp_path / f"offline-{k}"
+        analyse(
+            calibrated,
+            background,
+            shifts,
+            out,
+            timing.integration_window_length,
+            timing.cluster_window_length,
+            loud_injections(tmp_path / f"none-{k}.hdf5", []),
+        )
+        branches.append(BackgroundEvents.read(out / "background.hdf5"))
+    path = tmp_path / "background-events.hdf5"
+    merge_background(branches).write(path)
+    return path
