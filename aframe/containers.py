@@ -41,7 +41,7 @@ from aframe.paths import REPO_DIR
 from aframe.stage import APPTAINER
 from aframe_contracts.files import write_atomic
 
-STAGES = ("data", "train", "export", "infer", "plots")
+STAGES = ("data", "train", "export", "infer", "plots", "online")
 
 # how many of a failed build's last log lines the report shows
 TAIL_LINES = 25

@@ -116,6 +116,36 @@ def init(
         raise InitError(
             f"unknown preset {preset!r}: choose one of {', '.join(presets())}"
         )
+    directory = prepare(directory, force)
+
+    preset_dir = paths.CONFIG_DIR / "presets" / preset
+    texts = {}
+    for name in ("base.cfg", *MODE_FILES[mode]):
+        source = preset_dir / name
+        if not source.exists():
+            source = paths.CONFIG_DIR / name
+        texts[name] = source.read_text()
+    if preset != DEFAULT_PRESET:
+        layer = f"{preset}.cfg"
+        texts[layer] = (preset_dir / layer).read_text()
+        texts[f"{mode}.cfg"] = _layer(texts[f"{mode}.cfg"], layer)
+    texts["run.sh"] = run_script(mode)
+
+    written = []
+    for name, text in texts.items():
+        path = directory / name
+        keep_edits(path, text)
+        _write(path, text, 0o755 if name == "run.sh" else 0o644)
+        written.append(path)
+    return written
+
+
+def prepare(directory: Path, force: bool) -> Path:
+    """The experiment directory, made; resolved.
+
+    Raises:
+        InitError: it cannot be made, or is not empty and not ``force``.
+    """
     directory = directory.expanduser().resolve()
     if directory.exists() and not directory.is_dir():
         raise InitError(f"{directory} exists and is not a directory")
@@ -135,20 +165,56 @@ def init(
             "as <name>.<n>.bak)"
         )
     directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
-    preset_dir = paths.CONFIG_DIR / "presets" / preset
-    texts = {}
-    for name in ("base.cfg", *MODE_FILES[mode]):
-        source = preset_dir / name
-        if not source.exists():
-            source = paths.CONFIG_DIR / name
-        texts[name] = source.read_text()
-    if preset != DEFAULT_PRESET:
-        layer = f"{preset}.cfg"
-        texts[layer] = (preset_dir / layer).read_text()
-        texts[f"{mode}.cfg"] = _layer(texts[f"{mode}.cfg"], layer)
-    texts["run.sh"] = run_script(mode)
 
+def online_run_script() -> str:
+    """The run.sh of an online experiment: the search, until stopped."""
+    python = shlex.quote(sys.executable)
+    search = shlex.quote(str(Path(sys.executable).parent / "aframe-online"))
+    return f"""#!/usr/bin/env bash
+# The online search of this experiment, written by aframe-init: it runs
+# until stopped (Ctrl-C, or SIGTERM from a service manager).  Extra
+# arguments override online.yaml, e.g. `bash run.sh --far_threshold 12`.
+set -euo pipefail
+
+# the experiment is the directory this script is in
+EXPERIMENT="$(CDPATH='' cd -- "$(dirname -- "${{BASH_SOURCE[0]}}")" && pwd -P)"
+# relative paths in online.yaml are the experiment's
+cd "$EXPERIMENT"
+
+# one search per experiment at a time (a second is refused, naming the
+# first's PID)
+exec {python} -m aframe.run_lock "$EXPERIMENT" \\
+    {search} search --config "$EXPERIMENT/online.yaml" "$@"
+"""
+
+
+def init_online(
+    directory: Path, offline: Path | None = None, force: bool = False
+) -> list[Path]:
+    """Write an online experiment directory; return the files written.
+
+    Args:
+        directory: the experiment directory.
+        offline: the offline experiment whose model and background the
+            search uses; None keeps online.yaml's placeholder paths.
+        force: rewrite the files of a non-empty directory (edited ones
+            are kept as <name>.<n>.bak).
+    """
+    directory = prepare(directory, force)
+    config = (paths.CONFIG_DIR / "online.yaml").read_text()
+    if offline is not None:
+        offline = offline.expanduser().resolve()
+        results = offline / paths.ROOT_LAYOUT["results"]
+        config = config.replace(
+            "repository: ../offline/results/model_repo",
+            f"repository: {results / 'model_repo'}",
+        ).replace(
+            "background_file: ../offline/results/background.hdf5",
+            f"background_file: {results / 'background.hdf5'}",
+        )
+    texts = {"online.yaml": config, "run.sh": online_run_script()}
     written = []
     for name, text in texts.items():
         path = directory / name
@@ -208,15 +274,41 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rewrite the configs of an existing, non-empty directory",
     )
+    online = subparsers.add_parser(
+        "online", help="a low-latency search of live detector frames"
+    )
+    online.add_argument(
+        "--directory",
+        "-d",
+        required=True,
+        type=Path,
+        help="the experiment directory to write",
+    )
+    online.add_argument(
+        "--offline",
+        type=Path,
+        help="the offline experiment whose exported model and background "
+        "the search uses",
+    )
+    online.add_argument(
+        "--force",
+        action="store_true",
+        help="rewrite the files of an existing, non-empty directory",
+    )
     return parser
 
 
 def main(args: list[str] | None = None) -> int:
     options = parser().parse_args(args)
     try:
-        written = init(
-            options.directory, options.mode, options.preset, options.force
-        )
+        if options.kind == "online":
+            written = init_online(
+                options.directory, options.offline, options.force
+            )
+        else:
+            written = init(
+                options.directory, options.mode, options.preset, options.force
+            )
     except InitError as error:
         print(f"aframe-init: error: {error}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ analysis of the same data."""
 import threading
 
 import numpy as np
+import pytest
 
 from aframe_contracts.events import BackgroundEvents, far
 from aframe_contracts.repository import Manifest
@@ -44,6 +45,7 @@ def offline_events(repository, strain_file, bursts, timing):
     )
 
 
+@pytest.mark.slow
 def test_replay_at_ten_times_real_time(
     calibrated, offline_background, replayed, tmp_path
 ):

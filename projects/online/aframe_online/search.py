@@ -44,6 +44,9 @@ from aframe_online.watch import FrameSet, FrameWatcher, Gap
 
 logger = logging.getLogger("aframe_online")
 
+# a progress line every this many seconds of data
+HEARTBEAT = 60
+
 
 @dataclass(frozen=True)
 class FrameSettings:
@@ -89,7 +92,10 @@ class OnlineSearch:
         self.decimator: Decimator | None = None
         # the last frames fed: the store's record of a stream's end
         self.last: FrameSet | None = None
+        # seconds from a frame on disk to its candidates in the store,
+        # and to the frame analysed
         self.latencies: list[float] = []
+        self.frame_latencies: list[float] = []
 
     def read(self, frames: FrameSet) -> tuple[np.ndarray, float] | None:
         """The frames' (C, n) strain at their rate, or None (and why, in
@@ -174,6 +180,15 @@ class OnlineSearch:
         self.last = frames
         strain = self.decimator(strain)
         self.record(self.stream.add(strain), frames)
+        self.frame_latencies.append(time.time() - frames.on_disk)
+        if frames.gps % HEARTBEAT < frames.duration:
+            logger.info(
+                "analysed to GPS %d, %.3f s after its frame was on disk; "
+                "%d candidates",
+                frames.gps + frames.duration,
+                self.frame_latencies[-1],
+                len(self.latencies),
+            )
 
     def end(self, why: str) -> None:
         """End the current stream (a gap, bad data, or a stop)."""
@@ -247,8 +262,9 @@ def search(
     stop: float | None = None,
     backend: str = "local",
     triton_url: str = "",
-) -> None:
-    """Search live frames until stopped (SIGTERM, Ctrl-C) or ``stop``.
+) -> "OnlineSearch":
+    """Search live frames until stopped (SIGTERM, Ctrl-C) or ``stop``;
+    return the search, with its latencies, when it reaches ``stop``.
 
     Args:
         repository: the exported model repository (an offline
@@ -340,6 +356,7 @@ def search(
         finally:
             store.close()
             report_latency(online.latencies)
+    return online
 
 
 def first_frame(watcher: FrameWatcher) -> int:

@@ -26,7 +26,7 @@ keeps the database whole through a crash: a candidate is stored or not.
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from aframe_contracts.events import SECONDS_PER_YEAR
@@ -68,12 +68,19 @@ class Candidate:
     frame_on_disk: float
 
     def record(self) -> dict:
-        """The alert record: the candidate, and its FAR in Hz as GraceDB
-        takes it."""
-        record = asdict(self)
-        record["far_hz"] = self.far / SECONDS_PER_YEAR
-        record["pipeline"] = "aframe"
-        return record
+        """The alert record, the event file uploaded to GraceDB: GraceDB's
+        names (gpstime, far in Hz, ifos comma-separated) first."""
+        return {
+            "gpstime": self.gps_time,
+            "far": self.far / SECONDS_PER_YEAR,
+            "ifos": ",".join(self.ifos),
+            "pipeline": "aframe",
+            "detection_statistic": self.detection_statistic,
+            "far_per_year": self.far,
+            "model": self.model,
+            "frame": self.frame,
+            "frame_on_disk": self.frame_on_disk,
+        }
 
 
 class CandidateStore:

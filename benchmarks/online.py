@@ -1,0 +1,161 @@
+"""The online search's latency on replayed frames.
+
+Replays ``--seconds`` of a finished offline experiment's test background,
+with its first timeslide's injections, into a temporary frame directory
+at ``--speed`` times real time, and runs the online search on it with the
+experiment's model and background.  Latency is the issue's definition:
+the time from the moment a frame is on disk (its mtime) to the moment
+the candidate it made final is in the store.  Also given:
+
+- per frame: from the frame on disk to the frame analysed;
+- from the coalescence to the store (at 1x real time only: the replay's
+  clock is GPS time): the wait for the rest of the update the event is
+  in and for half a cluster window of outputs after it, which the
+  repository's ``batch_size`` and the cluster window set;
+- the baseline, measured in the same run: one update of the repository
+  through the same engine, from memory; the ratio is the frame latency's
+  median over it (what reading frames and storing candidates add).
+
+``--batch-size`` re-exports the experiment's model with that many
+outputs per update (1 s updates at 4 Hz with 4) and calibrates its time
+window, as a low-latency deployment would, before the replay.
+
+Usage::
+
+    .venv/bin/python benchmarks/online.py --experiment quickstart-run \\
+        [--seconds 300] [--speed 1] [--batch-size 4]
+"""
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def low_latency_repository(experiment: Path, batch_size: int, out: Path):
+    """The experiment's model exported with ``batch_size`` outputs per
+    update, and calibrated as the experiment's own repository was."""
+    from aframe_export.cli import main as export_main
+    from aframe_infer.cli import main as infer_main
+
+    logs = experiment / "results/model_repo/logs"
+    repository = out / "model_repo"
+    export_config = json.loads((logs / "manifest/export.yaml").read_text())
+    export_config.update(repository=str(repository), batch_size=batch_size)
+    (out / "export.yaml").write_text(json.dumps(export_config))
+    assert export_main(["export", "--config", str(out / "export.yaml")]) == 0
+    calibrate_config = json.loads((logs / "timing/calibrate.yaml").read_text())
+    calibrate_config["repository"] = str(repository)
+    (out / "calibrate.yaml").write_text(json.dumps(calibrate_config))
+    assert (
+        infer_main(["calibrate", "--config", str(out / "calibrate.yaml")]) == 0
+    )
+    return repository
+
+
+def update_time(repository: Path, repeats: int = 20) -> float:
+    """Median seconds of one update through the local engine."""
+    from aframe_infer.engine import LocalEngine
+
+    engine = LocalEngine(repository)
+    manifest = engine.manifest
+    sequence = engine.sequence(len(manifest.ifos))
+    rng = np.random.default_rng(0)
+    shape = (len(manifest.ifos), manifest.update_size)
+    times = []
+    for _ in range(repeats):
+        update = (rng.normal(size=shape) * 1e-21).astype(np.float32)
+        start = time.perf_counter()
+        sequence.push(update)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--experiment", type=Path, required=True)
+    parser.add_argument("--seconds", type=int, default=300)
+    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--batch-size", type=int, default=0)
+    args = parser.parse_args()
+
+    from aframe_contracts.repository import Manifest
+    from aframe_online.replay import replay
+    from aframe_online.search import search
+    from aframe_online.store import CandidateStore
+
+    experiment = args.experiment.resolve()
+    work = Path(tempfile.mkdtemp(prefix="aframe-online-"))
+    repository = experiment / "results/model_repo"
+    if args.batch_size:
+        repository = low_latency_repository(experiment, args.batch_size, work)
+    strain = sorted((experiment / "data/test/background").glob("*.hdf5"))[0]
+    t0 = int(strain.stem.split("-")[1])
+    injections = strain.parent.parent / "injections"
+    injections = sorted(injections.glob(f"injections-{strain.stem[11:]}-1.*"))
+    frames = str(work / "frames" / "{ifo}")
+
+    started = time.time()
+    writer = threading.Thread(
+        target=replay,
+        args=([str(strain)], frames),
+        kwargs={
+            "speed": args.speed,
+            "injections_file": injections[0] if injections else None,
+            "retain": 120.0,
+        },
+        daemon=True,
+    )
+    writer.start()
+    output = work / "events"
+    online = search(
+        repository,
+        experiment / "results/background.hdf5",
+        frames,
+        output,
+        start=t0,
+        stop=t0 + args.seconds,
+    )
+    store = CandidateStore(output, 8.0)
+    candidates = store.candidates()
+    store.close()
+    latency = np.array([c["latency"] for c in candidates])
+    per_frame = np.array(online.frame_latencies)
+    baseline = update_time(repository)
+    manifest = Manifest.read(repository)
+    print(
+        f"repository: {manifest.batch_size} outputs per update "
+        f"({manifest.update_size / manifest.sample_rate:g} s), "
+        f"{args.seconds} s replayed at {args.speed:g}x"
+    )
+    for name, values in (
+        ("candidate: frame on disk -> stored", latency),
+        ("frame: on disk -> analysed", per_frame),
+    ):
+        print(
+            f"{name}: n = {values.size}, median {np.median(values):.3f} s, "
+            f"90% {np.quantile(values, 0.9):.3f} s, 99% "
+            f"{np.quantile(values, 0.99):.3f} s, max {values.max():.3f} s"
+        )
+    if args.speed == 1.0:
+        # GPS t was on disk at started + (t - t0) (the replay's clock)
+        delay = np.array(
+            [c["stored"] - (started + c["gps_time"] - t0) for c in candidates]
+        )
+        print(
+            f"coalescence -> stored: median {np.median(delay):.2f} s, "
+            f"max {delay.max():.2f} s"
+        )
+    print(
+        f"baseline, one update through the engine: {baseline:.3f} s; "
+        f"frame latency median / baseline: "
+        f"{np.median(per_frame) / baseline:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""A local HTTP endpoint that stands in for a GraceDB server: it answers
+the API root as GraceDB does (the links, groups, pipelines and searches
+the ligo-gracedb client checks) and records every event created."""
+
+import email.parser
+import email.policy
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class GraceDbStandIn:
+    """``url`` is the API root; ``events`` the uploads, each a dict of
+    the form fields and the event file's name and parsed JSON."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                root = standin.url
+                self.answer(
+                    200,
+                    {
+                        "links": {"events": f"{root}events/"},
+                        "templates": {},
+                        "groups": ["CBC", "Burst", "Test"],
+                        "pipelines": ["aframe", "gstlal", "pycbc"],
+                        "searches": ["AllSky", "MDC", "EarlyWarning"],
+                        "labels": [],
+                        "API_VERSIONS": ["v1"],
+                    },
+                )
+
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                body = self.rfile.read(length)
+                # the multipart form, parsed as the MIME message it is
+                head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n"
+                form = email.parser.BytesParser(
+                    policy=email.policy.HTTP
+                ).parsebytes(head.encode() + body)
+                event = {}
+                for part in form.iter_parts():
+                    name = part.get_param("name", header="content-disposition")
+                    content = part.get_content()
+                    if name == "eventFile":
+                        event["filename"] = part.get_filename()
+                        event["file"] = json.loads(content)
+                    else:
+                        event[name] = content
+                standin.events.append(event)
+                graceid = f"T{len(standin.events):06d}"
+                self.answer(201, {"graceid": graceid, **event})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        host, port = self.server.server_address
+        self.url = f"http://{host}:{port}/api/"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True
+        )
+
+    def __enter__(self) -> "GraceDbStandIn":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

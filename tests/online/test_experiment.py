@@ -1,0 +1,62 @@
+"""aframe-init online writes an experiment whose run.sh searches the
+frames its online.yaml names."""
+
+import subprocess
+
+import yaml
+
+from aframe.init import init_online, main
+from aframe_online.replay import replay
+from aframe_online.store import CandidateStore
+from tests.infer.conftest import T0
+
+
+def test_online_yaml_takes_the_offline_experiments_model(tmp_path):
+    offline = tmp_path / "offline"
+    assert (
+        main(["online", "-d", str(tmp_path / "on"), "--offline", str(offline)])
+        == 0
+    )
+    config = yaml.safe_load((tmp_path / "on" / "online.yaml").read_text())
+    assert config["repository"] == str(offline / "results" / "model_repo")
+    assert config["background_file"] == str(
+        offline / "results" / "background.hdf5"
+    )
+    assert config["gracedb_url"] == ""  # nothing is uploaded by default
+    # a second init refuses the directory without --force
+    assert main(["online", "-d", str(tmp_path / "on")]) == 2
+
+
+def test_run_sh_searches_the_frames(
+    calibrated, offline_background, background, tmp_path
+):
+    directory = tmp_path / "online"
+    init_online(directory)
+    config = yaml.safe_load((directory / "online.yaml").read_text())
+    config.update(
+        repository=str(calibrated), background_file=str(offline_background)
+    )
+    (directory / "online.yaml").write_text(yaml.safe_dump(config))
+    # frames already there, as after an outage: written as fast as can be
+    replay([str(background)], str(directory / "frames" / "{ifo}"), speed=0)
+    run = subprocess.run(
+        [
+            "bash",
+            str(directory / "run.sh"),
+            "--start",
+            str(int(T0)),
+            "--stop",
+            str(T0 + 120),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "candidates stored" in run.stdout
+    store = CandidateStore(directory / "events", 4.0)
+    candidates = store.candidates()
+    store.close()
+    times = [c["gps_time"] for c in candidates]
+    # events from one request's worth of data (22 s) on, until the stop
+    assert candidates and T0 + 15 < min(times) and max(times) < T0 + 120

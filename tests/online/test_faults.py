@@ -1,0 +1,181 @@
+"""A live stream breaks: gaps, late, corrupt, NaN and not-observing
+frames, and a restart.  None may crash the search or make a candidate
+from invalid data; alerts reach GraceDB (a local stand-in) once."""
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.waveforms import WaveformSet, coalescence_sample
+from aframe_infer.stream import inject
+from aframe_online.frames import FrameName, frame_directory, write_frame
+from aframe_online.search import search
+from aframe_online.store import Candidate, CandidateStore
+from tests.infer.conftest import T0
+
+from .conftest import loud_injections
+from .gracedb_standin import GraceDbStandIn
+
+CHANNEL, STATE = "GDS-CALIB_STRAIN_CLEAN", "GDS-CALIB_STATE_VECTOR"
+# seconds after T0: what happens to each frame
+MISSING = range(40, 45)
+LATE, CORRUPT, NAN, IDLE = 60, 80, 100, 120
+# bursts in valid data, and in the frames that must not be analysed
+FOUND = (30.5, 150.5, 215.5)
+HIDDEN = (CORRUPT + 0.5, NAN + 0.5, IDLE + 0.5)
+# the first search stops here; the second starts at the newest frame
+RESTART = 170
+
+
+def write(directory, k, strain, rate, state=3) -> list:
+    """Both ifos' frames of second k; their paths."""
+    paths = []
+    for ifo, samples in zip(("H1", "L1"), strain, strict=True):
+        paths.append(
+            write_frame(
+                frame_directory(directory, ifo),
+                FrameName(ifo, "llhoft", int(T0) + k, 1),
+                samples,
+                rate,
+                CHANNEL,
+                STATE,
+                state,
+            )
+        )
+    return paths
+
+
+def frames_with_faults(directory, strain, rate, restarted, pace=0.02):
+    """Write one frame every ``pace`` s, with the faults; after RESTART,
+    wait for the second search to start."""
+    size = int(rate)
+    for k in range(strain.shape[-1] // size):
+        piece = strain[:, k * size : (k + 1) * size]
+        if k in MISSING:
+            continue
+        if k == LATE:
+            # written after the next one: late, within the timeout
+            late = piece
+            continue
+        if k == CORRUPT:
+            # truncated files under the frames' names
+            for path in write(directory, k, piece, rate):
+                data = path.read_bytes()
+                path.write_bytes(data[: len(data) // 2])
+        elif k == NAN:
+            piece = piece.copy()
+            piece[0, 100:110] = np.nan
+            write(directory, k, piece, rate)
+        elif k == IDLE:
+            write(directory, k, piece, rate, state=1)
+        else:
+            write(directory, k, piece, rate)
+        if k == LATE + 1:
+            time.sleep(0.3)
+            write(directory, LATE, late, rate)
+        if k == RESTART + 1:
+            restarted.wait(timeout=120)
+        time.sleep(pace)
+
+
+def test_faults_and_a_restart(
+    calibrated, offline_background, background, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO, logger="aframe_online")
+    chunk = BackgroundStrain.read(background)
+    rate = chunk.sample_rate
+    times = T0 + np.array([*FOUND, *HIDDEN])
+    signals = WaveformSet.read(
+        loud_injections(tmp_path / "bursts.hdf5", times), ["H1", "L1"]
+    )
+    strain = inject(
+        np.stack([chunk.strain["H1"], chunk.strain["L1"]]),
+        T0,
+        rate,
+        times,
+        signals.stacked(["H1", "L1"]),
+        coalescence_sample(signals.attrs, rate),
+    )
+    frames = str(tmp_path / "frames" / "{ifo}")
+    output = tmp_path / "online"
+    restarted = threading.Event()
+    writer = threading.Thread(
+        target=frames_with_faults, args=(frames, strain, rate, restarted)
+    )
+    options = {"frame_timeout": 1.0, "far_threshold": 1e9}
+    with GraceDbStandIn() as gracedb:
+        writer.start()
+        search(
+            calibrated,
+            offline_background,
+            frames,
+            output,
+            start=int(T0),
+            stop=T0 + RESTART + 1,
+            gracedb_url=gracedb.url,
+            **options,
+        )
+        first_run = len(gracedb.events)
+        restarted.set()
+        search(
+            calibrated,
+            offline_background,
+            frames,
+            output,
+            stop=T0 + 240,
+            gracedb_url=gracedb.url,
+            **options,
+        )
+        writer.join()
+    store = CandidateStore(output, 4.0)
+    candidates = store.candidates()
+    store.close()
+    found = np.array([c["gps_time"] for c in candidates])
+    # every burst in valid data is found; none in the frames skipped
+    for burst in FOUND:
+        assert np.abs(found - (T0 + burst)).min() < 0.5, burst
+    for burst in HIDDEN:
+        assert np.abs(found - (T0 + burst)).min() > 2, burst
+    # the second run started at the newest frame: it analysed nothing
+    # the first did, and alerted nothing again
+    second = [c for c in candidates if c["run"] == 2]
+    assert second and min(c["gps_time"] for c in second) > T0 + RESTART
+    assert all(
+        c["run"] == 1 for c in candidates if c["gps_time"] < T0 + RESTART
+    )
+    # every candidate was alerted (threshold 1e9 per year) and uploaded
+    # once, with its GraceDB id in the store
+    uploaded = [e["file"]["gpstime"] for e in gracedb.events]
+    assert sorted(uploaded) == sorted(found.tolist())
+    assert 0 < first_run < len(uploaded)
+    assert all(c["gracedb_id"] for c in candidates)
+    assert all((output / "alerts" / c["alert"]).exists() for c in candidates)
+    log = caplog.text
+    assert (
+        f"frames from GPS {int(T0) + 40} to {int(T0) + 45} are missing" in log
+    )
+    assert "cannot be read" in log
+    assert "NaN or infinite samples" in log
+    assert "was not observing" in log
+    # the late frame was waited for, not skipped
+    assert f"GPS {int(T0) + LATE} to" not in log
+
+
+def test_an_earlier_runs_candidate_is_not_stored_again(tmp_path):
+    candidate = Candidate(1e9 + 0.5, 5.0, 1.0, ["H1", "L1"], "1:x", "f", 0.0)
+    first = CandidateStore(tmp_path, cluster_length=8.0)
+    assert first.add(candidate, alert=True) is not None
+    # within a run, events are distinct whatever their distance
+    near = Candidate(1e9 + 1.5, 4.0, 1.0, ["H1", "L1"], "1:x", "f", 0.0)
+    assert first.add(near, alert=False) is not None
+    first.close()
+    second = CandidateStore(tmp_path, cluster_length=8.0)
+    again = Candidate(1e9 + 0.6, 5.1, 1.0, ["H1", "L1"], "1:x", "f", 0.0)
+    assert second.add(again, alert=True) is None
+    later = Candidate(1e9 + 10, 5.1, 1.0, ["H1", "L1"], "1:x", "f", 0.0)
+    assert second.add(later, alert=True) is not None
+    assert [c["run"] for c in second.candidates()] == [1, 1, 2]
+    assert len(list((tmp_path / "alerts").iterdir())) == 2
