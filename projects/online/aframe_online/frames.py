@@ -140,8 +140,8 @@ def read_frame(
     t0 = float(strain.t0.value)
     if t0 != name.gps or strain.size != round(name.duration * rate):
         raise FrameError(
-            f"{path}: holds {strain.size / rate:g} s from GPS {t0:g}, its "
-            f"name {name.duration} s from {name.gps}"
+            f"{path}: holds {strain.size / rate:g} s from GPS {t0:.3f}, "
+            f"its name says {name.duration} s from {name.gps}"
         )
     bits = np.asarray(state.value).astype(np.int64)
     observing = bool(bits.size) and bool(
