@@ -5,6 +5,7 @@ from invalid data; alerts reach GraceDB (a local stand-in) once."""
 import logging
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,8 @@ CHANNEL, STATE = "GDS-CALIB_STRAIN_CLEAN", "GDS-CALIB_STATE_VECTOR"
 # seconds after T0: what happens to each frame
 MISSING = range(40, 45)
 LATE, CORRUPT, NAN, IDLE = 60, 80, 100, 120
+# written in place, seen part-written: it must be analysed once whole
+PARTIAL = 135
 # bursts in valid data, and in the frames that must not be analysed
 FOUND = (30.5, 150.5, 215.5)
 HIDDEN = (CORRUPT + 0.5, NAN + 0.5, IDLE + 0.5)
@@ -65,6 +68,20 @@ def frames_with_faults(directory, strain, rate, restarted, pace=0.02):
             for path in write(directory, k, piece, rate):
                 data = path.read_bytes()
                 path.write_bytes(data[: len(data) // 2])
+        elif k == PARTIAL:
+            staged = write(
+                directory.replace("{ifo}", "staged-{ifo}"), k, piece, rate
+            )
+            for path in staged:
+                data = path.read_bytes()
+                final = Path(str(path).replace("staged-", ""))
+                final.parent.mkdir(parents=True, exist_ok=True)
+                final.write_bytes(data[: len(data) // 3])
+            time.sleep(0.3)
+            for path in staged:
+                Path(str(path).replace("staged-", "")).write_bytes(
+                    path.read_bytes()
+                )
         elif k == NAN:
             piece = piece.copy()
             piece[0, 100:110] = np.nan
@@ -160,8 +177,10 @@ def test_faults_and_a_restart(
     assert "cannot be read" in log
     assert "NaN or infinite samples" in log
     assert "was not observing" in log
-    # the late frame was waited for, not skipped
+    # the late frame was waited for, and the part-written one read once
+    # whole: neither was skipped
     assert f"GPS {int(T0) + LATE} to" not in log
+    assert f"-{int(T0) + PARTIAL}-1.gwf" not in log
 
 
 def test_an_earlier_runs_candidate_is_not_stored_again(tmp_path):

@@ -46,6 +46,9 @@ logger = logging.getLogger("aframe_online")
 
 # a progress line every this many seconds of data
 HEARTBEAT = 60
+# how long after its last change a frame that cannot be read may still
+# be being written (s)
+SETTLE = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,29 @@ class FrameSettings:
     channel: str
     state_channel: str
     state_mask: int
+
+
+def read_settled(path: Path, settings: FrameSettings):
+    """A frame, read again while it fails and is still being written (a
+    writer that does not rename its frames into place shows them part
+    written): a file changed in the last ``SETTLE`` seconds is given
+    until then to become whole."""
+    while True:
+        try:
+            return read_frame(
+                path,
+                settings.channel,
+                settings.state_channel,
+                settings.state_mask,
+            )
+        except FrameError:
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                age = SETTLE
+            if age >= SETTLE:
+                raise
+            time.sleep(min(0.05, SETTLE - age))
 
 
 class OnlineSearch:
@@ -105,12 +131,7 @@ class OnlineSearch:
         for ifo in self.ifos:
             path = frames.paths[ifo]
             try:
-                frame = read_frame(
-                    path,
-                    settings.channel,
-                    settings.state_channel,
-                    settings.state_mask,
-                )
+                frame = read_settled(path, settings)
             except FrameError as error:
                 logger.warning("skipped: %s", error)
                 return None
