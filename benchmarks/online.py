@@ -13,8 +13,9 @@ the candidate it made final is in the store.  Also given:
   in and for half a cluster window of outputs after it, which the
   repository's ``batch_size`` and the cluster window set;
 - the baseline, measured in the same run: one update of the repository
-  through the same engine, from memory; the ratio is the frame latency's
-  median over it (what reading frames and storing candidates add).
+  through the same engine, from memory; the ratio is the candidate
+  latency's median over it (a candidate's frame runs one update, so the
+  rest is what reading frames and storing candidates add).
 
 ``--batch-size`` re-exports the experiment's model with that many
 outputs per update (1 s updates at 4 Hz with 4) and calibrates its time
@@ -152,8 +153,8 @@ def main() -> None:
         )
     print(
         f"baseline, one update through the engine: {baseline:.3f} s; "
-        f"frame latency median / baseline: "
-        f"{np.median(per_frame) / baseline:.2f}"
+        f"candidate latency median / baseline: "
+        f"{np.median(latency) / baseline:.2f}"
     )
 
 

@@ -382,6 +382,13 @@ def search(
 
 def first_frame(watcher: FrameWatcher) -> int:
     """The newest complete frame time, once there is one."""
+    for ifo, directory in watcher.directories.items():
+        if not directory.is_dir():
+            logger.warning(
+                "the %s frame directory %s does not exist (yet)",
+                ifo,
+                directory,
+            )
     logger.info("waiting for frames")
     while (gps := watcher.newest()) is None:
         time.sleep(watcher.poll_interval)
