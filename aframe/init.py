@@ -203,7 +203,7 @@ def init_online(
             are kept as <name>.<n>.bak).
     """
     directory = prepare(directory, force)
-    config = (paths.CONFIG_DIR / "online.yaml").read_text()
+    config = (paths.CONFIG_DIR / "online" / "online.yaml").read_text()
     if offline is not None:
         offline = offline.expanduser().resolve()
         results = offline / paths.ROOT_LAYOUT["results"]

@@ -60,3 +60,24 @@ def test_run_sh_searches_the_frames(
     times = [c["gps_time"] for c in candidates]
     # events from one request's worth of data (22 s) on, until the stop
     assert candidates and T0 + 15 < min(times) and max(times) < T0 + 120
+
+
+def test_every_key_of_online_yaml_is_a_search_parameter():
+    """online.yaml is the search's only config: it holds the backend and
+    windows an offline experiment sets in its cfg, and nothing else."""
+    import inspect
+
+    from aframe import paths
+    from aframe_online.search import search
+
+    config = yaml.safe_load(
+        (paths.CONFIG_DIR / "online" / "online.yaml").read_text()
+    )
+    parameters = inspect.signature(search).parameters
+    assert set(config) <= set(parameters)
+    required = {
+        name
+        for name, p in parameters.items()
+        if p.default is inspect.Parameter.empty
+    }
+    assert required <= set(config)
