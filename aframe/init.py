@@ -39,8 +39,16 @@ def presets() -> list[str]:
     return [DEFAULT_PRESET, *found]
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    write_atomic(path, text, mode)
+def write_files(directory: Path, texts: dict[str, str]) -> list[Path]:
+    """Write each file of an experiment (run.sh executable), keeping a
+    copy of any the user edited; return their paths."""
+    written = []
+    for name, text in texts.items():
+        path = directory / name
+        keep_edits(path, text)
+        write_atomic(path, text, 0o755 if name == "run.sh" else 0o644)
+        written.append(path)
+    return written
 
 
 def _layer(cfg_text: str, layer: str) -> str:
@@ -131,13 +139,7 @@ def init(
         texts[f"{mode}.cfg"] = _layer(texts[f"{mode}.cfg"], layer)
     texts["run.sh"] = run_script(mode)
 
-    written = []
-    for name, text in texts.items():
-        path = directory / name
-        keep_edits(path, text)
-        _write(path, text, 0o755 if name == "run.sh" else 0o644)
-        written.append(path)
-    return written
+    return write_files(directory, texts)
 
 
 def prepare(directory: Path, force: bool) -> Path:
@@ -215,13 +217,7 @@ def init_online(
             f"background_file: {results / 'background.hdf5'}",
         )
     texts = {"online.yaml": config, "run.sh": online_run_script()}
-    written = []
-    for name, text in texts.items():
-        path = directory / name
-        keep_edits(path, text)
-        _write(path, text, 0o755 if name == "run.sh" else 0o644)
-        written.append(path)
-    return written
+    return write_files(directory, texts)
 
 
 def keep_edits(path: Path, text: str) -> Path | None:

@@ -45,14 +45,18 @@ def repository(power_weights, tmp_path):  # noqa: F811
     return path
 
 
+def simulated_background(path, t0=T0, duration=DURATION, seed=3):
+    """Simulated H1 and L1 strain, written as the data stage does."""
+    data = strain.simulated(
+        ["H1", "L1"], t0, duration, RATE, "aLIGO_O4_high", seed
+    )
+    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, t0, RATE).write(path)
+    return path
+
+
 @pytest.fixture
 def background(tmp_path):
-    data = strain.simulated(
-        ["H1", "L1"], T0, DURATION, RATE, "aLIGO_O4_high", 3
-    )
-    path = tmp_path / "background.hdf5"
-    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, RATE).write(path)
-    return path
+    return simulated_background(tmp_path / "background.hdf5")
 
 
 def loud_injections(path, times, amplitude=3e-20):

@@ -4,15 +4,14 @@ loud bursts in it; the offline background that FARs are read off."""
 import numpy as np
 import pytest
 
-from aframe_contracts.strain import BackgroundStrain
-from aframe_data import strain
 from aframe_infer.search import analyse
-from tests.export.conftest import RATE, power_weights  # noqa: F401
+from tests.export.conftest import power_weights  # noqa: F401
 from tests.infer.conftest import (  # noqa: F401
     background,
     calibrated,
     loud_injections,
     repository,
+    simulated_background,
 )
 
 # ten minutes of replayed data from a whole GPS second
@@ -26,11 +25,7 @@ BURSTS = T0 + np.array([60.0, 150.0, 250.3, 340.7, 430.1, 520.9])
 @pytest.fixture
 def replayed(tmp_path):
     """Ten minutes of strain (no signals) and the bursts to add."""
-    data = strain.simulated(
-        ["H1", "L1"], T0, DURATION, RATE, "aLIGO_O4_high", 11
-    )
-    path = tmp_path / "replayed.hdf5"
-    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, RATE).write(path)
+    path = simulated_background(tmp_path / "replayed.hdf5", T0, DURATION, 11)
     bursts = loud_injections(tmp_path / "bursts.hdf5", BURSTS)
     return path, bursts
 
