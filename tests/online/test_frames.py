@@ -1,6 +1,8 @@
 """Frame names, frame files and the decimator that brings frames to the
 model's rate."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -30,7 +32,11 @@ def test_names_follow_the_low_latency_convention():
 def test_a_frame_reads_back_as_written(tmp_path, suffix):
     name = FrameName("L1", "llhoft", 1262304000, 2, suffix)
     strain = np.random.default_rng(0).normal(size=2 * 4096) * 1e-21
+    offset = time.localtime().tm_gmtoff
     path = write_frame(tmp_path, name, strain, 4096, CHANNEL, STATE, 3)
+    # lalframe's writer sets the C library's TZ: the process's clock (its
+    # log times) must not change with it
+    assert time.localtime().tm_gmtoff == offset
     frame = read_frame(path, CHANNEL, STATE, 3)
     assert (frame.ifo, frame.t0, frame.sample_rate) == ("L1", 1262304000, 4096)
     np.testing.assert_array_equal(frame.strain, strain)
@@ -68,3 +74,14 @@ def test_decimating_frame_by_frame_is_decimating_at_once():
     out = decimator(x)[0]
     times = decimator.delay + np.arange(out.size) * factor / rate_in
     np.testing.assert_allclose(out, np.sin(2 * np.pi * 30 * times), atol=2e-3)
+
+
+def test_replay_refuses_what_it_cannot_do(tmp_path, background):
+    from aframe_contracts.errors import DataError
+    from aframe_online.replay import replay
+
+    with pytest.raises(DataError, match="speed = -1"):
+        replay([str(background)], str(tmp_path / "f"), speed=-1)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DataError, match="cannot make the H1 frame directory"):
+        replay([str(background)], str(tmp_path / "file" / "{ifo}"))

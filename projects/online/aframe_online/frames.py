@@ -17,7 +17,10 @@ low-latency writers do, so a file under a frame's name is whole unless
 something went wrong; the reader still checks everything it can.
 """
 
+import contextlib
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +188,23 @@ def write_frame(
         name=state_name,
         channel=state_name,
     )
-    with atomic_path(path) as temporary:
+    with atomic_path(path) as temporary, process_timezone_kept():
         data.write(str(temporary), format=SUFFIXES[name.suffix])
     return path
+
+
+@contextlib.contextmanager
+def process_timezone_kept():
+    """Undo lalframe's change of the process's time zone: writing a GWF
+    file sets TZ=PST8PDT in the C environment (for the frame's history
+    stamp), which turned every later log time of the process into
+    Pacific time."""
+    before = os.environ.get("TZ")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.unsetenv("TZ")
+        else:
+            os.putenv("TZ", before)
+        time.tzset()

@@ -119,6 +119,19 @@ def replay(
         raise DataError(f"suffix {suffix!r}: choose .gwf or .hdf5")
     if frame_length < 1:
         raise DataError(f"frame_length = {frame_length}: at least 1 s")
+    if speed < 0:
+        raise DataError(
+            f"speed = {speed}: a positive multiple of real time, or 0 for "
+            "as fast as frames can be written"
+        )
+    for ifo in ifos:
+        directory = frame_directory(frame_dir, ifo)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DataError(
+                f"cannot make the {ifo} frame directory {directory}: {error}"
+            ) from None
     segments = read_segments(strain_files, ifos, channel)
     signals = None
     if injections_file is not None:
