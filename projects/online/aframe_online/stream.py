@@ -91,11 +91,6 @@ class OnlineStream:
         """Seconds of strain fed so far."""
         return self.samples / self.geometry.sample_rate
 
-    @property
-    def warm(self) -> bool:
-        """Whether the stream has made outputs yet."""
-        return self.first + self.outputs.size > 0
-
     def add(self, strain: np.ndarray) -> list[Event]:
         """Feed (C, n) strain; return the events it made final."""
         geometry = self.geometry
@@ -165,14 +160,17 @@ class Decimator:
 
     def __init__(self, factor: int, channels: int, rate_out: float) -> None:
         self.factor = factor
+        self.phase = 0
+        self.skip, self.delay = 0, 0.0
+        if factor == 1:
+            return
         half = DECIMATOR_HALF_LENGTH * factor
         self.taps = firwin(2 * half + 1, 0.9 / factor)
-        # a zero state: the first 2 * half inputs' outputs are dropped
+        # a zero state: the outputs of the first 2 * half inputs, which
+        # it reaches into, are dropped
         self.state = np.zeros((channels, 2 * half))
-        self.phase = 0
-        # output samples of the filter's start-up, dropped
-        self.skip = 2 * DECIMATOR_HALF_LENGTH if factor > 1 else 0
-        self.delay = DECIMATOR_HALF_LENGTH / rate_out if factor > 1 else 0.0
+        self.skip = 2 * DECIMATOR_HALF_LENGTH
+        self.delay = DECIMATOR_HALF_LENGTH / rate_out
 
     def __call__(self, strain: np.ndarray) -> np.ndarray:
         """(C, n * factor) -> (C, n), n whole."""
