@@ -204,11 +204,23 @@ def init_online(
         force: rewrite the files of a non-empty directory (edited ones
             are kept as <name>.<n>.bak).
     """
+    if offline is not None:
+        offline = offline.expanduser().resolve()
+        if not any(offline.glob("*.cfg")):
+            raise InitError(
+                f"--offline {offline} is not an offline experiment (a "
+                "directory that aframe-init offline wrote, with its .cfg)"
+            )
     directory = prepare(directory, force)
     config = (paths.CONFIG_DIR / "online" / "online.yaml").read_text()
     if offline is not None:
-        offline = offline.expanduser().resolve()
         results = offline / paths.ROOT_LAYOUT["results"]
+        if not (results / "background.hdf5").exists():
+            print(
+                f"note: {offline} has no results yet; the search needs its "
+                "exported model and background: run its run.sh first",
+                file=sys.stderr,
+            )
         config = config.replace(
             "repository: ../offline/results/model_repo",
             f"repository: {results / 'model_repo'}",

@@ -5,14 +5,23 @@ import subprocess
 
 import yaml
 
-from aframe.init import init_online, main
+from aframe.init import init, init_online, main
 from aframe_online.replay import replay
 from aframe_online.store import CandidateStore
 from tests.infer.conftest import T0
 
 
-def test_online_yaml_takes_the_offline_experiments_model(tmp_path):
+def test_online_yaml_takes_the_offline_experiments_model(tmp_path, capsys):
     offline = tmp_path / "offline"
+    # not an experiment: refused, naming it
+    assert (
+        main(["online", "-d", str(tmp_path / "x"), "--offline", str(offline)])
+        == 2
+    )
+    assert f"--offline {offline} is not an offline experiment" in (
+        capsys.readouterr().err
+    )
+    init(offline, "sandbox", "quickstart")
     assert (
         main(["online", "-d", str(tmp_path / "on"), "--offline", str(offline)])
         == 0
@@ -23,6 +32,8 @@ def test_online_yaml_takes_the_offline_experiments_model(tmp_path):
         offline / "results" / "background.hdf5"
     )
     assert config["gracedb_url"] == ""  # nothing is uploaded by default
+    # its results are not there yet, and it says so
+    assert "has no results yet" in capsys.readouterr().err
     # a second init refuses the directory without --force
     assert main(["online", "-d", str(tmp_path / "on")]) == 2
 
