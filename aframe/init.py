@@ -7,6 +7,12 @@ copies the shipped configs into the directory (comments kept) and writes a
 pipeline.  A preset (``--preset quickstart``) is a folder under
 ``configs/presets/``: its YAMLs replace the defaults and its cfg is layered
 on ``base.cfg``.
+
+    aframe-init online --directory ~/aframe/online --offline ~/aframe/run
+
+writes an online experiment: ``online.yaml`` (the offline experiment's
+model and background, the frames to watch, the alerts) and a ``run.sh``
+that runs the online search until stopped.
 """
 
 import argparse
