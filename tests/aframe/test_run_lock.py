@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from aframe.run_lock import ALREADY_RUNNING, LOCK_FILE, hold, holder
+
+from .test_signals import alive, wait_for
 
 
 def test_one_holder_per_experiment(tmp_path):
@@ -84,21 +85,6 @@ def test_run_sh_takes_the_lock(experiment):
     assert not (directory / "data").exists()
 
 
-def gone(pid: int, timeout: float) -> bool:
-    """Whether process ``pid`` ends within ``timeout`` (a zombie has
-    ended: whether its new parent reaps it is not the run's doing)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")")[-1]
-        except FileNotFoundError:
-            return True
-        if state.split()[0] == "Z":
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
 def test_a_killed_run_leaves_nothing_behind(tmp_path, number):
     """A process the command forked and left behind (multiprocessing's
@@ -126,7 +112,9 @@ def test_a_killed_run_leaves_nothing_behind(tmp_path, number):
         fd = hold(tmp_path)
         assert fd is not None, "the lock outlived the run"
         os.close(fd)
-        assert gone(orphan, timeout=10), "what the run forked outlived it"
+        assert wait_for(lambda: not alive(orphan), timeout=10), (
+            "what the run forked outlived it"
+        )
     finally:
         run.kill()
         with contextlib.suppress(ProcessLookupError):

@@ -214,12 +214,9 @@ def make_report(
     configs = _read_configs(config_files)
     events = BackgroundEvents.read(background)
     draws = read_draws(foreground)
-    try:
-        scores = [Score.read(path) for path in mlgwsc_scores]
-    except DataError as error:
-        raise PlotsError(str(error)) from None
     output_dir = Path(output_dir)
     try:
+        scores = [Score.read(path) for path in mlgwsc_scores]
         check_outputs(
             [output_dir / name for name in _output_names(scores)],
             [background, foreground, *mlgwsc_scores, *config_files],
