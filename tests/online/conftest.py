@@ -33,25 +33,24 @@ def replayed(tmp_path):
 @pytest.fixture
 def offline_background(calibrated, background, tmp_path):  # noqa: F811
     """The offline search's time-slid background of the model, as the
-    online search reads it (results/background.hdf5)."""
-    from aframe_contracts.events import BackgroundEvents
-    from aframe_infer.search import merge_background
+    online search reads it (results/background.hdf5): three timeslides,
+    aggregated as the pipeline does."""
+    from aframe_infer.search import aggregate
     from aframe_infer.timing import read_timing
 
     timing = read_timing(calibrated)
     branches = []
-    for k, shifts in enumerate(([0.0, 1.0], [0.0, 2.0], [0.0, 3.0])):
-        out = tmp_path / f"offline-{k}"
+    for k in (1, 2, 3):
+        branches.append(tmp_path / f"offline-{k}")
         analyse(
             calibrated,
             background,
-            shifts,
-            out,
+            [0.0, float(k)],
+            branches[-1],
             timing.integration_window_length,
             timing.cluster_window_length,
             loud_injections(tmp_path / f"none-{k}.hdf5", []),
         )
-        branches.append(BackgroundEvents.read(out / "background.hdf5"))
     path = tmp_path / "background-events.hdf5"
-    merge_background(branches).write(path)
+    aggregate(branches, path, tmp_path / "foreground-events.hdf5")
     return path

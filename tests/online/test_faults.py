@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from aframe_contracts.strain import BackgroundStrain
-from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_infer.stream import inject
+from aframe_contracts.waveforms import WaveformSet
+from aframe_infer.search import branch_streams
 from aframe_online.frames import FrameName, frame_directory, write_frame
 from aframe_online.search import search
 from aframe_online.store import Candidate, CandidateStore
@@ -108,14 +108,7 @@ def test_faults_and_a_restart(
     signals = WaveformSet.read(
         loud_injections(tmp_path / "bursts.hdf5", times), ["H1", "L1"]
     )
-    strain = inject(
-        np.stack([chunk.strain["H1"], chunk.strain["L1"]]),
-        T0,
-        rate,
-        times,
-        signals.stacked(["H1", "L1"]),
-        coalescence_sample(signals.attrs, rate),
-    )
+    _, strain = branch_streams(chunk, signals, [0.0, 0.0], ["H1", "L1"])
     frames = str(tmp_path / "frames" / "{ifo}")
     output = tmp_path / "online"
     restarted = threading.Event()

@@ -10,10 +10,11 @@ import pytest
 from aframe_contracts.events import BackgroundEvents, far
 from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
-from aframe_contracts.waveforms import WaveformSet, coalescence_sample
+from aframe_contracts.waveforms import WaveformSet
 from aframe_infer.backends import streamer
 from aframe_infer.postprocess import stream_events
-from aframe_infer.stream import Geometry, inject
+from aframe_infer.search import branch_streams
+from aframe_infer.stream import Geometry
 from aframe_infer.timing import read_timing
 from aframe_online.replay import replay
 from aframe_online.search import search
@@ -26,14 +27,8 @@ def offline_events(repository, strain_file, bursts, timing):
     """The offline search's events of the replayed strain and bursts."""
     chunk = BackgroundStrain.read(strain_file)
     signals = WaveformSet.read(bursts, ["H1", "L1"])
-    data = inject(
-        np.stack([chunk.strain["H1"], chunk.strain["L1"]]),
-        chunk.t0,
-        chunk.sample_rate,
-        signals.parameters["injection_time"],
-        signals.stacked(["H1", "L1"]),
-        coalescence_sample(signals.attrs, chunk.sample_rate),
-    )
+    # the offline branch's foreground stream, unshifted
+    _, data = branch_streams(chunk, signals, [0.0, 0.0], ["H1", "L1"])
     with streamer(repository, "local", "", "", strain_file.parent, 1) as run:
         (outputs,) = run([data])
     return stream_events(

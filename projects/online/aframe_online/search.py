@@ -92,7 +92,7 @@ class OnlineSearch:
 
     def __init__(
         self,
-        repository: Path,
+        manifest: Manifest,
         background: BackgroundEvents,
         frames: FrameSettings,
         store: CandidateStore,
@@ -102,7 +102,7 @@ class OnlineSearch:
         sequences,
         alerts: GraceDbAlerts | None = None,
     ) -> None:
-        self.manifest = Manifest.read(repository)
+        self.manifest = manifest
         self.geometry = Geometry.from_manifest(self.manifest)
         self.ifos = list(self.manifest.ifos)
         self.model = f"{self.manifest.version}:{self.manifest.digest[:12]}"
@@ -339,7 +339,7 @@ def search(
     alerts = GraceDbAlerts(gracedb_url, gracedb_group) if gracedb_url else None
     with open_sequences(repository, backend, triton_url) as sequences:
         online = OnlineSearch(
-            repository,
+            manifest,
             background,
             settings,
             store,

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from aframe_online.frames import FrameName, frame_directory
@@ -29,9 +30,10 @@ class FrameSet:
     duration: int
     paths: dict[str, Path]
 
-    @property
+    @cached_property
     def on_disk(self) -> float:
-        """When the last of the frames was on disk (Unix s)."""
+        """When the last of the frames was on disk (Unix s), as first
+        asked: once they have been read."""
         return max(p.stat().st_mtime for p in self.paths.values())
 
 
