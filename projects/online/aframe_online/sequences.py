@@ -50,38 +50,33 @@ class TritonSequence:
         self.started = False
 
     def push(self, update: np.ndarray) -> np.ndarray:
+        result = self.send(update, start=not self.started, end=False)
+        self.started = True
+        return result.as_numpy("detection_statistic")[:, 0]
+
+    def end(self) -> None:
+        """Release the sequence's slot on the server (a zero update)."""
+        if self.started:
+            shape = (len(self.manifest.ifos), self.manifest.update_size)
+            self.send(np.zeros(shape, np.float32), start=False, end=True)
+
+    def send(self, update: np.ndarray, start: bool, end: bool):
+        """One request of the sequence; its result."""
         import tritonclient.grpc as grpc
         from tritonclient.utils import InferenceServerException
 
         request = grpc.InferInput("update", list(update.shape), "FP32")
         request.set_data_from_numpy(update)
         try:
-            result = self.client.infer(
+            return self.client.infer(
                 self.manifest.ensemble,
                 [request],
                 sequence_id=self.sequence_id,
-                sequence_start=not self.started,
+                sequence_start=start,
+                sequence_end=end,
             )
         except InferenceServerException as error:
             raise ServerError(f"Triton: {error}") from error
-        self.started = True
-        return result.as_numpy("detection_statistic")[:, 0]
-
-    def end(self) -> None:
-        """Release the sequence's slot on the server (a zero update)."""
-        if not self.started:
-            return
-        shape = [len(self.manifest.ifos), self.manifest.update_size]
-        import tritonclient.grpc as grpc
-
-        request = grpc.InferInput("update", shape, "FP32")
-        request.set_data_from_numpy(np.zeros(shape, np.float32))
-        self.client.infer(
-            self.manifest.ensemble,
-            [request],
-            sequence_id=self.sequence_id,
-            sequence_end=True,
-        )
 
 
 class TritonSequences:
