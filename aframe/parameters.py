@@ -13,6 +13,7 @@ import law
 import luigi
 
 from aframe.base import ContainerParams, resolve_config_path
+from aframe_contracts.detectors import check_ifos
 
 # names the challenge's checkout where the cfg's mlgwsc_dir is empty
 MLGWSC_DIR_VARIABLE = "AFRAME_MLGWSC_DIR"
@@ -48,11 +49,20 @@ class PositiveIntParameter(luigi.IntParameter):
         return value
 
 
+class IfosParameter(luigi.ListParameter):
+    """Detector names that aframe can project signals onto."""
+
+    def parse(self, x):
+        value = super().parse(x)
+        check_ifos(value)
+        return value
+
+
 class PipelineParams(ContainerParams):
     """Physics, data span and signal settings common to the stages."""
 
     # the detectors and the analysis band
-    ifos = luigi.ListParameter(
+    ifos = IfosParameter(
         description="interferometers, in the order of the strain channels"
     )
     sample_rate = PositiveFloatParameter(description="strain sample rate (Hz)")

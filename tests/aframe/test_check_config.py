@@ -62,6 +62,7 @@ def test_a_task_section_knows_its_task(experiment):
         ("integration_window_length = -1", "must not be negative, got -1"),
         ("inference_batch_size = 0", "inference_batch_size = '0': must be"),
         ("data_source = s3", "data_source = 's3'"),
+        ('ifos = ["H1", "X9"]', "['X9'] not among the detectors"),
         (
             "test_stop = 5",
             "train_start < train_stop < test_stop; got train_start",

@@ -5,8 +5,10 @@ from aframe_contracts.errors import DataError
 from aframe_contracts.files import (
     atomic_hdf5,
     atomic_path,
+    check_directory,
     check_output,
     check_outputs,
+    make_directory,
     sha256,
     write_atomic,
 )
@@ -74,3 +76,28 @@ def test_every_output_is_checked_against_every_input(tmp_path):
     with pytest.raises(DataError, match="would destroy the input"):
         check_outputs([new, data], (p for p in [data]), force=True)
     check_outputs([new, tmp_path / "other.hdf"], [data], force=False)
+
+
+def test_two_outputs_may_not_be_one_file(tmp_path):
+    events = tmp_path / "events.hdf5"
+    with pytest.raises(DataError, match="named for two outputs"):
+        check_outputs([events, tmp_path / "." / "events.hdf5"], [], True)
+    assert not events.exists()
+
+
+def test_a_file_in_the_way_of_a_directory_is_named(tmp_path):
+    blocker = tmp_path / "results"
+    blocker.write_text("not a directory")
+    with pytest.raises(DataError, match="results is a file, not a dir"):
+        make_directory(blocker)
+    deeper = blocker / "infer" / "branch"
+    with pytest.raises(DataError, match=f"{blocker} is a file"):
+        check_directory(deeper)
+    # outputs are checked before any work: their folder must be possible
+    with pytest.raises(DataError, match=f"{blocker} is a file"):
+        check_output(deeper / "events.hdf5", [], force=True)
+    with pytest.raises(DataError, match=f"{blocker} is a file"):
+        write_atomic(deeper / "events.hdf5", "x")
+    assert blocker.read_text() == "not a directory"
+    made = make_directory(tmp_path / "a" / "b")
+    assert made.is_dir() and make_directory(made) == made

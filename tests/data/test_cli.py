@@ -125,6 +125,77 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize(
+    "command, options, message",
+    [
+        ("background", ["--ifos=[H1,X9]"], "['X9'] not among the detectors"),
+        ("background", ["--sample_rate=0"], "sample_rate = 0.0: it must be"),
+        ("background", ["--duration=-100"], "duration = -100.0: it must be"),
+        ("segments", ["--min_duration=-1"], "min_duration = -1.0: it must"),
+        ("training_waveforms", ["--num_signals=0"], "num_signals = 0: it"),
+        (
+            "training_waveforms",
+            ["--signals.sample_rate=16"],
+            "minimum_frequency = 20.0 Hz: it must be below Nyquist",
+        ),
+        (
+            "training_waveforms",
+            ["--signals.right_pad=4"],
+            "right_pad = 4.0 s: it must be shorter than",
+        ),
+        ("testing_waveforms", ["--spacing=0"], "spacing = 0.0: it must be"),
+        ("testing_waveforms", ["--ifos=[H1]"], "give one shift of 0 s or"),
+        ("testing_waveforms", ["--lowpass=700"], "passes Nyquist (512 Hz)"),
+    ],
+)
+def test_values_no_data_can_have_are_named(
+    background, tmp_path, capsys, command, options, message
+):
+    """Each of these was a traceback, or a file (noise for a detector
+    without a geometry, waveforms above Nyquist, injections on top of
+    each other) and status 0."""
+    output = tmp_path / "out.hdf5"
+    args = {
+        "background": [
+            "--source=simulated",
+            "--ifos=[H1,L1]",
+            f"--start={T0}",
+            "--duration=100",
+            "--sample_rate=1024",
+            f"--output={output}",
+        ],
+        "segments": [
+            "--source=simulated",
+            "--ifos=[H1,L1]",
+            f"--start={T0}",
+            f"--stop={T0 + 100}",
+            f"--output={output}",
+        ],
+        "training_waveforms": [
+            *SIGNALS,
+            "--num_signals=2",
+            "--seed=1",
+            f"--output={output}",
+        ],
+        "testing_waveforms": [
+            *SIGNALS,
+            f"--background_file={background}",
+            "--ifos=[H1,L1]",
+            "--spacing=4",
+            "--buffer=4",
+            "--psd_length=16",
+            "--snr_threshold=6",
+            "--highpass=32",
+            "--seed=11",
+            "--timeslides+={index: 1, shifts: [0, 1], num_injections: 3, "
+            f"output: {output}}}",
+        ],
+    }[command]
+    assert main([command, *args, *options]) == 2
+    assert message in capsys.readouterr().err
+    assert not output.exists()
+
+
 def test_outputs_are_replaced_only_when_asked(background, tmp_path, capsys):
     args = ["background", "--source=simulated", "--ifos=[H1]", "--start=0"]
     args += ["--duration=10", "--sample_rate=1024"]

@@ -168,6 +168,30 @@ def test_an_unknown_platform_is_named(weights, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ("--batch_size=0", "batch_size = 0: it must be positive"),
+        ("--inference_sampling_rate=-4", "inference_sampling_rate = -4.0"),
+        ("--repository={tmp}/file/r", "file is a file"),
+    ],
+)
+def test_settings_no_repository_can_have_are_named(
+    weights, tmp_path, capsys, option, message
+):
+    from aframe_export.cli import main
+
+    (tmp_path / "file").write_text("in the way")
+    args = ["export", f"--weights={weights}", f"--repository={tmp_path}/r"]
+    args += ["--ifos=[H1,L1]", f"--sample_rate={RATE}", "--kernel_length=1"]
+    args += ["--fduration=1", "--psd_length=8", "--batch_size=8"]
+    args += ["--inference_sampling_rate=4"]
+    args.append(option.format(tmp=tmp_path))
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
 def test_snapshotter_reproduces_the_unfolded_stream(weights, tmp_path):
     manifest = run_export(weights, tmp_path / "repo")
     session = onnxruntime.InferenceSession(

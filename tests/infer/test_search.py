@@ -13,7 +13,7 @@ from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_data import strain
 from aframe_infer.cli import main
-from aframe_infer.engine import LocalEngine
+from aframe_infer.engine import LocalEngine, RepositoryError
 from aframe_infer.search import aggregate, analyse
 from aframe_infer.stream import Geometry, StreamError, inject, shifted
 from aframe_infer.timing import read_timing
@@ -134,6 +134,11 @@ def test_analyse_finds_loud_injections_at_their_time(
     with pytest.raises(DataError, match="would destroy the input"):
         aggregate([out, second], out / "background.hdf5", merged_fg, True)
     aggregate([out, second], merged_bg, merged_fg, force=True)
+    # a branch named twice would count its background time twice
+    with pytest.raises(RepositoryError, match="named more than once"):
+        aggregate([out, second, tmp_path / "branch"], merged_bg, merged_fg)
+    with pytest.raises(DataError, match="named for two outputs"):
+        aggregate([out, second], merged_bg, merged_bg, force=True)
 
 
 def test_mismatched_data_is_refused(repository, tmp_path, capsys):
@@ -176,4 +181,42 @@ def test_a_changed_repository_is_refused(repository, tmp_path, capsys):
     assert main(args) == 2
     error = capsys.readouterr().err
     assert f"{model} changed since it was exported" in error
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ("--shifts=[0,1,2]", "give one shift of 0 s or more for each"),
+        ("--shifts=[0,-1]", "give one shift of 0 s or more for each"),
+        ("--integration_window_length=-1", "it must not be negative"),
+        ("--cluster_window_length=0", "cluster_window_length = 0.0: it"),
+        ("--time_window=-0.5", "time_window = -0.5: it must be positive"),
+        ("--output_dir={tmp}/bg.hdf5", "bg.hdf5 is a file"),
+    ],
+)
+def test_settings_no_search_can_use_are_named(
+    repository, tmp_path, capsys, option, message
+):
+    """Each was a traceback, or an analysis that found every injection
+    with an event at every output (cluster window 0) or none (negative
+    time window), with status 0; now nothing is streamed or written."""
+    data = strain.simulated(["H1", "L1"], T0, 64, 256, "aLIGO_O4_high", 3)
+    path = tmp_path / "bg.hdf5"
+    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 256).write(path)
+    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
+    defaults = {
+        "--shifts": "[0,1]",
+        "--output_dir": f"{tmp_path}/o",
+        "--integration_window_length": "1",
+        "--cluster_window_length": "4",
+        "--time_window": "0.5",
+    }
+    name, value = option.format(tmp=tmp_path).split("=", 1)
+    defaults[name] = value
+    args = ["analyse", f"--repository={repository}"]
+    args += [f"--background_file={path}", f"--injections_file={injections}"]
+    args += [f"{k}={v}" for k, v in defaults.items()]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

@@ -36,6 +36,32 @@ def test_kernel_longer_than_the_background(data, tmp_path, capsys):
     assert "shorter than a training window" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"batch_size": 0}, "batch_size = 0: it must be positive"),
+        ({"ifos": ["H1", "X9"]}, "['X9'] not among the detectors"),
+        ({"snr_min": 50, "snr_max": 10}, "the range of training SNRs is"),
+        ({"valid_fraction": 1.5}, "valid_fraction = 1.5: it is the share"),
+        ({"waveform_prob": 0.8, "swap_prob": 0.5}, "must not exceed 1"),
+        ({"model.learning_rate": -1}, "learning_rate = -1.0: it must be"),
+        ({"model.pct_lr_ramp": 2}, "pct_lr_ramp = 2.0: it is the share"),
+    ],
+)
+def test_settings_no_training_can_use_are_named(
+    data, tmp_path, capsys, setting, message
+):
+    """A zero batch and a negative learning rate were tracebacks from
+    torch; now every impossible setting is one line naming it, before
+    anything is written."""
+    data_settings = {k: v for k, v in setting.items() if "." not in k}
+    args = fit_args(data, tmp_path / "run", **data_settings)
+    args += [f"--{k}={v}" for k, v in setting.items() if "." in k]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
 def test_empty_waveform_file(data, tmp_path, capsys):
     empty = tmp_path / "empty.hdf5"
     with h5py.File(data[2]) as source, h5py.File(empty, "w") as f:

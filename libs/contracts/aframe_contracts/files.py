@@ -24,7 +24,7 @@ def atomic_path(path: Path, mode: int | None = None) -> Iterator[Path]:
         mode: permission bits of the new file; None keeps the default.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_directory(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         yield tmp
@@ -33,6 +33,41 @@ def atomic_path(path: Path, mode: int | None = None) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_directory(path: Path) -> None:
+    """Refuse a path that cannot be made a directory, before any work.
+
+    Raises:
+        DataError: a file stands at ``path`` or above it, or the
+            nearest existing directory above it is not writable.
+    """
+    from aframe_contracts.errors import DataError
+
+    path = Path(path).absolute()
+    if path.is_dir():
+        return
+    if path.exists():
+        raise DataError(f"{path} is a file, not a directory")
+    above = next(p for p in path.parents if p.exists())
+    if not above.is_dir():
+        raise DataError(f"cannot make the directory {path}: {above} is a file")
+    if not os.access(above, os.W_OK):
+        raise DataError(
+            f"cannot make the directory {path}: {above} is not writable"
+        )
+
+
+def make_directory(path: Path) -> Path:
+    """``path`` made a directory, with its parents, unless it is one.
+
+    Raises:
+        DataError: it cannot be (``check_directory``).
+    """
+    check_directory(path)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def write_atomic(path: Path, data: bytes | str, mode: int | None = None):
@@ -74,6 +109,7 @@ def check_output(output: Path, inputs: Iterable[Path], force: bool) -> None:
     from aframe_contracts.errors import DataError
 
     output = Path(output)
+    check_directory(output.parent)
     for path in map(Path, inputs):
         same = output.resolve() == path.resolve() or (
             output.exists()
@@ -96,7 +132,13 @@ def check_outputs(
     outputs: Iterable[Path], inputs: Iterable[Path], force: bool
 ) -> None:
     """``check_output`` for each of a command's ``outputs``, before it
-    writes any of them."""
-    inputs = list(inputs)
-    for output in outputs:
+    writes any of them; two outputs may not be one file."""
+    from aframe_contracts.errors import DataError
+
+    inputs, outputs = list(inputs), list(map(Path, outputs))
+    for i, output in enumerate(outputs):
+        if any(output.resolve() == o.resolve() for o in outputs[:i]):
+            raise DataError(
+                f"{output} is named for two outputs: give each its own file"
+            )
         check_output(output, inputs, force)

@@ -61,6 +61,18 @@ def require(mapping: Mapping, keys, path: Path, what: str = "") -> None:
         raise ContractError(f"{path}: no {what}{', '.join(missing)}")
 
 
+def check_file(path: Path, what: str) -> None:
+    """Refuse a path that is not a file, naming it and what it should be.
+
+    Raises:
+        ContractError: it is a directory, or nothing is there.
+    """
+    if path.is_dir():
+        raise ContractError(f"{path} is a directory, not the {what} file")
+    if not path.is_file():
+        raise ContractError(f"the {what} file {path} does not exist")
+
+
 @contextlib.contextmanager
 def open_hdf5(path: Path, what: str) -> Iterator:
     """An HDF5 file open for reading; a missing file, one that is not
@@ -68,8 +80,7 @@ def open_hdf5(path: Path, what: str) -> Iterator:
     import h5py
 
     path = Path(path)
-    if not path.is_file():
-        raise ContractError(f"the {what} file {path} does not exist")
+    check_file(path, what)
     try:
         f = h5py.File(path, "r")
     except OSError as error:
@@ -88,8 +99,7 @@ def open_hdf5(path: Path, what: str) -> Iterator:
 def read_json(path: Path, what: str) -> dict:
     """A JSON object from a file; errors name the file."""
     path = Path(path)
-    if not path.is_file():
-        raise ContractError(f"the {what} file {path} does not exist")
+    check_file(path, what)
     try:
         value = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as error:

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Literal
 
 from aframe_contracts.cli import run_cli
-from aframe_contracts.errors import DataError
+from aframe_contracts.detectors import check_ifos
+from aframe_contracts.errors import (
+    DataError,
+    check_not_negative,
+    check_positive,
+)
 from aframe_contracts.files import check_output, check_outputs
 from aframe_contracts.segments import write_segments
 from aframe_contracts.strain import BackgroundStrain
@@ -54,6 +59,8 @@ def segments(
         channel: files: the channel of GWF files, without the ifo prefix.
         force: replace an existing output.
     """
+    check_ifos(ifos)
+    check_not_negative(min_duration=min_duration)
     check_output(output, [], force)
     found = find_segments(
         source, ifos, start, stop, min_duration, flag, strain_files, channel
@@ -91,6 +98,8 @@ def background(
         channel: files: the channel of GWF files, without the ifo prefix.
         force: replace an existing output (never a strain file read).
     """
+    check_ifos(ifos)
+    check_positive(duration=duration, sample_rate=sample_rate)
     check_output(output, strain.expand(strain_files or []), force)
     if source == "simulated":
         data = strain.simulated(
@@ -126,6 +135,7 @@ def training_waveforms(
     """
     from aframe_data import priors
 
+    check_positive(num_signals=num_signals)
     check_output(output, [], force)
     stream = priors.stream_seed(seed, priors.TRAINING, branch)
     parameters = priors.sample(signals.prior, num_signals, stream)
@@ -168,6 +178,8 @@ def validation_waveforms(
     from aframe_data import priors
     from aframe_data.injections import background_psd, rejection_sample
 
+    check_ifos(ifos)
+    check_positive(num_signals=num_signals)
     check_output(output, background_files, force)
     psd, rate = background_psd(background_files, ifos, signals.duration)
     if rate != signals.sample_rate:
@@ -214,6 +226,16 @@ class TimeslideInjections:
     num_injections: int
     output: Path
 
+    def check(self, ifos: list[str]) -> None:
+        """Refuse shifts that are not one per ifo and >= 0, or a negative
+        count."""
+        if len(self.shifts) != len(ifos) or min(self.shifts) < 0:
+            raise DataError(
+                f"timeslide {self.index}: shifts {self.shifts} s: give one "
+                f"shift of 0 s or more for each of {ifos}"
+            )
+        check_not_negative(num_injections=self.num_injections)
+
 
 def testing_waveforms(
     signals: Signals,
@@ -255,6 +277,11 @@ def testing_waveforms(
     from aframe_data.injections import Band, timeslide_injections
     from aframe_signal.psd import welch_psd
 
+    check_ifos(ifos)
+    check_positive(spacing=spacing)
+    check_not_negative(buffer=buffer, psd_length=psd_length)
+    for timeslide in timeslides:
+        timeslide.check(ifos)
     check_outputs([t.output for t in timeslides], [background_file], force)
     chunk = BackgroundStrain.read(background_file, ifos)
     duration = chunk.size / chunk.sample_rate

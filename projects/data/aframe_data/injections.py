@@ -15,7 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aframe_contracts.errors import DataError
+from aframe_contracts.errors import (
+    DataError,
+    check_not_negative,
+    check_positive,
+)
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
 from aframe_data import priors
@@ -157,6 +161,28 @@ class Draws:
         return len(self.accepted.get("snr", ()))
 
 
+def check_band(
+    snr_threshold: float,
+    highpass: float,
+    lowpass: float | None,
+    sample_rate: float,
+) -> None:
+    """Refuse a band SNRs cannot be measured in, naming the parameter.
+
+    Raises:
+        DataError: a negative threshold, or a band that is empty or
+            reaches past Nyquist.
+    """
+    check_not_negative(snr_threshold=snr_threshold)
+    check_positive(highpass=highpass)
+    top = sample_rate / 2 if lowpass is None else lowpass
+    if not highpass < top <= sample_rate / 2:
+        raise DataError(
+            f"the SNR band highpass = {highpass} Hz to lowpass = {lowpass} "
+            f"Hz is empty or passes Nyquist ({sample_rate / 2:g} Hz)"
+        )
+
+
 def rejection_sample(
     signals: Signals,
     count: int,
@@ -184,6 +210,7 @@ def rejection_sample(
         Each draw's ``slot`` is the index of the accepted signal it was
         drawn for.
     """
+    check_band(snr_threshold, highpass, lowpass, signals.sample_rate)
     draws = Draws()
     if count == 0:
         size = round(signals.duration * signals.sample_rate)

@@ -2,6 +2,12 @@
 
 from dataclasses import dataclass
 
+from aframe_contracts.errors import (
+    DataError,
+    check_not_negative,
+    check_positive,
+)
+
 
 @dataclass(frozen=True)
 class Signals:
@@ -24,6 +30,26 @@ class Signals:
     minimum_frequency: float
     reference_frequency: float
     right_pad: float
+
+    def __post_init__(self) -> None:
+        check_positive(
+            sample_rate=self.sample_rate,
+            duration=self.duration,
+            minimum_frequency=self.minimum_frequency,
+            reference_frequency=self.reference_frequency,
+        )
+        check_not_negative(right_pad=self.right_pad)
+        if self.right_pad >= self.duration:
+            raise DataError(
+                f"right_pad = {self.right_pad} s: it must be shorter than "
+                f"the waveforms' duration = {self.duration} s"
+            )
+        if self.minimum_frequency >= self.sample_rate / 2:
+            raise DataError(
+                f"minimum_frequency = {self.minimum_frequency} Hz: it must "
+                f"be below Nyquist, sample_rate / 2 = {self.sample_rate / 2}"
+                " Hz"
+            )
 
     def polarisations(self, parameters):
         """(cross, plus) of the draws ``parameters``; see waveforms."""

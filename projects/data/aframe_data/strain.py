@@ -181,6 +181,8 @@ def expand(patterns: list[str]) -> list[Path]:
 def open_strain_file(path: Path) -> h5py.File:
     """An HDF5 strain file, open for reading; a file that is missing,
     empty or not HDF5 is a DataError naming it."""
+    if Path(path).is_dir():
+        raise DataError(f"{path} is a directory, not a strain file")
     try:
         return h5py.File(path, "r")
     except FileNotFoundError:

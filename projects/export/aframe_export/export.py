@@ -22,8 +22,8 @@ from typing import Literal, NamedTuple
 
 import torch
 
-from aframe_contracts.errors import ContractError
-from aframe_contracts.files import sha256
+from aframe_contracts.errors import ContractError, check_positive
+from aframe_contracts.files import check_directory, make_directory, sha256
 from aframe_contracts.model import FILE as SETTINGS_FILE
 from aframe_contracts.model import ModelSettings
 from aframe_contracts.repository import MANIFEST_FILE, Manifest
@@ -198,7 +198,7 @@ class RepositoryWriter:
     def model_dir(self, name: str) -> Path:
         """The version's directory of model ``name``, made."""
         target = self.repository / name / str(self.version)
-        target.mkdir(parents=True, exist_ok=True)
+        make_directory(target)
         if self.python and name != triton.ENSEMBLE:
             runner = Path(__file__).with_name("triton_models") / "model.py"
             shutil.copyfile(runner, target / "model.py")
@@ -350,6 +350,14 @@ def export(
         aframe_instances: detector instances.
         fp16: TensorRT only: half precision.
     """
+    check_positive(
+        psd_length=psd_length,
+        inference_sampling_rate=inference_sampling_rate,
+        batch_size=batch_size,
+        streams_per_gpu=streams_per_gpu,
+        aframe_instances=aframe_instances,
+    )
+    check_directory(repository)
     expected = {
         "ifos": list(ifos),
         "sample_rate": sample_rate,

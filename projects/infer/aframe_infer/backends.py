@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aframe_contracts.files import make_directory
 from aframe_contracts.repository import Manifest
 from aframe_infer.engine import (
     LocalEngine,
@@ -43,7 +44,7 @@ def streamer(
         infer = LocalEngine(repository).infer
     elif backend == "triton":
         if not triton_url:
-            log_dir.mkdir(parents=True, exist_ok=True)
+            make_directory(log_dir)
             server = TritonServer(
                 repository, triton_server or None, log_dir / "triton.log"
             )

@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from aframe_contracts.errors import check_positive
 from aframe_contracts.files import atomic_hdf5, check_output, check_outputs
 from aframe_contracts.repository import Manifest
 from aframe_contracts.score import (
@@ -39,7 +40,7 @@ from aframe_infer.challenge import (
     read_evaluation,
     read_strain,
 )
-from aframe_infer.postprocess import stream_events
+from aframe_infer.postprocess import check_windows, stream_events
 from aframe_infer.stream import Geometry
 from aframe_infer.timing import read_timing
 
@@ -90,6 +91,9 @@ def mlgwsc(
         force: replace an existing output file (never the input file).
     """
     output_file = Path(output_file)
+    check_windows(
+        integration_window_length, cluster_window_length, time_uncertainty
+    )
     check_output(output_file, [input_file], force)
     m = check_ifos(repository)
     if time_uncertainty is None:
@@ -414,6 +418,10 @@ def mlgwsc_benchmark(
     """
     output_dir = Path(output_dir)
     # before the set is made and streamed
+    check_positive(duration=duration)
+    check_windows(
+        integration_window_length, cluster_window_length, time_uncertainty
+    )
     names = ["events-foreground.hdf", "events-background.hdf"]
     names += SCORE_OUTPUTS
     check_outputs([output_dir / name for name in names], [], force)

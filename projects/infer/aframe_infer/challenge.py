@@ -22,6 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from aframe_contracts.files import make_directory
 from aframe_contracts.segments import write_segments
 from aframe_data.segments import true_runs
 from aframe_data.strain import Span, hdf5_spans
@@ -198,7 +199,7 @@ def generate(
     if result.segments.exists():
         logger.info("%s already holds the set", output_dir)
         return result
-    result.directory.mkdir(parents=True, exist_ok=True)
+    make_directory(result.directory)
     work = code.working_copy(result.directory / ".challenge")
     segments = work / DATA_FILES[0]
     if dataset != 4 and not segments.exists():

@@ -29,7 +29,26 @@ its error is uniform within half an output step, before noise.
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
+from aframe_contracts.errors import check_not_negative, check_positive
 from aframe_infer.stream import Geometry
+
+
+def check_windows(
+    integration_window_length: float,
+    cluster_window_length: float,
+    time_window: float | None = None,
+) -> None:
+    """Refuse windows events cannot be found with, before any streaming.
+
+    Raises:
+        DataError: names the window: the integration window may be 0
+            (the raw outputs), the cluster window and the time window
+            (when given) must be positive.
+    """
+    check_not_negative(integration_window_length=integration_window_length)
+    check_positive(
+        cluster_window_length=cluster_window_length, time_window=time_window
+    )
 
 
 def integrate(outputs: np.ndarray, window: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
 from aframe_infer.backends import streamer
 from aframe_infer.engine import RepositoryError
-from aframe_infer.postprocess import match, stream_events
+from aframe_infer.postprocess import check_windows, match, stream_events
 from aframe_infer.stream import Geometry, inject, shifted
 from aframe_infer.timing import read_timing
 
@@ -75,6 +75,9 @@ def analyse(
             calibrated window (timing.json).
         force: replace existing event files in output_dir.
     """
+    check_windows(
+        integration_window_length, cluster_window_length, time_window
+    )
     check_outputs(
         [
             Path(output_dir) / "background.hdf5",
@@ -101,32 +104,56 @@ def analyse(
         outputs = run(streams)
 
     geometry = Geometry.from_manifest(manifest)
-
-    def find_events(output):
-        return stream_events(
+    events = [
+        stream_events(
             output,
             chunk.t0,
             geometry,
             integration_window_length,
             cluster_window_length,
         )
-
+        for output in outputs
+    ]
     Tb = outputs[0].size * geometry.stride / chunk.sample_rate
-    statistic, time = find_events(outputs[0])
-    logger.info("background: %d events in %.0f s", statistic.size, Tb)
     attrs = {"shifts": shifts, "t0": chunk.t0, "time_window": time_window}
+    write_branch(output_dir, events, Tb, injections, manifest.ifos, attrs)
+
+
+def write_branch(
+    output_dir: Path,
+    events: list[tuple[np.ndarray, np.ndarray]],
+    Tb: float,
+    injections: WaveformSet,
+    ifos: list[str],
+    attrs: dict,
+) -> None:
+    """The branch's background events, and its injections with the event
+    that found each.
+
+    Args:
+        output_dir: gets background.hdf5 and foreground.hdf5.
+        events: (statistic, time) of the background stream, then of the
+            foreground's when there were injections to stream.
+        Tb: the background's analysed time (s).
+        injections: the branch's injections.
+        ifos: the model's ifos, in its channel order.
+        attrs: shifts, t0 and time_window, recorded in both files.
+    """
+    output_dir = Path(output_dir)
+    statistic, time = events[0]
+    logger.info("background: %d events in %.0f s", statistic.size, Tb)
     BackgroundEvents(
         statistic,
         time,
-        np.tile(shifts, (statistic.size, 1)),
+        np.tile(attrs["shifts"], (statistic.size, 1)),
         Tb,
-        manifest.ifos,
+        ifos,
         attrs,
     ).write(output_dir / "background.hdf5")
-    injected = find_events(outputs[1]) if len(outputs) > 1 else None
-    found = found_injections(injections, injected, time_window)
+    injected = events[1] if len(events) > 1 else None
+    found = found_injections(injections, injected, attrs["time_window"])
     ForegroundEvents(
-        {**injections.attrs, "Tb": Tb, "ifos": manifest.ifos, **attrs},
+        {**injections.attrs, "Tb": Tb, "ifos": ifos, **attrs},
         found,
         injections.rejected or {},
     ).write(output_dir / "foreground.hdf5")
@@ -228,6 +255,13 @@ def aggregate(
     """
     if not branch_dirs:
         raise RepositoryError("no inference branches to aggregate")
+    resolved = [Path(d).resolve() for d in branch_dirs]
+    repeated = sorted({str(d) for d in resolved if resolved.count(d) > 1})
+    if repeated:
+        raise RepositoryError(
+            f"branch directories named more than once: {repeated}; their "
+            "events and background time would count twice"
+        )
     inputs = [
         Path(d) / name
         for d in branch_dirs

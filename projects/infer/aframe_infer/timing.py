@@ -34,7 +34,12 @@ from aframe_contracts.waveforms import WaveformSet, coalescence_sample
 from aframe_data.injections import injection_times
 from aframe_infer.backends import streamer
 from aframe_infer.engine import RepositoryError
-from aframe_infer.postprocess import match, stream_events, timing_summary
+from aframe_infer.postprocess import (
+    check_windows,
+    match,
+    stream_events,
+    timing_summary,
+)
 from aframe_infer.stream import Geometry, inject, shifted
 
 logger = logging.getLogger("aframe_infer")
@@ -243,6 +248,7 @@ def calibrate(
         RepositoryError: too few injections were found to measure a
             window, or the inputs do not fit the model.
     """
+    check_windows(integration_window_length, cluster_window_length)
     if not 0 < window_quantile <= 1:
         raise RepositoryError(
             f"window_quantile = {window_quantile}: it is a share of the "

@@ -30,9 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from aframe_contracts.errors import check_not_negative, check_positive
 from aframe_contracts.events import BackgroundEvents, far
 from aframe_contracts.repository import Manifest
 from aframe_infer.engine import RepositoryError
+from aframe_infer.postprocess import check_windows
 from aframe_infer.stream import Geometry
 from aframe_infer.timing import read_timing
 from aframe_online.alerts import GraceDbAlerts
@@ -325,6 +327,9 @@ def search(
         integration_window_length = timing.integration_window_length
     if cluster_window_length is None:
         cluster_window_length = timing.cluster_window_length
+    check_windows(integration_window_length, cluster_window_length)
+    check_not_negative(far_threshold=far_threshold)
+    check_positive(frame_timeout=frame_timeout, poll_interval=poll_interval)
     background = BackgroundEvents.read(background_file)
     if sorted(background.ifos) != sorted(manifest.ifos):
         raise RepositoryError(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aframe_contracts.events import SECONDS_PER_YEAR
-from aframe_contracts.files import write_atomic
+from aframe_contracts.files import make_directory, write_atomic
 
 DATABASE = "candidates.sqlite"
 ALERTS = "alerts"
@@ -99,7 +99,7 @@ class CandidateStore:
 
     def __init__(self, directory: Path, cluster_length: float) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_directory(self.directory)
         self.cluster_length = cluster_length
         self.connection = sqlite3.connect(self.directory / DATABASE)
         with self.connection:

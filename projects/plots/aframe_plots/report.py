@@ -25,7 +25,12 @@ from bilby.core.prior import PriorDict
 
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents
-from aframe_contracts.files import atomic_hdf5, check_outputs, write_atomic
+from aframe_contracts.files import (
+    atomic_hdf5,
+    check_outputs,
+    make_directory,
+    write_atomic,
+)
 from aframe_contracts.score import Score
 from aframe_data.priors import get_prior
 from aframe_plots import page, plotting
@@ -242,7 +247,7 @@ def make_report(
     )
     findings = measure(events, draws, prior, mass_combos, sigma)
 
-    output_dir.mkdir(parents=True, exist_ok=True)
+    make_directory(output_dir)
     # a report left by an earlier run must not mark this one complete
     (output_dir / "report.html").unlink(missing_ok=True)
     window = (

@@ -31,7 +31,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 from aframe_contracts.errors import DataError
-from aframe_contracts.files import atomic_path, write_atomic
+from aframe_contracts.files import atomic_path, make_directory, write_atomic
 from aframe_contracts.model import FILE as SETTINGS_FILE
 from aframe_contracts.model import ModelSettings
 from aframe_signal.whitening import STRAIN_SCALE
@@ -240,7 +240,7 @@ def resume_from(run_dir: Path, digest: str, resume: bool) -> Path | None:
         aside.mkdir(exist_ok=True)
         for path in products:
             path.rename(aside / path.name)
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    make_directory(checkpoints)
     write_atomic(record, json.dumps({"digest": digest}) + "\n")
     return None
 

@@ -22,7 +22,12 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from aframe_contracts.errors import DataError
+from aframe_contracts.detectors import check_ifos
+from aframe_contracts.errors import (
+    DataError,
+    check_not_negative,
+    check_positive,
+)
 from aframe_contracts.model import WhiteningSpec
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
@@ -278,9 +283,40 @@ class AframeDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        check_ifos(ifos)
+        check_positive(
+            sample_rate=sample_rate,
+            kernel_length=kernel_length,
+            psd_length=psd_length,
+            batch_size=batch_size,
+            batches_per_epoch=batches_per_epoch,
+            snr_min=snr_min,
+            valid_stride=valid_stride,
+            num_valid_views=num_valid_views,
+            valid_livetime=valid_livetime,
+            waveforms_in_memory=waveforms_in_memory,
+        )
+        check_not_negative(
+            fduration=fduration,
+            waveform_prob=waveform_prob,
+            swap_prob=swap_prob,
+            mute_prob=mute_prob,
+            kernel_left_pad=kernel_left_pad,
+            kernel_right_pad=kernel_right_pad,
+        )
         if waveform_prob + swap_prob + mute_prob > 1:
-            raise ValueError(
+            raise DataError(
                 "waveform_prob + swap_prob + mute_prob must not exceed 1"
+            )
+        if not snr_min < snr_max:
+            raise DataError(
+                f"snr_min = {snr_min}, snr_max = {snr_max}: the range of "
+                "training SNRs is empty"
+            )
+        if not 0 < valid_fraction < 1:
+            raise DataError(
+                f"valid_fraction = {valid_fraction}: it is the share of "
+                "each background file held out, in (0, 1)"
             )
         rate = sample_rate
         self.window_size = round(

@@ -7,6 +7,7 @@ from typing import Literal
 import lightning.pytorch as pl
 import torch
 
+from aframe_contracts.errors import check_not_negative, check_positive
 from aframe_train.metrics import found_fraction, max_pool, partial_auroc
 from aframe_train.networks import ConvNet, TemplateBank, resnet
 
@@ -134,6 +135,18 @@ class Aframe(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        check_positive(
+            learning_rate=learning_rate,
+            max_fpr=max_fpr,
+            pool_length=pool_length,
+            valid_stride=valid_stride,
+        )
+        check_not_negative(weight_decay=weight_decay)
+        if not 0 <= pct_lr_ramp <= 1:
+            raise ModelError(
+                f"pct_lr_ramp = {pct_lr_ramp}: it is the share of training "
+                "that warms the learning rate up, in [0, 1]"
+            )
         self.network = network(
             num_ifos,
             architecture,

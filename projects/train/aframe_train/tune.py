@@ -19,6 +19,7 @@ import yaml
 from lightning.pytorch.callbacks import Callback
 
 from aframe_contracts.cli import run_cli
+from aframe_contracts.files import make_directory
 
 logger = logging.getLogger("aframe_train")
 
@@ -107,7 +108,7 @@ def tune(
     )
     resources = spec.get("resources_per_trial", {"cpu": 1, "gpu": 0})
     run_dir = Path(run_dir).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_directory(run_dir)
     if ray_address:
         ray.init(address=ray_address)
     else:
