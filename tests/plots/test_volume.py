@@ -151,3 +151,21 @@ def test_found_within_a_distance_gives_the_volume_within_it(files, tmp_path):
             assert volume.size == 200
             assert np.all(np.abs(volume - expected) < 3 * error)
             assert np.all(error < 0.06 * expected)
+
+
+def test_a_constrained_prior_has_one_density_whatever_bilbys_state():
+    """bilby estimates mlgwsc1_bbh's m2 <= m1 normalisation by sampling
+    from its global generator: 2.0, or 1.99 for some states (the
+    seeds below), which changed the report's volumes in their last
+    digits from run to run.  The estimate is now seeded, and bilby's
+    generator is left as it was."""
+    from bilby.core.utils import random
+
+    values = set()
+    for seed in (126, 1, 138, 2):
+        random.seed(seed)
+        state = random.rng.bit_generator.state
+        density = sampling_density(get_prior("mlgwsc1_bbh"))
+        values.add(float(density(np.array([30.0]), np.array([20.0]))[0]))
+        assert random.rng.bit_generator.state == state
+    assert len(values) == 1
