@@ -25,12 +25,18 @@ Each precision is timed on the same device in the same run (on a GPU:
 by device synchronisations; training itself also synchronises every step
 (the NaN check on the loss), so the total is what training pays.
 
+``--cost SAMPLES`` times nothing: it counts one sample's FLOPs (forward
+and backward, torch's flop counter) and the float32 activations autograd
+keeps for the backward, and scales them to the batch and to SAMPLES of
+training.  Counts do not depend on the machine, so a CPU gives the
+figures a GPU's time and memory are estimated from.
+
 Usage::
 
     .venv/bin/python benchmarks/training.py [--device cpu|cuda] \\
         [--settings paper|mlgwsc1|mlgwsc1-convnet] [--steps N] [--warmup N] \\
         [--batch-size N] [--precision 32-true 16-mixed bf16-mixed] \\
-        [--layers 3 4 6 3]
+        [--layers 3 4 6 3] [--cost SAMPLES]
 
 On a 2-core CPU a step of the paper network takes about a minute: keep
 ``--steps`` small there.
@@ -200,8 +206,8 @@ def describe(network: dict) -> str:
     return f"ResNet1D {network['layers']}"
 
 
-def time_steps(datamodule, network, precision, device, steps, warmup):
-    """Seconds per batch of each part, the medians over ``steps``."""
+def build_model(datamodule, network) -> Aframe:
+    """The preset's model, its template bank (if any) set from the data."""
     torch.manual_seed(0)
     rate = datamodule.hparams.sample_rate
     model = Aframe(len(IFOS), sample_rate=rate, **network)
@@ -212,7 +218,86 @@ def time_steps(datamodule, network, precision, device, steps, warmup):
                 bank.templates, bank.template_size, bank.post_merger
             )
         )
-    model = model.to(device)
+    return model
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """What one training sample costs, counted, not timed.
+
+    Args:
+        flops: floating-point operations of its forward and backward.
+        activation_bytes: the tensors autograd keeps for its backward
+            (float32), the part of training memory that grows with batch.
+        parameters: the network's parameters.
+    """
+
+    flops: float
+    activation_bytes: float
+    parameters: int
+
+
+def step_cost(datamodule, network, batch: int = 4) -> StepCost:
+    """Count a ``batch``-sample step's FLOPs (torch's flop counter) and
+    the bytes saved for backward, per sample; both grow linearly with the
+    batch, so a small one measures the paper's 384 on a CPU in seconds."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(datamodule, network)
+    X, waveforms = next(iter(datamodule.train_dataloader()))
+    X, y = datamodule.augment(X[:batch], waveforms[:batch])
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in weights:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with FlopCounterMode(display=False) as counter:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = model.loss(model(X), y)
+        loss.backward()
+    return StepCost(
+        counter.get_total_flops() / batch,
+        sum(saved.values()) / batch,
+        sum(p.numel() for p in model.parameters()),
+    )
+
+
+def scaled(value: float, unit: str, base: int = 1000) -> str:
+    """``value`` with the largest prefix that keeps it >= 1: 2.47 TFLOP."""
+    prefixes = ["", "k", "M", "G", "T", "P"] if base == 1000 else []
+    prefixes = prefixes or ["", "Ki", "Mi", "Gi", "Ti"]
+    power = 0
+    while abs(value) >= base and power < len(prefixes) - 1:
+        value, power = value / base, power + 1
+    return f"{value:.3g} {prefixes[power]}{unit}"
+
+
+def report_cost(cost: StepCost, batch_size: int, samples: int) -> None:
+    """The counts at the preset's batch and for ``samples`` of training."""
+    # the parameters, their gradients and AdamW's two moments, float32
+    state = 4 * 4 * cost.parameters
+    print(
+        f"forward + backward: {scaled(cost.flops, 'FLOP')} per sample, "
+        f"{scaled(cost.flops * batch_size, 'FLOP')} per batch of "
+        f"{batch_size}, {scaled(cost.flops * samples, 'FLOP')} for "
+        f"{samples:.3g} samples of training"
+    )
+    print(
+        f"memory: {scaled(cost.activation_bytes, 'B', 1024)} of float32 "
+        "activations per sample, "
+        f"{scaled(cost.activation_bytes * batch_size, 'B', 1024)} per batch "
+        f"of {batch_size}; {cost.parameters:,} parameters, "
+        f"{scaled(state, 'B', 1024)} with gradients and AdamW state"
+    )
+
+
+def time_steps(datamodule, network, precision, device, steps, warmup):
+    """Seconds per batch of each part, the medians over ``steps``."""
+    model = build_model(datamodule, network).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "16-mixed")
     dtype = AUTOCAST.get(precision)
@@ -311,6 +396,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="default: 32-true, and 16-mixed on a GPU",
     )
+    parser.add_argument(
+        "--cost",
+        type=int,
+        metavar="SAMPLES",
+        default=None,
+        help="instead of timing, count a sample's FLOPs and activation "
+        "memory, and the FLOPs of SAMPLES of training",
+    )
     return parser.parse_args(argv)
 
 
@@ -350,6 +443,9 @@ def main(argv=None) -> None:
             valid_fraction=0.1,
         )
         datamodule.setup("fit")
+        if args.cost:
+            report_cost(step_cost(datamodule, network), batch_size, args.cost)
+            return
         rows = []
         for precision in precisions:
             medians, finite = time_steps(
