@@ -28,9 +28,9 @@ def background(tmp_path_factory):
     return path
 
 
-def run_testing_waveforms(background, output_dir):
-    args = [
-        "testing_waveforms",
+def testing_args(background) -> list[str]:
+    """testing_waveforms' arguments, but for its timeslides."""
+    return [
         *SIGNALS,
         f"--background_file={background}",
         "--ifos=[H1,L1]",
@@ -41,6 +41,10 @@ def run_testing_waveforms(background, output_dir):
         "--highpass=32",
         "--seed=11",
     ]
+
+
+def run_testing_waveforms(background, output_dir):
+    args = ["testing_waveforms", *testing_args(background)]
     for index in (1, 2):
         args.append(
             f"--timeslides+={{index: {index}, shifts: [0, {index}], "
@@ -178,15 +182,7 @@ def test_values_no_data_can_have_are_named(
             f"--output={output}",
         ],
         "testing_waveforms": [
-            *SIGNALS,
-            f"--background_file={background}",
-            "--ifos=[H1,L1]",
-            "--spacing=4",
-            "--buffer=4",
-            "--psd_length=16",
-            "--snr_threshold=6",
-            "--highpass=32",
-            "--seed=11",
+            *testing_args(background),
             "--timeslides+={index: 1, shifts: [0, 1], num_injections: 3, "
             f"output: {output}}}",
         ],
