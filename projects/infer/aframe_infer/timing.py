@@ -209,6 +209,42 @@ def longest_piece(
     return max(pieces)[1:]
 
 
+def validation_span(
+    manifest: Manifest, repository: Path
+) -> tuple[float, float]:
+    """The background the model's training held out (GPS [start, stop))."""
+    span = manifest.settings.validation_span
+    if span is None:
+        raise RepositoryError(
+            f"{repository}'s model records no validation_span (the "
+            "background training held out): give span, GPS "
+            "[start, stop) of background it never trained on"
+        )
+    return span
+
+
+def held_out_background(
+    paths: list[Path],
+    span: tuple[float, float],
+    manifest: Manifest,
+    duration: float,
+) -> BackgroundStrain:
+    """At most ``duration`` seconds from the start of the longest piece
+    of ``span`` in one file, checked to be the model's rate and ifos."""
+    start, stop = longest_piece(paths, span)
+    held_out = BackgroundStrain.read_span(
+        paths, start, min(stop, start + duration)
+    )
+    rate, ifos = manifest.sample_rate, manifest.ifos
+    if held_out.sample_rate != rate or set(ifos) - set(held_out.strain):
+        raise RepositoryError(
+            f"the background ({held_out.sample_rate} Hz, "
+            f"{sorted(held_out.strain)}) does not match the model "
+            f"({rate} Hz, {ifos})"
+        )
+    return held_out
+
+
 def calibrate(
     repository: Path,
     background_files: list[Path],
@@ -258,14 +294,6 @@ def calibrate(
     manifest = Manifest.read(repository)
     geometry = Geometry.from_manifest(manifest)
     ifos, rate = manifest.ifos, manifest.sample_rate
-    if span is None:
-        span = manifest.settings.validation_span
-        if span is None:
-            raise RepositoryError(
-                f"{repository}'s model records no validation_span (the "
-                "background training held out): give span, GPS "
-                "[start, stop) of background it never trained on"
-            )
     responses, coalescence = read_signals(
         waveforms_file, ifos, rate, max_injections, seed
     )
@@ -277,18 +305,15 @@ def calibrate(
         + integration_window_length
         + geometry.kernel_length
     )
-    start, stop = longest_piece(background_files, span)
-    stop = min(
-        stop,
-        start + geometry.buffer_size / rate + (len(responses) + 1) * pitch,
+    if span is None:
+        span = validation_span(manifest, repository)
+    held_out = held_out_background(
+        background_files,
+        span,
+        manifest,
+        geometry.buffer_size / rate + (len(responses) + 1) * pitch,
     )
-    held_out = BackgroundStrain.read_span(background_files, start, stop)
-    strain, t0, file_rate = held_out.strain, held_out.t0, held_out.sample_rate
-    if file_rate != rate or set(ifos) - set(strain):
-        raise RepositoryError(
-            f"the background ({file_rate} Hz, {sorted(strain)}) does not "
-            f"match the model ({rate} Hz, {ifos})"
-        )
+    strain, t0 = held_out.strain, held_out.t0
     backgrounds, times = calibration_streams(
         strain, t0, rate, geometry, ifos, len(responses), pitch, seed
     )
