@@ -29,3 +29,20 @@ def check_ifos(ifos: Iterable[str]) -> None:
         )
     if len(set(ifos)) < len(ifos):
         raise DataError(f"ifos {ifos}: each detector may appear once")
+
+
+def check_shifts(shifts: list[float], ifos: list[str], what: str = "") -> None:
+    """Refuse timeslide shifts that are not one per ifo, each >= 0 (a
+    shift advances its ifo's strain, whose start the stream cannot pass).
+
+    Args:
+        what: names the timeslide in the message, e.g. ``timeslide 3: ``.
+
+    Raises:
+        DataError: the shifts, and the ifos they must match.
+    """
+    if len(shifts) != len(ifos) or min(shifts) < 0:
+        raise DataError(
+            f"{what}shifts {shifts} s: give one shift of 0 s or more for "
+            f"each of {ifos}"
+        )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from aframe_contracts.cli import run_cli
-from aframe_contracts.detectors import check_ifos
+from aframe_contracts.detectors import check_ifos, check_shifts
 from aframe_contracts.errors import (
     DataError,
     check_not_negative,
@@ -229,11 +229,7 @@ class TimeslideInjections:
     def check(self, ifos: list[str]) -> None:
         """Refuse shifts that are not one per ifo and >= 0, or a negative
         count."""
-        if len(self.shifts) != len(ifos) or min(self.shifts) < 0:
-            raise DataError(
-                f"timeslide {self.index}: shifts {self.shifts} s: give one "
-                f"shift of 0 s or more for each of {ifos}"
-            )
+        check_shifts(self.shifts, ifos, f"timeslide {self.index}: ")
         check_not_negative(num_injections=self.num_injections)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aframe_contracts.detectors import check_shifts
 from aframe_contracts.repository import Manifest
 
 
@@ -100,11 +101,7 @@ def shifted(
     strain: dict[str, np.ndarray], ifos: list[str], shifts: list[float], rate
 ) -> np.ndarray:
     """(C, T - max shift) strain, ifo c advanced by shifts[c] seconds."""
-    if len(shifts) != len(ifos) or min(shifts) < 0:
-        raise StreamError(
-            f"shifts {shifts} s: give one shift of 0 s or more for each of "
-            f"the model's ifos {ifos}"
-        )
+    check_shifts(shifts, ifos)
     offsets = [round(s * rate) for s in shifts]
     size = min(strain[ifo].size for ifo in ifos) - max(offsets)
     if size <= 0:
