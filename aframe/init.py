@@ -16,14 +16,14 @@ that runs the online search until stopped.
 """
 
 import argparse
-import os
 import shlex
 import shutil
 import sys
 from pathlib import Path
 
 from aframe import paths
-from aframe_contracts.files import write_atomic
+from aframe_contracts.errors import DataError
+from aframe_contracts.files import check_directory, write_atomic
 
 DEFAULT_PRESET = "default"
 PIPELINES = {"sandbox": "Sandbox", "tune": "Tune"}
@@ -155,16 +155,10 @@ def prepare(directory: Path, force: bool) -> Path:
         InitError: it cannot be made, or is not empty and not ``force``.
     """
     directory = directory.expanduser().resolve()
-    if directory.exists() and not directory.is_dir():
-        raise InitError(f"{directory} exists and is not a directory")
-    # the nearest existing folder above it must be a folder, and writable
-    above = next(p for p in directory.parents if p.exists())
-    if not above.is_dir():
-        raise InitError(
-            f"cannot make {directory}: {above} is a file, not a directory"
-        )
-    if not os.access(above, os.W_OK):
-        raise InitError(f"cannot make {directory}: {above} is not writable")
+    try:
+        check_directory(directory)
+    except DataError as error:
+        raise InitError(str(error)) from None
     if directory.exists() and any(directory.iterdir()) and not force:
         raise InitError(
             f"{directory} is not empty: choose a new directory, or pass "

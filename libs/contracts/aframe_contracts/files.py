@@ -51,7 +51,10 @@ def check_directory(path: Path) -> None:
         raise DataError(f"{path} is a file, not a directory")
     above = next(p for p in path.parents if p.exists())
     if not above.is_dir():
-        raise DataError(f"cannot make the directory {path}: {above} is a file")
+        raise DataError(
+            f"cannot make the directory {path}: {above} is a file, not a "
+            "directory"
+        )
     if not os.access(above, os.W_OK):
         raise DataError(
             f"cannot make the directory {path}: {above} is not writable"
