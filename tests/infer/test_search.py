@@ -19,7 +19,7 @@ from aframe_infer.stream import Geometry, StreamError, inject, shifted
 from aframe_infer.timing import read_timing
 
 from ..export.conftest import RATE
-from .conftest import DURATION, T0, loud_injections
+from .conftest import DURATION, T0, loud_injections, simulated_background
 
 
 def test_shift_and_inject():
@@ -158,26 +158,32 @@ def test_mismatched_data_is_refused(repository, tmp_path, capsys):
     assert "does not match the model (256" in capsys.readouterr().err
 
 
+def short_analysis(repository, tmp_path, **options) -> list[str]:
+    """``aframe-infer analyse`` arguments for 64 s of simulated strain at
+    the model's rate with one loud burst; ``options`` replace the
+    defaults (``--output_dir={tmp_path}/o``)."""
+    path = simulated_background(tmp_path / "bg.hdf5", T0, 64)
+    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
+    settings = {
+        "repository": repository,
+        "background_file": path,
+        "injections_file": injections,
+        "time_window": 0.5,
+        "shifts": "[0,1]",
+        "output_dir": tmp_path / "o",
+        "integration_window_length": 1,
+        "cluster_window_length": 4,
+        **options,
+    }
+    return ["analyse", *(f"--{k}={v}" for k, v in settings.items())]
+
+
 def test_a_changed_repository_is_refused(repository, tmp_path, capsys):
     """A model file replaced after export: its checksum is not the
     manifest's, and inference stops before streaming anything."""
-    data = strain.simulated(["H1", "L1"], T0, 64, 256, "aLIGO_O4_high", 3)
-    path = tmp_path / "bg.hdf5"
-    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 256).write(path)
-    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
+    args = short_analysis(repository, tmp_path)
     model = repository / "aframe" / "1" / "model.onnx"
     model.write_bytes(model.read_bytes()[:-100])
-    args = [
-        "analyse",
-        f"--repository={repository}",
-        f"--background_file={path}",
-        f"--injections_file={injections}",
-        "--time_window=0.5",
-        "--shifts=[0,1]",
-        f"--output_dir={tmp_path}/o",
-        "--integration_window_length=1",
-        "--cluster_window_length=4",
-    ]
     assert main(args) == 2
     error = capsys.readouterr().err
     assert f"{model} changed since it was exported" in error
@@ -201,22 +207,8 @@ def test_settings_no_search_can_use_are_named(
     """Each was a traceback, or an analysis that found every injection
     with an event at every output (cluster window 0) or none (negative
     time window), with status 0; now nothing is streamed or written."""
-    data = strain.simulated(["H1", "L1"], T0, 64, 256, "aLIGO_O4_high", 3)
-    path = tmp_path / "bg.hdf5"
-    BackgroundStrain({i: data[i] for i in ["H1", "L1"]}, T0, 256).write(path)
-    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
-    defaults = {
-        "--shifts": "[0,1]",
-        "--output_dir": f"{tmp_path}/o",
-        "--integration_window_length": "1",
-        "--cluster_window_length": "4",
-        "--time_window": "0.5",
-    }
     name, value = option.format(tmp=tmp_path).split("=", 1)
-    defaults[name] = value
-    args = ["analyse", f"--repository={repository}"]
-    args += [f"--background_file={path}", f"--injections_file={injections}"]
-    args += [f"{k}={v}" for k, v in defaults.items()]
+    args = short_analysis(repository, tmp_path, **{name[2:]: value})
     assert main(args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
