@@ -268,8 +268,10 @@ def step_cost(datamodule, network, batch: int = 4) -> StepCost:
 
 def scaled(value: float, unit: str, base: int = 1000) -> str:
     """``value`` with the largest prefix that keeps it >= 1: 2.47 TFLOP."""
-    prefixes = ["", "k", "M", "G", "T", "P"] if base == 1000 else []
-    prefixes = prefixes or ["", "Ki", "Mi", "Gi", "Ti"]
+    if base == 1000:
+        prefixes = ["", "k", "M", "G", "T", "P"]
+    else:
+        prefixes = ["", "Ki", "Mi", "Gi", "Ti"]
     power = 0
     while abs(value) >= base and power < len(prefixes) - 1:
         value, power = value / base, power + 1

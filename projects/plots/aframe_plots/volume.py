@@ -59,7 +59,7 @@ def sampling_density(prior: PriorDict) -> MassDensity:
         raise PlotsError(f"the sampling prior has no {', '.join(missing)}")
     # bilby renormalises a constrained prior by a Monte Carlo estimate of
     # the allowed share, rounded to its precision: from bilby's global
-    # generator, 2.0 in most runs of mlgwsc1_bbh and 1.99 or 2.01 in some.
+    # generator, 2.0 in most runs of mlgwsc1_bbh and 1.99 in some.
     # Volumes do not depend on the constant (weights are normalised), but
     # their last digits did, from run to run: estimate it from a fixed seed
     held = bilby_random.Generator.rng
