@@ -3,18 +3,19 @@
 ``run.sh`` starts law through this module: it takes an exclusive lock on
 ``<experiment>/.aframe-run.lock`` (``flock``), writes its PID into it,
 and runs law as its child, in a process group of its own, until the run
-ends, passing on the signals it gets (Ctrl-C too).  The lock stays in
-this process, never passed to law: a process law forks and leaves behind
-when it is killed (multiprocessing's manager outlives a SIGTERM) would
-otherwise keep the experiment locked, and a rerun would be refused
-naming a process that is gone.  What law leaves in its group is ended
-when law has ended, so nothing of a stopped run goes on.  Law dies with
-this process (``PR_SET_PDEATHSIG``), so no run goes on unlocked.  A
-second run of the same experiment, with any arguments, is refused with
-the holder's PID; other experiments are not affected.  (luigi's own
-lock, keyed on the command line, would refuse every other experiment
-while one runs and let the same one through with other arguments: the
-cfg turns it off, ``no_lock`` in ``[luigi_core]``.)
+ends, passing on the signals it gets (Ctrl-C too), whatever SIGINT it
+was started with (``nohup`` and a script's ``&`` ignore it).  The lock
+stays in this process, never passed to law: a process law forks and
+leaves behind when it is killed (multiprocessing's manager outlives a
+SIGTERM) would otherwise keep the experiment locked, and a rerun would
+be refused naming a process that is gone.  What law leaves in its group
+is ended when law has ended, so nothing of a stopped run goes on.  Law
+dies with this process (``PR_SET_PDEATHSIG``), so no run goes on
+unlocked.  A second run of the same experiment, with any arguments, is
+refused with the holder's PID; other experiments are not affected.
+(luigi's own lock, keyed on the command line, would refuse every other
+experiment while one runs and let the same one through with other
+arguments: the cfg turns it off, ``no_lock`` in ``[luigi_core]``.)
 
     python -m aframe.run_lock EXPERIMENT COMMAND [ARGS...]
 """
@@ -27,6 +28,7 @@ import sys
 from pathlib import Path
 
 from aframe.stage import die_with_parent
+from aframe_contracts.cli import stop_on_signals
 
 LOCK_FILE = ".aframe-run.lock"
 # what this process passes on to the run it holds the lock for: law is
@@ -75,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     experiment, command = Path(argv[0]), argv[1:]
+    # handled here, SIGINT and SIGTERM are the default in the command
+    # (exec keeps an inherited SIG_IGN), so the signals passed on end it
+    stop_on_signals()
     fd = hold(experiment)
     if fd is None:
         pid = holder(experiment)

@@ -1,5 +1,6 @@
 """Fixtures shared by the test suite."""
 
+import signal
 from pathlib import Path
 
 import law
@@ -55,6 +56,17 @@ def experiment(tmp_path, monkeypatch):
 
     yield make
     reset_config()
+
+
+@pytest.fixture(
+    params=[signal.SIG_DFL, signal.SIG_IGN],
+    ids=["sigint-default", "sigint-ignored"],
+)
+def inherited_sigint(request):
+    """A ``preexec_fn`` starting a process with SIGINT at the default or
+    ignored, as a non-interactive shell's ``&`` and ``nohup`` leave it:
+    a process of ours that ends on signals must do so either way."""
+    return lambda: signal.signal(signal.SIGINT, request.param)
 
 
 def pytest_addoption(parser):

@@ -86,10 +86,12 @@ def test_run_sh_takes_the_lock(experiment):
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
-def test_a_killed_run_leaves_nothing_behind(tmp_path, number):
+def test_a_killed_run_leaves_nothing_behind(
+    tmp_path, number, inherited_sigint
+):
     """A process the command forked and left behind (multiprocessing's
     manager outlives a SIGTERM) must neither keep the experiment locked
-    nor outlive the run."""
+    nor outlive the run, whatever SIGINT the run inherited."""
     command = [
         sys.executable,
         "-c",
@@ -103,6 +105,7 @@ def test_a_killed_run_leaves_nothing_behind(tmp_path, number):
         [sys.executable, "-m", "aframe.run_lock", str(tmp_path), *command],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=inherited_sigint,
     )
     orphan = int(run.stdout.readline())
     try:

@@ -34,7 +34,9 @@ def wait_for(condition, timeout: float) -> bool:
     return False
 
 
-def test_a_stage_dies_with_the_process_that_runs_it(tmp_path):
+def test_a_stage_dies_with_the_process_that_runs_it(
+    tmp_path, inherited_sigint
+):
     """SIGTERM to the process running a stage (law, or its worker) ends
     the stage too, though nothing forwards the signal."""
     pipeline = tmp_path / "pipeline.py"
@@ -56,7 +58,10 @@ def test_a_stage_dies_with_the_process_that_runs_it(tmp_path):
         )
     )
     runner = subprocess.Popen(
-        [sys.executable, str(pipeline)], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(pipeline)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=inherited_sigint,
     )
     # the runner logs the stage's lines: the first after its command is
     # the stage's pid
@@ -71,9 +76,18 @@ def test_a_stage_dies_with_the_process_that_runs_it(tmp_path):
     assert wait_for(lambda: not alive(worker), 10), "the stage outlived it"
 
 
-def test_sigterm_ends_a_stage_cli_cleanly(tmp_path):
-    """A stage CLI given SIGTERM mid-write exits with 143 and leaves no
-    partial file."""
+# how a stage CLI ends on each signal: SIGTERM with status 143, SIGINT
+# as Python ends on an uncaught KeyboardInterrupt, killed by the signal
+STAGE_ENDS = {
+    signal.SIGTERM: 128 + signal.SIGTERM,
+    signal.SIGINT: -signal.SIGINT,
+}
+
+
+@pytest.mark.parametrize("number", list(STAGE_ENDS))
+def test_a_signal_ends_a_stage_cli_cleanly(tmp_path, number, inherited_sigint):
+    """A stage CLI given SIGTERM or SIGINT mid-write ends, whatever SIGINT
+    it inherited, and leaves no partial file."""
     script = tmp_path / "stage.py"
     output = tmp_path / "out.txt"
     script.write_text(
@@ -99,10 +113,11 @@ def test_sigterm_ends_a_stage_cli_cleanly(tmp_path):
         [sys.executable, str(script), f"--output={output}"],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=inherited_sigint,
     )
     assert stage.stdout.readline().strip() == "writing"
     assert any(p.name != "stage.py" for p in tmp_path.iterdir())
-    os.kill(stage.pid, signal.SIGTERM)
-    assert stage.wait(10) == 128 + signal.SIGTERM
+    os.kill(stage.pid, number)
+    assert stage.wait(10) == STAGE_ENDS[number]
     # the temporary file is gone, and no output was made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stage.py"]

@@ -28,10 +28,18 @@ def underscored(args: list[str]) -> list[str]:
     return result
 
 
-def exit_on_sigterm() -> None:
-    """Make SIGTERM end the command as an exception would: context
-    managers and ``finally`` blocks run (temporary files are removed,
-    servers the command started are stopped), with status 143."""
+def stop_on_signals() -> None:
+    """Make SIGINT and SIGTERM end the process as exceptions do, whatever
+    it inherited: SIGINT raises KeyboardInterrupt (Python's own handler),
+    SIGTERM ends it with status 143.  Context managers and ``finally``
+    blocks run (temporary files are removed, servers it started are
+    stopped).
+
+    A process started with SIGINT ignored (``nohup``, ``&`` in a script)
+    would ignore it: Python installs its handler only where SIGINT is not
+    ignored.  exec resets handled signals, not ignored ones, to their
+    default, so what this process starts afterwards ends on them too.
+    """
 
     def stop(signum, frame):
         raise SystemExit(128 + signum)
@@ -39,6 +47,7 @@ def exit_on_sigterm() -> None:
     # only the main thread may set handlers (a CLI called from a thread,
     # as in a test, keeps the process's)
     if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, stop)
 
 
@@ -71,7 +80,7 @@ def run_cli(
     )
     if args is None:
         args = sys.argv[1:]
-    exit_on_sigterm()
+    stop_on_signals()
     try:
         CLI(commands, args=underscored(args), as_positional=False, prog=prog)
     except (DataError, *_classes(errors)) as error:

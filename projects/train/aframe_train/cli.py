@@ -30,6 +30,7 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
+from aframe_contracts.cli import stop_on_signals
 from aframe_contracts.errors import DataError
 from aframe_contracts.files import atomic_path, make_directory, write_atomic
 from aframe_contracts.model import FILE as SETTINGS_FILE
@@ -367,6 +368,10 @@ def main(args: list[str] | None = None) -> int:
         stream=sys.stdout,
     )
     args = sys.argv[1:] if args is None else args
+    # Lightning calls this SIGTERM handler after its own (which stops the
+    # other ranks): the fit ends at once with 143, where Lightning alone
+    # would end it at the batch's end with status 0
+    stop_on_signals()
     try:
         if args[:1] == ["tune"]:
             from aframe_train.tune import main as tune_main
