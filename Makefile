@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 QUICKSTART_DIR ?= quickstart-run
 STAMP := $(VENV)/.aframe-installed
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
-LOCK_EXTRAS := --extra tune --extra online --extra dev
+LOCK_EXTRAS := --extra tune --extra online --extra glitches --extra dev
 # the Triton server's environment (requirements-triton.in says why)
 TRITON_VENV ?= .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.aframe-installed
@@ -64,6 +64,7 @@ test: lint triton-env mlgwsc-env
 
 lock:
 	$(UV) pip compile pyproject.toml $(LOCK_EXTRAS) --generate-hashes \
+		--override requirements-overrides.txt \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--output-file requirements.lock
 	$(UV) pip compile requirements-triton.in --generate-hashes \
