@@ -9,6 +9,8 @@
               layout, layout_version
 /H1    float64 (duration * sample_rate,)   attrs: x0 (= t0), dx (s)
 /L1    float64, as H1
+/glitches  (optional) the glitches the strain holds, layout ``glitches``
+           (``aframe_contracts.glitches``)
 ```
 
 One dataset per ifo, all of one length, in ``ifos`` order; ``x0`` and
@@ -23,6 +25,8 @@ import numpy as np
 
 from aframe_contracts.errors import ContractError
 from aframe_contracts.files import atomic_hdf5
+from aframe_contracts.glitches import GROUP as GLITCHES
+from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.layout import (
     check,
     open_hdf5,
@@ -64,11 +68,13 @@ class BackgroundStrain:
         strain: each ifo's strain, (T,), in the ifos' order.
         t0: GPS time of the first sample (s).
         sample_rate: samples per second (Hz).
+        glitches: the glitches the strain holds, where they are known.
     """
 
     strain: dict[str, np.ndarray]
     t0: float
     sample_rate: float
+    glitches: GlitchTable | None = None
 
     @property
     def ifos(self) -> list[str]:
@@ -95,6 +101,8 @@ class BackgroundStrain:
                 )
                 dataset.attrs["x0"] = self.t0
                 dataset.attrs["dx"] = 1 / self.sample_rate
+            if self.glitches is not None:
+                self.glitches.write_group(f)
 
     @staticmethod
     def header(path: Path) -> StrainHeader:
@@ -146,10 +154,16 @@ class BackgroundStrain:
                 last = size if stop == np.inf else round((stop - t0) * rate)
                 whole = start == -np.inf and stop == np.inf
                 if whole or 0 <= first < last <= size:
+                    glitches = None
+                    if GLITCHES in f:
+                        glitches = GlitchTable.read_group(f, path).between(
+                            t0 + first / rate, t0 + last / rate
+                        )
                     return cls(
                         {ifo: f[ifo][first:last] for ifo in wanted},
                         t0 + first / rate,
                         rate,
+                        glitches,
                     )
         raise ContractError(
             f"no background file holds GPS [{start}, {stop}): "
