@@ -14,6 +14,7 @@ from aframe_train.networks import (
     TemplateBank,
     quadratures,
     receptive_field,
+    reweighted_snr,
 )
 from tests.train.tiny import RATE, fit_args
 
@@ -195,6 +196,100 @@ def test_bank_takes_the_least_alike_signals():
     assert torch.all(matches > 0.9)
     with pytest.raises(ValueError, match="cannot fill a bank of 12"):
         TemplateBank(2, rate, 12, size / rate).initialise(copies)
+
+
+def chisq_bank(rate: float = 512.0, size: int = 256) -> TemplateBank:
+    return bank_of(chirps(4, size, rate), rate, chisq_bins=8).double()
+
+
+def test_chisq_of_noise_and_of_a_matching_signal_has_2p_minus_2_dof():
+    """Allen's chi-squared at fixed lags: chi^2 with 2 bins - 2 degrees
+    of freedom (scipy's) in white noise, and the same with a template at
+    SNR 30 added at that lag, at any phase: a chirp that matches is
+    consistent in every band."""
+    torch.manual_seed(0)
+    bank = chisq_bank()
+    size = bank.template_size
+    noise = torch.randn(400, 2, 3 * size, dtype=torch.float64)
+    lags = torch.full((400, 2, 4), size)
+    dof = scipy.stats.chi2(2 * 8 - 2)
+    quiet = bank.chisq(noise, lags).flatten().numpy()
+    assert scipy.stats.kstest(quiet, dof.cdf).pvalue > 0.01
+    phase = 2 * torch.pi * torch.rand(400, 1, dtype=torch.float64)
+    cos, sin = bank.bank[4, 0], bank.bank[5, 0]
+    signal = 30 * (torch.cos(phase) * cos + torch.sin(phase) * sin)
+    noise[:, :, size : 2 * size] += signal[:, None]
+    loud = bank.chisq(noise, lags)[:, :, 2].flatten().numpy()
+    assert scipy.stats.kstest(loud, dof.cdf).pvalue > 0.01
+
+
+def test_chisq_bins_hold_equal_shares_of_the_template():
+    bank = chisq_bank()
+    assert torch.allclose(
+        bank.bin_weights.sum(-1), torch.ones(4, dtype=torch.float64)
+    )
+    assert bank.bin_weights.min() > 0.5 / 8 and bank.bin_weights.max() < 2 / 8
+    # the bands add up to the template and its quadrature
+    bands = bank.bins.unflatten(-1, (8, 2)).sum(-2).transpose(1, 2)
+    assert torch.allclose(bands, bank.bank[:, 0].reshape(4, 2, -1))
+
+
+def test_chisq_downweights_a_glitch_not_a_chirp():
+    """A loud sine-Gaussian (a blip's few cycles at one frequency) in one
+    ifo: its SNR in the templates is large, but its chi-squared larger,
+    and the reweighted SNR the ranking sees far smaller; a chirp keeps
+    its SNR."""
+    torch.manual_seed(1)
+    rate = 512.0
+    bank = chisq_bank(rate)
+    size = bank.template_size
+    t = torch.arange(size, dtype=torch.float64) / rate
+    blip = torch.exp(-(((t - 0.4) / 0.01) ** 2)) * torch.sin(
+        2 * torch.pi * 60 * t
+    )
+    blip = blip / blip.norm()
+    seen = {}
+    for name, shape in [("blip", 60 * blip), ("chirp", 20 * bank.bank[2, 0])]:
+        window = torch.randn(1, 2, 2 * size, dtype=torch.float64)
+        window[0, 0, 100 : 100 + size] += shape
+        peak, lags = bank.peaks(bank.snrs(window))
+        reduced = bank.chisq(window, lags) / (2 * 8 - 2)
+        rho = peak.sqrt()
+        seen[name] = (rho, reweighted_snr(rho, reduced))
+    rho, reweighted = seen["blip"]
+    assert rho[0, 0].max() > 12
+    assert reweighted[0, 0].max() < 0.4 * rho[0, 0].max()
+    rho, reweighted = seen["chirp"]
+    assert float(rho[0, 0, 1]) == pytest.approx(20, abs=3)
+    assert float(reweighted[0, 0, 1]) == pytest.approx(float(rho[0, 0, 1]))
+
+
+def test_a_chisq_bank_exports_to_onnx(tmp_path):
+    """The reweighting runs in onnxruntime as in torch."""
+    import onnxruntime
+
+    torch.manual_seed(2)
+    bank = chisq_bank().float().eval()
+    window = torch.randn(3, 2, 700)
+    path = tmp_path / "bank.onnx"
+    torch.onnx.export(
+        bank,
+        (window,),
+        str(path),
+        input_names=["whitened"],
+        opset_version=17,
+        dynamo=False,
+    )
+    session = onnxruntime.InferenceSession(str(path))
+    (out,) = session.run(None, {"whitened": window.numpy()})
+    assert np.allclose(out, bank(window).detach().numpy(), atol=1e-4)
+
+
+def test_chisq_settings_errors():
+    with pytest.raises(ValueError, match="chisq_bins >= 2"):
+        TemplateBank(2, 512, 4, 0.5, chisq_bins=1)
+    with pytest.raises(ValueError, match="not both"):
+        TemplateBank(2, 512, 4, 0.5, chisq_bins=4, learn_templates=True)
 
 
 def test_fit_a_template_bank(data, tmp_path):

@@ -103,6 +103,8 @@ class Aframe(pl.LightningModule):
         templates: waveforms in the template bank (bank).
         template_length: each template's span (s) (bank).
         learn_templates: train the bank's templates too (bank).
+        chisq_bins: frequency bands of the bank's chi-squared test, whose
+            reweighted SNRs the ranking sees; 0: none (bank).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.
@@ -132,6 +134,7 @@ class Aframe(pl.LightningModule):
         templates: int = 64,
         template_length: float = 1.0,
         learn_templates: bool = False,
+        chisq_bins: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -160,6 +163,7 @@ class Aframe(pl.LightningModule):
                 "templates": templates,
                 "template_length": template_length,
                 "learn_templates": learn_templates,
+                "chisq_bins": chisq_bins,
             },
         )
         self.loss = torch.nn.BCEWithLogitsLoss()
@@ -200,6 +204,7 @@ class Aframe(pl.LightningModule):
         # every rank drew its own signals: all take rank 0's bank
         state = self.trainer.strategy.broadcast(bank.bank.data.cpu(), 0)
         bank.bank.data.copy_(state)
+        bank.set_bins()
 
     def training_step(self, batch, batch_idx):
         X, y = batch

@@ -119,6 +119,18 @@ class TemplateBank(torch.nn.Module):
     template (templates differ in how often noise mimics them); the
     window's logit is the largest over templates.
 
+    With ``chisq_bins`` > 0, each ifo's SNR is reweighted by a
+    signal-consistency test before the ranking, as a matched filter's is:
+    at that ifo's peak, the template is split into ``chisq_bins``
+    frequency bands of equal power, and Allen's chi-squared (Allen 2005,
+    PRD 71, 062001) measures how far the SNR of each band is from its
+    share of the whole.  A chirp that matches the template has a reduced
+    chi-squared near 1; a glitch, whose power sits in a few bands, has a
+    large one.  The ranking then sees PyCBC's reweighted SNR (``newsnr``)
+    instead of the SNR, which equals it for signals and Gaussian noise,
+    so a ranking trained on Gaussian noise alone already discounts
+    glitches.
+
     The bank starts empty and is filled by ``initialise`` from whitened
     training signals before training (``Aframe.on_fit_start``); it is
     saved with the weights and fixed unless ``learn_templates``.
@@ -133,6 +145,8 @@ class TemplateBank(torch.nn.Module):
         coincidence: the largest time between the ifos' peaks (s).
         head: hidden units of the ranking network.
         learn_templates: train the templates with the rest.
+        chisq_bins: frequency bands of the chi-squared test; 0: none,
+            the ranking sees the SNRs.
     """
 
     def __init__(
@@ -145,8 +159,19 @@ class TemplateBank(torch.nn.Module):
         coincidence: float = 0.012,
         head: int = 32,
         learn_templates: bool = False,
+        chisq_bins: int = 0,
     ) -> None:
         super().__init__()
+        if chisq_bins < 0 or chisq_bins == 1:
+            raise ValueError(
+                "the chi-squared test needs chisq_bins >= 2 (0: no test), "
+                f"got {chisq_bins}"
+            )
+        if chisq_bins and learn_templates:
+            raise ValueError(
+                "the chi-squared test's bands are cut from fixed templates: "
+                "set learn_templates or chisq_bins, not both"
+            )
         if templates < 1 or not 0 <= post_merger < template_length:
             raise ValueError(
                 "the template bank needs templates >= 1 and "
@@ -163,6 +188,14 @@ class TemplateBank(torch.nn.Module):
         bank = torch.zeros(2 * templates, 1, self.template_size)
         self.bank = torch.nn.Parameter(bank, requires_grad=learn_templates)
         self.register_buffer("initialised", torch.tensor(False))
+        # the bands of each template and its quadrature, (K, T, 2 bins),
+        # and each band's share of the template's power, (K, bins); set
+        # with the bank (``set_bins``), from which they follow
+        self.chisq_bins = chisq_bins
+        self.register_buffer(
+            "bins", torch.zeros(templates, self.template_size, 2 * chisq_bins)
+        )
+        self.register_buffer("bin_weights", torch.zeros(templates, chisq_bins))
         self.bias = torch.nn.Parameter(torch.zeros(templates))
         self.rank = torch.nn.Sequential(
             torch.nn.Linear(num_ifos, head),
@@ -196,25 +229,103 @@ class TemplateBank(torch.nn.Module):
         filtered = filtered.reshape(batch, channels, self.templates, 2, -1)
         return (filtered**2).sum(3)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        snr2 = self.snrs(X)
+    def peaks(self, snr2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each template's coincident peak: the squared SNR (B, C, K)
+        and the lag (B, C, K) of each ifo there.
+
+        The peak is the lag of the largest network SNR, where the other
+        ifos' SNRs are their largest within ``coincidence`` of it (the
+        light travel time between the sites, and a margin).
+        """
         batch, channels, count, lags = snr2.shape
+        half = self.pool // 2
         if self.num_ifos > 1:
-            # the other ifos' peaks may lie a light travel time away
             others = snr2[:, 1:].reshape(batch, -1, lags)
             others = torch.nn.functional.max_pool1d(
-                others, self.pool, stride=1, padding=self.pool // 2
+                others, self.pool, stride=1, padding=half
             )
-            snr2 = torch.cat(
+            pooled = torch.cat(
                 [snr2[:, :1], others.reshape(batch, -1, count, lags)], 1
             )
-        # each template's loudest lag, by network SNR
-        loudest = snr2.sum(1).argmax(-1)
-        index = loudest[:, None, :, None].expand(-1, channels, -1, 1)
-        peak = torch.gather(snr2, -1, index)[..., 0]
-        rho = (peak + 1e-6).sqrt().transpose(1, 2)  # (B, K, C)
-        scores = self.rank(rho)[..., 0] + self.bias
+        else:
+            pooled = snr2
+        loudest = pooled.sum(1).argmax(-1)  # (B, K)
+        if self.num_ifos == 1:
+            return torch.gather(snr2, -1, loudest[:, None, :, None])[
+                ..., 0
+            ], loudest[:, None]
+        # each ifo's own lag within the coincidence window; the first
+        # ifo's is the loudest lag itself
+        offsets = torch.arange(-half, half + 1, device=snr2.device)
+        near = (loudest[:, None, :, None] + offsets).clamp(0, lags - 1)
+        near = near.expand(-1, channels, -1, -1)
+        values = torch.gather(snr2, -1, near)
+        best = values.argmax(-1, keepdim=True)
+        first = torch.full_like(best[:, :1], half)
+        best = torch.cat([first, best[:, 1:]], 1)
+        peak = torch.gather(values, -1, best)[..., 0]
+        return peak, torch.gather(near, -1, best)[..., 0]
+
+    def chisq(self, X: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
+        """Allen's chi-squared (B, C, K) of each template in each ifo's
+        window at ``lags`` (B, C, K): sum over bands b of
+        |z_b - w_b z|^2 / w_b, with z_b the band's complex SNR, w_b its
+        share of the template's power and z their sum.  In Gaussian noise
+        it has 2 bins - 2 degrees of freedom, with or without a matching
+        signal.
+        """
+        size = self.template_size
+        index = lags[..., None] + torch.arange(size, device=X.device)
+        windows = torch.gather(
+            X[:, :, None].expand(-1, -1, self.templates, -1), -1, index
+        )
+        # (B, C, K, 1, T) @ (K, T, 2 bins): each band's two phases
+        parts = (windows[..., None, :] @ self.bins)[..., 0, :]
+        parts = parts.unflatten(-1, (self.chisq_bins, 2))
+        total = parts.sum(-2, keepdim=True)
+        weights = self.bin_weights[..., None]
+        residual = parts - weights * total
+        return ((residual**2).sum(-1) / self.bin_weights).sum(-1)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        snr2 = self.snrs(X)
+        peak, lags = self.peaks(snr2)
+        rho = (peak + 1e-6).sqrt()  # (B, C, K)
+        if self.chisq_bins:
+            rho = reweighted_snr(
+                rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
+            )
+        scores = self.rank(rho.transpose(1, 2))[..., 0] + self.bias
         return scores.amax(-1, keepdim=True)
+
+    @torch.no_grad()
+    def set_bins(self) -> None:
+        """Split each template (and its quadrature) into ``chisq_bins``
+        frequency bands holding equal shares of its power, as closely as
+        the template's frequency grid allows: the chi-squared test's
+        filters.  Called when the bank changes."""
+        if not self.chisq_bins:
+            return
+        size = self.template_size
+        pairs = self.bank.detach().double().reshape(-1, 2, size)
+        spectra = torch.fft.rfft(pairs, dim=-1)  # (K, 2, F)
+        power = spectra[:, 0].abs() ** 2
+        share = power.cumsum(-1) / power.sum(-1, keepdim=True)
+        # band b holds the frequencies whose cumulative share lies in
+        # [b / bins, (b + 1) / bins)
+        band = (share * self.chisq_bins).floor().clamp(max=self.chisq_bins - 1)
+        masks = (
+            band[:, None]
+            == torch.arange(
+                self.chisq_bins, device=band.device, dtype=band.dtype
+            )[:, None]
+        )  # (K, bins, F)
+        filters = torch.fft.irfft(
+            spectra[:, None] * masks[:, :, None], size, dim=-1
+        )  # (K, bins, 2, T)
+        self.bins.copy_(filters.flatten(1, 2).transpose(1, 2).float())
+        weights = (filters[:, :, 0] ** 2).sum(-1)
+        self.bin_weights.copy_(weights.float())
 
     @torch.no_grad()
     def initialise(self, signals: torch.Tensor) -> None:
@@ -250,7 +361,18 @@ class TemplateBank(torch.nn.Module):
             chosen.append(int(best.argmin()))
         bank = candidates[chosen].reshape(-1, 1, size)
         self.bank.copy_(bank.to(self.bank.dtype))
+        self.set_bins()
         self.initialised.fill_(True)
+
+
+def reweighted_snr(
+    rho: torch.Tensor, reduced_chisq: torch.Tensor
+) -> torch.Tensor:
+    """PyCBC's reweighted SNR (``newsnr``, Babak et al. 2013, PRD 87,
+    024033): the SNR where the reduced chi-squared is at most 1, and
+    rho / ((1 + chisq_r^3) / 2)^(1/6) above it."""
+    penalty = ((1 + reduced_chisq.clamp(min=1) ** 3) / 2) ** (1 / 6)
+    return rho / penalty
 
 
 def quadratures(signals: torch.Tensor) -> torch.Tensor:
