@@ -135,6 +135,26 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
         ("background", ["--ifos=[H1,X9]"], "['X9'] not among the detectors"),
         ("background", ["--sample_rate=0"], "sample_rate = 0.0: it must be"),
         ("background", ["--duration=-100"], "duration = -100.0: it must be"),
+        (
+            "background",
+            ["--glitches={rates: {H1: -1}}"],
+            "H1 has -1.0 per minute: rates must not be negative",
+        ),
+        (
+            "background",
+            ["--glitches={snr_min: 20, snr_max: 10}"],
+            "the SNRs need 0 < snr_min < snr_max",
+        ),
+        (
+            "background",
+            ["--ifos=[H1,V1]", "--glitches={rates: {V1: 1}}"],
+            "gengli has no glitches of V1",
+        ),
+        (
+            "background",
+            ["--glitch_table=/nonexistent.csv"],
+            "glitch_table: /nonexistent.csv is not a file",
+        ),
         ("segments", ["--min_duration=-1"], "min_duration = -1.0: it must"),
         ("training_waveforms", ["--num_signals=0"], "num_signals = 0: it"),
         (
@@ -227,3 +247,40 @@ def test_outputs_are_replaced_only_when_asked(background, tmp_path, capsys):
     assert main(validation) == 2
     assert "would destroy the input" in capsys.readouterr().err
     assert background.stat().st_size == size
+
+
+def test_background_with_glitches_records_them(tmp_path):
+    """gengli's blips are added where the record says, and a rerun with
+    the same seed writes the same strain; a table's glitches are only
+    recorded."""
+    args = ["background", "--source=simulated", "--ifos=[H1,L1]"]
+    args += [f"--start={T0}", "--duration=120", "--sample_rate=1024"]
+    args += ["--seed=4", "--noise_psd=aLIGO_ZERO_DET_high_P"]
+    glitches = "--glitches={rates: {H1: 3, L1: 6}}"
+    clean, first, second = (tmp_path / n for n in ("c.h5", "a.h5", "b.h5"))
+    assert main([*args, f"--output={clean}"]) == 0
+    assert main([*args, glitches, f"--output={first}"]) == 0
+    assert main([*args, glitches, f"--output={second}"]) == 0
+    noise = BackgroundStrain.read(clean)
+    added = BackgroundStrain.read(first)
+    assert noise.glitches is None
+    table = added.glitches
+    assert len(table) > 5 and set(table.ifo) == {"H1", "L1"}
+    assert np.all(table.snr >= 6.5)
+    for ifo in ("H1", "L1"):
+        assert np.array_equal(
+            added.strain[ifo], BackgroundStrain.read(second).strain[ifo]
+        )
+        changed = np.flatnonzero(added.strain[ifo] != noise.strain[ifo])
+        peaks = (table.of(ifo).time - T0) * 1024
+        # every changed sample is within a glitch's stretch of one
+        nearest = np.abs(changed[:, None] - peaks[None]).min(-1)
+        assert nearest.max() < 1024
+    # a table of real glitches: recorded, the strain untouched
+    path = tmp_path / "glitches.csv"
+    path.write_text(f"time,ifo,snr\n{T0 + 10},L1,9\n{T0 + 500},H1,8\n")
+    recorded = tmp_path / "t.h5"
+    assert main([*args, f"--glitch_table={path}", f"--output={recorded}"]) == 0
+    real = BackgroundStrain.read(recorded)
+    assert real.glitches.time.tolist() == [T0 + 10]
+    assert np.array_equal(real.strain["L1"], noise.strain["L1"])

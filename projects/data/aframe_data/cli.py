@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from aframe_contracts.cli import run_cli
 from aframe_contracts.detectors import check_ifos, check_shifts
 from aframe_contracts.errors import (
@@ -28,6 +30,7 @@ from aframe_contracts.waveforms import WaveformSet
 from aframe_data import strain
 from aframe_data.segments import find_segments
 from aframe_data.signals import Signals
+from aframe_signal.glitches import GlitchModel, glitchy, read_glitch_table
 
 Source = Literal["simulated", "gwosc", "files"]
 logger = logging.getLogger("aframe_data")
@@ -79,9 +82,16 @@ def background(
     noise_psd: str = "aLIGO_O4_high",
     strain_files: list[str] | None = None,
     channel: str = "GWOSC-4KHZ_R1_STRAIN",
+    glitches: GlitchModel | None = None,
+    glitch_table: Path | None = None,
     force: bool = False,
 ) -> None:
     """Write the background strain of one chunk as HDF5.
+
+    With ``glitches``, gengli's blips are added to the strain as the
+    model draws them; with ``glitch_table``, the table's glitches inside
+    the chunk are recorded (the strain, real, already holds them).
+    Either way the file records its glitches (``GlitchTable``).
 
     Args:
         source: simulated, gwosc or files.
@@ -96,11 +106,23 @@ def background(
             the ifo; each ifo draws one (``psd.psd_choices``).
         strain_files: files: the strain files or glob patterns.
         channel: files: the channel of GWF files, without the ifo prefix.
+        glitches: the glitches to add; None: none.
+        glitch_table: a table of the real glitches of the strain.
         force: replace an existing output (never a strain file read).
     """
     check_ifos(ifos)
     check_positive(duration=duration, sample_rate=sample_rate)
     check_output(output, strain.expand(strain_files or []), force)
+    if glitches is not None and glitch_table is not None:
+        raise DataError(
+            "glitches and glitch_table: add gengli's glitches or record a "
+            "table's real ones, not both"
+        )
+    if glitches is not None:
+        glitches.check(ifos)
+    table = None
+    if glitch_table is not None:
+        table = read_glitch_table(glitch_table, ifos)
     if source == "simulated":
         data = strain.simulated(
             ifos, start, duration, sample_rate, noise_psd, seed
@@ -112,7 +134,16 @@ def background(
             strain_files or [], ifos, start, duration, sample_rate, channel
         )
     chunk = {ifo: data[ifo] for ifo in ifos}
-    BackgroundStrain(chunk, start, sample_rate).write(output)
+    if glitches is not None:
+        chunk, table = glitchy(chunk, start, sample_rate, glitches, seed)
+        logger.info(
+            "added %d glitches (%s)",
+            len(table),
+            ", ".join(f"{ifo}: {np.sum(table.ifo == ifo)}" for ifo in ifos),
+        )
+    elif table is not None:
+        table = table.between(start, start + duration)
+    BackgroundStrain(chunk, start, sample_rate, table).write(output)
 
 
 def training_waveforms(
