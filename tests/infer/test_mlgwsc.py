@@ -158,3 +158,47 @@ def test_unreadable_files_are_named(calibrated, tmp_path, capsys):
             dataset.attrs.update(start_time=0.0, delta_t=1 / FILE_RATE)
     assert "H1/0 is (2, 100), not a one-dimensional" in refused(flat)
     assert not output.exists()
+
+
+def test_glitches_leave_a_sets_injections_as_they_were(tmp_path):
+    """A set in the MLGWSC-1 layout, two segments, a foreground that is
+    the background plus bursts: after add_glitches both files hold the
+    same glitches, so foreground minus background is unchanged to float
+    precision, and glitches.hdf5 says where they are."""
+    from aframe_contracts.glitches import GlitchTable
+    from aframe_infer.challenge import ChallengeSet, add_glitches
+    from aframe_signal.glitches import GlitchModel
+
+    data = ChallengeSet(tmp_path)
+    hits = [1e9 + 100, 1e9 + 700]
+    for start in (1e9, 1e9 + 600):
+        write_segment(data.background, int(start), 300)
+        write_segment(data.foreground, int(start), 300, hits)
+
+    def difference():
+        with (
+            h5py.File(data.foreground) as fg,
+            h5py.File(data.background) as bg,
+        ):
+            return {
+                f"{ifo}/{name}": fg[ifo][name][()] - bg[ifo][name][()]
+                for ifo in ("H1", "L1")
+                for name in fg[ifo]
+            }
+
+    before = difference()
+    with h5py.File(data.background) as f:
+        clean = f["L1/1000000000"][()]
+    add_glitches(data, GlitchModel({"H1": 2.0, "L1": 6.0}), seed=5)
+    after = difference()
+    for key, injected in before.items():
+        assert (
+            np.abs(after[key] - injected).max()
+            <= 1e-6 * np.abs(injected).max()
+        )
+    record = GlitchTable.read(data.glitches)
+    assert len(record.of("L1").between(1e9, 1e9 + 300)) > 10
+    with h5py.File(data.background) as f:
+        glitchy = f["L1/1000000000"][()]
+        assert dict(f["L1/1000000000"].attrs)["start_time"] == 1e9
+    assert np.abs(glitchy - clean).max() > 0

@@ -43,6 +43,7 @@ from aframe_infer.challenge import (
 from aframe_infer.postprocess import check_windows, stream_events
 from aframe_infer.stream import Geometry
 from aframe_infer.timing import read_timing
+from aframe_signal.glitches import GlitchModel
 
 logger = logging.getLogger("aframe_infer")
 
@@ -320,6 +321,7 @@ def mlgwsc_data(
     output_dir: Path,
     mlgwsc_dir: str = "",
     mlgwsc_env: str = "",
+    glitches: GlitchModel | None = None,
 ) -> None:
     """Make one set of an MLGWSC-1 dataset with the challenge's generator.
 
@@ -333,9 +335,14 @@ def mlgwsc_data(
             $AFRAME_MLGWSC_DIR.
         mlgwsc_env: the environment that runs it; empty:
             $AFRAME_MLGWSC_ENV, else .venv-mlgwsc beside this venv.
+        glitches: glitches added to both files, drawn from ``seed``
+            (glitches.hdf5 records them); None: the generator's set as
+            it is.
     """
+    if glitches is not None:
+        glitches.check(["H1", "L1"])
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
-    generate(code, dataset, duration, seed, Path(output_dir))
+    generate(code, dataset, duration, seed, Path(output_dir), glitches)
 
 
 # what scoring writes into its output directory
@@ -392,6 +399,7 @@ def mlgwsc_benchmark(
     backend: str = "local",
     triton_url: str = "",
     triton_server: str = "",
+    glitches: GlitchModel | None = None,
     force: bool = False,
 ) -> None:
     """The whole benchmark for one exported model: data, events, score.
@@ -413,12 +421,15 @@ def mlgwsc_benchmark(
         backend: local or triton.
         triton_url: gRPC address of a running Triton server.
         triton_server: the server to start (see ``analyse``).
+        glitches: glitches added to the set (see ``mlgwsc_data``).
         force: replace the events and score of an earlier benchmark in
             output_dir (its data/ is reused either way).
     """
     output_dir = Path(output_dir)
     # before the set is made and streamed
     check_positive(duration=duration)
+    if glitches is not None:
+        glitches.check(["H1", "L1"])
     check_windows(
         integration_window_length, cluster_window_length, time_uncertainty
     )
@@ -427,7 +438,9 @@ def mlgwsc_benchmark(
     check_outputs([output_dir / name for name in names], [], force)
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
     check_ifos(repository)
-    data = generate(code, dataset, duration, seed, output_dir / "data")
+    data = generate(
+        code, dataset, duration, seed, output_dir / "data", glitches
+    )
     events = {}
     for kind, path in (
         ("foreground", data.foreground),

@@ -22,10 +22,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aframe_contracts.files import make_directory
+from aframe_contracts.files import atomic_path, make_directory
+from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.segments import write_segments
 from aframe_data.segments import true_runs
 from aframe_data.strain import Span, hdf5_spans
+from aframe_signal.glitches import GlitchModel, glitchy
 
 logger = logging.getLogger("aframe_infer")
 
@@ -171,6 +173,11 @@ class ChallengeSet:
         """The foreground's segments, as segwizard text."""
         return self.directory / "segments.txt"
 
+    @property
+    def glitches(self) -> Path:
+        """The record of the glitches added to the set, if any."""
+        return self.directory / "glitches.hdf5"
+
     def files(self) -> list[Path]:
         return [self.injections, self.foreground, self.background]
 
@@ -181,15 +188,19 @@ def generate(
     duration: float,
     seed: int,
     output_dir: Path,
+    glitches: GlitchModel | None = None,
 ) -> ChallengeSet:
     """Make one set of a dataset with the challenge's generate_data.py.
 
-    Writes injections.hdf, foreground.hdf, background.hdf and, last,
+    Writes injections.hdf, foreground.hdf, background.hdf, with
+    ``glitches`` glitches.hdf5 (``add_glitches``), and, last,
     segments.txt into ``output_dir``; a set already there is kept.
 
     Raises:
-        ChallengeError: a dataset outside 1-4, or the generator failed
-            (dataset 4 downloads real O3a noise: offline, it cannot).
+        ChallengeError: a dataset outside 1-4, the generator failed
+            (dataset 4 downloads real O3a noise: offline, it cannot), or
+            the set already there has glitches where none are asked for,
+            or none where they are.
     """
     if dataset not in DATASETS:
         raise ChallengeError(
@@ -197,6 +208,12 @@ def generate(
         )
     result = ChallengeSet(Path(output_dir))
     if result.segments.exists():
+        if result.glitches.exists() != (glitches is not None):
+            has = "has" if result.glitches.exists() else "has no"
+            raise ChallengeError(
+                f"{output_dir} already holds a set that {has} glitches: "
+                "make the other kind in a directory of its own"
+            )
         logger.info("%s already holds the set", output_dir)
         return result
     make_directory(result.directory)
@@ -230,6 +247,8 @@ def generate(
         os.replace(work / name, path)
     keep_downloads(work, code.directory, ours)
     shutil.rmtree(work)
+    if glitches is not None:
+        add_glitches(result, glitches, seed)
     spans = hdf5_spans(result.foreground, ["H1"])
     write_segments(
         sorted((span.start, span.stop) for span in spans), result.segments
@@ -243,6 +262,45 @@ def generate(
         output_dir,
     )
     return result
+
+
+def add_glitches(data: ChallengeSet, model: GlitchModel, seed: int) -> None:
+    """Add one realisation of glitches to both strain files of a set.
+
+    The glitches are drawn, and coloured, on the background, segment by
+    segment; the same strain is added to the foreground, so the
+    foreground minus the background, the generator's injections, is
+    unchanged.  Each file is rewritten as a whole before it replaces
+    the original, and the glitches are recorded in glitches.hdf5.
+    """
+    ifos = ["H1", "L1"]
+    model.check(ifos)
+    tables, added = [], {}
+    with h5py.File(data.background, "r") as f:
+        # the segments, named by their GPS start in every ifo's group
+        for name in f[ifos[0]]:
+            attrs = f[ifos[0]][name].attrs
+            t0, rate = float(attrs["start_time"]), 1 / float(attrs["delta_t"])
+            clean = {ifo: f[ifo][name][()] for ifo in ifos}
+            strain, table = glitchy(clean, t0, rate, model, seed)
+            added[name] = {ifo: strain[ifo] - clean[ifo] for ifo in ifos}
+            tables.append(table)
+    for path in (data.background, data.foreground):
+        with atomic_path(path) as tmp:
+            shutil.copyfile(path, tmp)
+            with h5py.File(tmp, "r+") as f:
+                for name, glitch in added.items():
+                    for ifo in ifos:
+                        dataset = f[ifo][name]
+                        dataset[...] = dataset[()] + glitch[ifo]
+    record = GlitchTable.concatenate(tables)
+    record.write(data.glitches)
+    logger.info(
+        "added %d glitches to %s (%s)",
+        len(record),
+        data.directory,
+        ", ".join(f"{ifo}: {np.sum(record.ifo == ifo)}" for ifo in ifos),
+    )
 
 
 def keep_downloads(work: Path, directory: Path, ours: set[str]) -> None:
