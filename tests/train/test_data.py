@@ -1,4 +1,5 @@
-"""The background held out for validation, over one file or several."""
+"""The background held out for validation, and the glitches training
+puts into its windows."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from aframe_contracts.strain import BackgroundStrain
 from aframe_signal.whitening import STRAIN_SCALE
 from aframe_train.data import (
     AframeDataModule,
+    TrainingBatches,
     ValidationWindows,
     held_out,
     validation_span,
@@ -97,3 +99,53 @@ def test_the_data_module_holds_out_the_last_files(data, tmp_path):
         module.valid_background[0][0].numpy(),
         np.float32(first.strain["H1"][-15 * RATE :] * STRAIN_SCALE),
     )
+
+
+def augmented(module, windows, waveforms, seed):
+    torch.manual_seed(seed)
+    return module.augment(windows.clone(), waveforms)
+
+
+def test_glitch_augmentation_touches_only_the_ifos_it_draws(data):
+    """The same batch augmented with and without blips, from one seed:
+    the labels are the same; a window without a blip is the same; a
+    background window with one differs in one ifo or in all, and a
+    signal's window in one, where the blip's whitened norm is its drawn
+    SNR (times the whitening's gain on noise)."""
+    plain = AframeDataModule(**data_settings(data, waveform_prob=0.5))
+    glitchy = AframeDataModule(
+        **data_settings(
+            data,
+            waveform_prob=0.5,
+            glitch_prob=0.4,
+            coincident_glitch_prob=0.3,
+            signal_glitch_prob=0.5,
+            glitch_snr_min=30,
+            glitch_snr_max=30.001,
+            glitch_shapes=20,
+        )
+    )
+    for module in (plain, glitchy):
+        module.setup("fit")
+    batch = TrainingBatches(
+        plain.train_background,
+        plain.load_training_waveforms(),
+        64,
+        1,
+        plain.window_size,
+        lambda: 3,
+    )
+    windows, waveforms = next(iter(batch))
+    X, y = augmented(plain, windows, waveforms, 7)
+    G, z = augmented(glitchy, windows, waveforms, 7)
+    assert G.shape == X.shape and torch.equal(y, z)
+    changed = (G - X).abs().amax(-1) > 1e-3  # (B, C)
+    count = changed.sum(-1)
+    signal = y[:, 0] > 0
+    assert set(count[signal].tolist()) <= {0, 1}
+    assert set(count[~signal].tolist()) == {0, 1, 2}
+    assert (count > 0).float().mean() > 0.3
+    # whitened noise has a gain (the Welch estimate's) of about 1.1
+    gain = X[count == 0].std()
+    norms = (G - X)[changed].norm(dim=-1) / gain
+    assert torch.allclose(norms, torch.full_like(norms, 30), rtol=0.15)

@@ -129,3 +129,84 @@ def mute_channel(signals: torch.Tensor) -> torch.Tensor:
     muted = signals.clone()
     muted[torch.arange(n, device=signals.device), channel] = 0
     return muted
+
+
+class Glitches(torch.nn.Module):
+    """Put blips into training windows, coloured by each window's PSD.
+
+    A glitch is a whitened shape (gengli's, ``aframe_signal.glitches``)
+    placed with its middle between window samples ``first`` and ``last``,
+    coloured by the window's PSD (the inverse of whitening) and rescaled
+    to an optimal SNR drawn from a power law, then added to the raw
+    strain: the whitener turns it back into the shape, at that SNR, as it
+    does signals.
+
+    Args:
+        shapes: (C, N, T) whitened shapes of each ifo, unit norm.
+        sample_rate: samples per second (Hz).
+        window_size: samples whitened of a window (kernel + fduration).
+        first: the earliest sample of a glitch's middle in them.
+        last: the latest.
+        highpass: the SNR band's lower edge (Hz).
+        lowpass: its upper edge (Hz); None for Nyquist.
+        snr_min: the quietest glitch's SNR.
+        snr_max: the loudest's.
+        snr_index: power-law index of the SNRs.
+    """
+
+    def __init__(
+        self,
+        shapes: torch.Tensor,
+        sample_rate: float,
+        window_size: int,
+        first: int,
+        last: int,
+        highpass: float | None,
+        lowpass: float | None,
+        snr_min: float,
+        snr_max: float,
+        snr_index: float,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("shapes", shapes.float())
+        self.sample_rate = sample_rate
+        self.window_size = window_size
+        self.first, self.last = first, last
+        self.highpass, self.lowpass = highpass, lowpass
+        self.snr = PowerLaw(snr_min, snr_max, snr_index)
+
+    def forward(
+        self, X: torch.Tensor, psd: torch.Tensor, where: torch.Tensor
+    ) -> torch.Tensor:
+        """``X`` (B, C, T) with a glitch in each ifo of each window where
+        ``where`` (B, C) is true; ``psd`` (B, C, F) is the windows'."""
+        rows, ifos = where.nonzero(as_tuple=True)
+        n, device = len(rows), X.device
+        if not n:
+            return X
+        count, size = self.shapes.shape[1:]
+        shapes = self.shapes[ifos, torch.randint(count, (n,), device=device)]
+        middle = torch.randint(self.first, self.last + 1, (n,), device=device)
+        index = middle[:, None] - size // 2 + torch.arange(size, device=device)
+        inside = (index >= 0) & (index < self.window_size)
+        placed = torch.zeros(n, self.window_size, device=device)
+        placed.scatter_add_(
+            1, index.clamp(0, self.window_size - 1), shapes * inside
+        )
+        spectrum = torch.fft.rfft(placed.double())
+        window_psd = torch.nn.functional.interpolate(
+            psd[rows, ifos][:, None], size=spectrum.shape[-1], mode="linear"
+        )[:, 0]
+        spectrum = spectrum * (window_psd * self.sample_rate / 2).sqrt()
+        strain = torch.fft.irfft(spectrum, self.window_size).float()
+        snr = network_snr(
+            strain[:, None],
+            psd[rows, ifos][:, None],
+            self.sample_rate,
+            self.highpass,
+            self.lowpass,
+        )
+        target = self.snr.sample((n,)).to(device)
+        X = X.clone()
+        X[rows, ifos, -self.window_size :] += strain * (target / snr)[:, None]
+        return X

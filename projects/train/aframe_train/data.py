@@ -31,8 +31,14 @@ from aframe_contracts.errors import (
 from aframe_contracts.model import WhiteningSpec
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
+from aframe_signal.glitches import GlitchModel, band_limit, gengli_bank
 from aframe_signal.whitening import STRAIN_SCALE, Whitener
-from aframe_train.augment import Injector, mute_channel, swap_channels
+from aframe_train.augment import (
+    Glitches,
+    Injector,
+    mute_channel,
+    swap_channels,
+)
 
 logger = logging.getLogger("aframe_train")
 
@@ -250,6 +256,16 @@ class AframeDataModule(pl.LightningDataModule):
         valid_livetime: time-slid validation background (s).
         waveforms_in_memory: at most this many training waveforms are
             loaded at once; a new random subset is loaded every epoch.
+        glitch_prob: probability that a background window gets a blip
+            in one of its ifos (``augment.Glitches``).
+        coincident_glitch_prob: probability that a background window
+            gets a blip in every ifo, each drawn on its own.
+        signal_glitch_prob: probability that a window with a signal gets
+            a blip in one of its ifos; it stays labelled a signal.
+        glitch_snr_min: the quietest training blip's optimal SNR.
+        glitch_snr_max: the loudest's.
+        glitch_snr_index: power-law index of the blips' SNRs.
+        glitch_shapes: gengli blips made per ifo to draw from.
     """
 
     def __init__(
@@ -280,6 +296,13 @@ class AframeDataModule(pl.LightningDataModule):
         num_valid_views: int = 4,
         valid_livetime: float = 3600,
         waveforms_in_memory: int = 20000,
+        glitch_prob: float = 0.0,
+        coincident_glitch_prob: float = 0.0,
+        signal_glitch_prob: float = 0.0,
+        glitch_snr_min: float = 6.5,
+        glitch_snr_max: float = 100.0,
+        glitch_snr_index: float = -2.0,
+        glitch_shapes: int = 2000,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -308,6 +331,27 @@ class AframeDataModule(pl.LightningDataModule):
             raise DataError(
                 "waveform_prob + swap_prob + mute_prob must not exceed 1"
             )
+        check_not_negative(
+            glitch_prob=glitch_prob,
+            coincident_glitch_prob=coincident_glitch_prob,
+            signal_glitch_prob=signal_glitch_prob,
+        )
+        if glitch_prob + coincident_glitch_prob > 1 or signal_glitch_prob > 1:
+            raise DataError(
+                "glitch_prob + coincident_glitch_prob and "
+                "signal_glitch_prob are probabilities: at most 1"
+            )
+        self.glitchy = (
+            glitch_prob + coincident_glitch_prob + signal_glitch_prob
+        )
+        if self.glitchy:
+            check_positive(glitch_shapes=glitch_shapes)
+            GlitchModel(
+                {ifo: 1.0 for ifo in ifos},
+                glitch_snr_min,
+                glitch_snr_max,
+                glitch_snr_index,
+            ).check(ifos)
         if not snr_min < snr_max:
             raise DataError(
                 f"snr_min = {snr_min}, snr_max = {snr_max}: the range of "
@@ -350,6 +394,7 @@ class AframeDataModule(pl.LightningDataModule):
             snr_index,
         )
         self.validation_coalescence = None
+        self.glitches = None
 
     # ------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -389,6 +434,44 @@ class AframeDataModule(pl.LightningDataModule):
         )
         self.valid_snrs = torch.as_tensor(valid.parameters["snr"])
         self.validation_coalescence = valid.coalescence
+        if self.glitchy and self.glitches is None:
+            self.glitches = self.make_glitches()
+
+    def make_glitches(self) -> Glitches:
+        """Blips of each ifo from gengli, band-limited as the whitening
+        will, for the training windows; seeded by the fit's seed, so all
+        ranks draw from the same shapes."""
+        hp = self.hparams
+        seed = torch.initial_seed() % 2**31
+        logger.info(
+            "making %d gengli blips per ifo for training", hp.glitch_shapes
+        )
+        shapes = np.stack(
+            [
+                band_limit(
+                    gengli_bank(ifo, hp.glitch_shapes, hp.sample_rate, seed),
+                    hp.sample_rate,
+                    hp.highpass,
+                    hp.lowpass,
+                )
+                for ifo in hp.ifos
+            ]
+        )
+        shapes /= np.linalg.norm(shapes, axis=-1, keepdims=True)
+        half_filter = round(hp.fduration * hp.sample_rate / 2)
+        kernel = round(hp.kernel_length * hp.sample_rate)
+        return Glitches(
+            torch.as_tensor(shapes),
+            hp.sample_rate,
+            kernel + 2 * half_filter,
+            half_filter,
+            half_filter + kernel - 1,
+            hp.highpass,
+            hp.lowpass,
+            hp.glitch_snr_min,
+            hp.glitch_snr_max,
+            hp.glitch_snr_index,
+        )
 
     def rank(self) -> tuple[int, int]:
         """This process's rank and the number of ranks."""
@@ -542,6 +625,8 @@ class AframeDataModule(pl.LightningDataModule):
     def on_after_batch_transfer(self, batch, dataloader_idx):
         self.whitener.to(batch[0].device)
         self.injector.to(batch[0].device)
+        if self.glitches is not None:
+            self.glitches.to(batch[0].device)
         if self.trainer.training:
             return self.augment(*batch)
         return self.validation_batch(*batch)
@@ -573,7 +658,25 @@ class AframeDataModule(pl.LightningDataModule):
             if (kinds == 2).any():
                 placed[kinds == 2] = mute_channel(placed[kinds == 2])
             X[injected, :, -placed.shape[-1] :] += placed
+        if self.glitches is not None:
+            X = self.glitches(X, psd, self.glitch_windows(signal, X.shape[1]))
         return self.whitener(X, psd), signal.float()[:, None]
+
+    def glitch_windows(self, signal: torch.Tensor, channels: int):
+        """Which ifos of which windows get a blip, (B, C): one ifo of a
+        background window with glitch_prob, every ifo with
+        coincident_glitch_prob, one ifo of a signal's window with
+        signal_glitch_prob."""
+        hp = self.hparams
+        u = torch.rand(len(signal), device=signal.device)
+        one = torch.where(
+            signal, u < hp.signal_glitch_prob, u < hp.glitch_prob
+        )
+        every = ~signal & (u >= hp.glitch_prob)
+        every &= u < hp.glitch_prob + hp.coincident_glitch_prob
+        ifo = torch.randint(channels, (len(signal),), device=signal.device)
+        where = torch.nn.functional.one_hot(ifo, channels).bool()
+        return (where & one[:, None]) | every[:, None]
 
     @full_precision
     def validation_batch(self, X, timeslide, signal, view, index):
