@@ -187,12 +187,49 @@ class PipelineParams(ContainerParams):
         description="files source: the strain channel of GWF files, "
         "without the ifo prefix"
     )
+    # glitches (docs/glitches.md)
+    glitch_source = luigi.ChoiceParameter(
+        choices=("none", "gengli", "table"),
+        description="glitches in the background: none, gengli (blips "
+        "added to every background file, training and testing) or table "
+        "(real glitches the strain holds, read from glitch_table)",
+    )
+    glitch_rates = luigi.DictParameter(
+        description="gengli: glitches per minute in each ifo"
+    )
+    glitch_snr_min = PositiveFloatParameter(
+        description="gengli: the quietest glitch's optimal SNR"
+    )
+    glitch_snr_max = PositiveFloatParameter(
+        description="gengli: the loudest glitch's optimal SNR"
+    )
+    glitch_snr_index = luigi.FloatParameter(
+        description="gengli: the power law of the SNRs, p ~ snr^index"
+    )
+    glitch_table = luigi.Parameter(
+        description="table: a table of real glitches (GPS time, ifo, SNR "
+        "columns, as Omicron or Gravity Spy write them; relative: to the "
+        "cfg)"
+    )
+    mlgwsc_glitches = luigi.BoolParameter(
+        description="the MLGWSC-1 sets get gengli glitches too, one "
+        "realisation in both files of a set"
+    )
     train_start = luigi.FloatParameter(description="GPS start of training")
     train_stop = luigi.FloatParameter(
         description="GPS end of training, and start of testing"
     )
     test_stop = luigi.FloatParameter(description="GPS end of testing")
     seed = luigi.IntParameter(description="seed of every random draw")
+
+    def glitch_model(self) -> dict:
+        """The gengli glitch model, as the stages' ``glitches``."""
+        return {
+            "rates": dict(self.glitch_rates),
+            "snr_min": self.glitch_snr_min,
+            "snr_max": self.glitch_snr_max,
+            "snr_index": self.glitch_snr_index,
+        }
 
     def challenge_checkout(self) -> Path | None:
         """The MLGWSC-1 checkout: mlgwsc_dir (relative: to the cfg), else

@@ -17,7 +17,7 @@ from pathlib import Path
 import law
 import luigi
 
-from aframe.base import StageCall, StageTask
+from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.parameters import MLGWSC_DIR_VARIABLE, PipelineParams
 from aframe.segments import Chunk
 from aframe.workflows import SegmentWorkflow, Workflow
@@ -140,9 +140,25 @@ class Background(DataTask, SegmentWorkflow):
                 "sample_rate": self.sample_rate,
                 "seed": self.seed,
                 "noise_psd": self.noise_psds(),
+                **self.glitches(),
                 "output": self.output().path,
             },
         )
+
+    def glitches(self) -> dict:
+        """The data stage's glitch arguments, by glitch_source."""
+        if self.glitch_source == "gengli":
+            return {"glitches": self.glitch_model()}
+        if self.glitch_source == "table":
+            if not self.glitch_table:
+                raise ValueError(
+                    "glitch_source = table needs [pipeline] glitch_table"
+                )
+            return {"glitch_table": str(self.glitch_table_path())}
+        return {}
+
+    def glitch_table_path(self) -> Path:
+        return resolve_config_path(self.glitch_table)
 
     def challenge_dir(self) -> Path | None:
         """The challenge's checkout, if noise_psd names it."""
@@ -166,7 +182,10 @@ class Background(DataTask, SegmentWorkflow):
 
     def external_paths(self) -> list[Path]:
         directory = self.challenge_dir()
-        return [directory] if directory else []
+        paths = [directory] if directory else []
+        if self.glitch_source == "table" and self.glitch_table:
+            paths.append(self.glitch_table_path())
+        return paths
 
 
 class TrainingBackground(Background):

@@ -2,8 +2,9 @@
 
 Layout, per set (dataset d, duration T s, seed s)::
 
-    AFRAME_TEST_DATA_DIR/mlgwsc/dataset<d>-<T>-<s>/
-        injections.hdf, foreground.hdf, background.hdf, segments.txt
+    AFRAME_TEST_DATA_DIR/mlgwsc/dataset<d>-<T>-<s>[-glitches]/
+        injections.hdf, foreground.hdf, background.hdf, segments.txt,
+        glitches.hdf5 (with mlgwsc_glitches)
     AFRAME_RESULTS_DIR/mlgwsc/dataset<d>-<T>-<s>/
         events/{foreground,background}-<start>-<duration>.hdf
         eval.hdf (evaluate.py's), score.hdf5, summary.json
@@ -42,9 +43,10 @@ class ChallengeSetParams(PipelineParams):
         return [Path(directory)] if directory else []
 
     def set_name(self) -> str:
-        return (
+        name = (
             f"dataset{self.dataset}-{self.mlgwsc_duration}-{self.mlgwsc_seed}"
         )
+        return f"{name}-glitches" if self.mlgwsc_glitches else name
 
 
 class ChallengeData(ChallengeSetParams, StageTask):
@@ -75,6 +77,11 @@ class ChallengeData(ChallengeSetParams, StageTask):
                 "seed": self.mlgwsc_seed,
                 "output_dir": str(Path(self.output()["segments"].path).parent),
                 **self.challenge(),
+                **(
+                    {"glitches": self.glitch_model()}
+                    if self.mlgwsc_glitches
+                    else {}
+                ),
             },
         )
 
