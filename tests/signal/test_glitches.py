@@ -17,6 +17,8 @@ from aframe_signal.glitches import (
     gengli_bank,
     gengli_shape,
     glitchy,
+    loudest_near_glitches,
+    nearest_glitch,
     power_law,
     read_glitch_table,
 )
@@ -192,3 +194,27 @@ def test_a_glitch_record_reads_back(tmp_path):
     assert len(back.between(1e9, 1e9 + 1800)) == np.sum(
         table.time < 1e9 + 1800
     )
+
+
+def test_events_near_glitches_account_for_the_shifts():
+    """A glitch at GPS 100 in L1 is seen at analysis time 100 - s by a
+    timeslide that advances L1 by s; an H1 glitch at 500 is not moved."""
+    table = GlitchTable(
+        np.array([100.0, 500.0]),
+        np.array(["L1", "H1"]),
+        np.array([20.0, 8.0]),
+        np.array([1, 2]),
+    )
+    times = np.array([97.2, 100.3, 499.0, 300.0])
+    shifts = np.array([[0, 3.0], [0, 0.0], [0, 7.0], [0, 0.0]])
+    distance, row = nearest_glitch(times, shifts, ["H1", "L1"], table)
+    assert distance[:3] == pytest.approx([-0.2, -0.3, 1.0])
+    assert row.tolist() == [0, 0, 1, 1]
+    summary = loudest_near_glitches(
+        times, np.array([5.0, 9.0, 1.0, 7.0]), shifts, ["H1", "L1"], table
+    )
+    assert summary["glitches"] == {"H1": 1, "L1": 1}
+    assert summary["loudest_near_a_glitch"] == 3
+    loudest = summary["events"][0]
+    assert loudest["statistic"] == 9.0 and loudest["glitch_ifo"] == "L1"
+    assert summary["events"][1]["glitch_offset_s"] == pytest.approx(200.0)

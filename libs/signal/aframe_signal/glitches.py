@@ -415,3 +415,73 @@ def read_glitch_table(path: Path, ifos: list[str]) -> GlitchTable:
         np.full(np.count_nonzero(keep), REAL, dtype=np.int64),
         {"source": "table", "table": str(path)},
     )
+
+
+def nearest_glitch(
+    times: np.ndarray,
+    shifts: np.ndarray,
+    ifos: list[str],
+    table: GlitchTable,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each event, the glitch nearest in time in any ifo: the time
+    from the event to it (s, inf where there is none) and its row in
+    ``table`` (-1 where there is none).
+
+    Args:
+        times: (E,) the events' times, in the analysis frame (s).
+        shifts: (E, C) each event's shift of each ifo (s): the analysis
+            sees ifo c's strain of GPS t + shifts[c] at time t.
+        ifos: the ifos, in the order of the shifts' columns.
+        table: the glitches, at their GPS times.
+    """
+    distance = np.full(len(times), np.inf)
+    row = np.full(len(times), -1)
+    for c, ifo in enumerate(ifos):
+        rows = np.flatnonzero(table.ifo == ifo)
+        if not rows.size:
+            continue
+        glitch_times = table.time[rows]
+        order = np.argsort(glitch_times)
+        glitch_times, rows = glitch_times[order], rows[order]
+        # the event's time in this ifo's strain
+        seen = times + shifts[:, c]
+        after = np.searchsorted(glitch_times, seen).clip(1, rows.size) - 1
+        for candidate in (after, (after + 1).clip(max=rows.size - 1)):
+            gap = np.abs(glitch_times[candidate] - seen)
+            closer = gap < np.abs(distance)
+            distance[closer] = (glitch_times[candidate] - seen)[closer]
+            row[closer] = rows[candidate][closer]
+    return distance, row
+
+
+def loudest_near_glitches(
+    times: np.ndarray,
+    statistics: np.ndarray,
+    shifts: np.ndarray,
+    ifos: list[str],
+    table: GlitchTable,
+    count: int = 10,
+    window: float = 1.0,
+) -> dict:
+    """How many of the ``count`` loudest events lie within ``window``
+    seconds of a glitch, and those events, loudest first: what a person
+    asks first of a background with glitches in it."""
+    order = np.argsort(statistics)[::-1][:count]
+    distance, row = nearest_glitch(times[order], shifts[order], ifos, table)
+    loudest = [
+        {
+            "time": float(times[i]),
+            "statistic": float(statistics[i]),
+            "glitch_offset_s": None if r < 0 else float(d),
+            "glitch_ifo": None if r < 0 else str(table.ifo[r]),
+            "glitch_snr": None if r < 0 else float(table.snr[r]),
+        }
+        for i, d, r in zip(order, distance, row, strict=True)
+    ]
+    return {
+        "glitches": {ifo: int(np.sum(table.ifo == ifo)) for ifo in ifos},
+        "window_s": window,
+        "loudest": len(order),
+        "loudest_near_a_glitch": int(np.sum(np.abs(distance) <= window)),
+        "events": loudest,
+    }

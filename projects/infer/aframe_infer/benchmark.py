@@ -21,6 +21,7 @@ import numpy as np
 
 from aframe_contracts.errors import check_positive
 from aframe_contracts.files import atomic_hdf5, check_output, check_outputs
+from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.repository import Manifest
 from aframe_contracts.score import (
     MONTH,
@@ -43,7 +44,7 @@ from aframe_infer.challenge import (
 from aframe_infer.postprocess import check_windows, stream_events
 from aframe_infer.stream import Geometry
 from aframe_infer.timing import read_timing
-from aframe_signal.glitches import GlitchModel
+from aframe_signal.glitches import GlitchModel, loudest_near_glitches
 
 logger = logging.getLogger("aframe_infer")
 
@@ -309,6 +310,32 @@ def score(
     return result
 
 
+def glitch_summary(data: ChallengeSet, background_events: list[Path]) -> dict:
+    """For a set with glitches (glitches.hdf5): how many there are, and
+    how many of the ten loudest background events lie within a second of
+    one, with those events; for a set without: nothing."""
+    if not data.glitches.exists():
+        return {}
+    events = [_read_events(path) for path in background_events]
+    times = np.concatenate([e["time"] for e in events])
+    summary = loudest_near_glitches(
+        times,
+        np.concatenate([e["stat"] for e in events]),
+        np.zeros((times.size, 2)),
+        ["H1", "L1"],
+        GlitchTable.read(data.glitches),
+    )
+    logger.info(
+        "%s glitches; %d of the %d loudest background events lie within "
+        "%g s of one",
+        ", ".join(f"{ifo}: {n}" for ifo, n in summary["glitches"].items()),
+        summary["loudest_near_a_glitch"],
+        summary["loudest"],
+        summary["window_s"],
+    )
+    return {"glitches": summary}
+
+
 def _read_events(path: Path) -> dict[str, np.ndarray]:
     with h5py.File(path, "r") as f:
         return {key: f[key][()] for key in ("time", "stat", "var")}
@@ -381,7 +408,9 @@ def mlgwsc_score(
         code, data, foreground_events, background_events, Path(output_dir)
     )
     write_summary(
-        Path(output_dir) / "summary.json", result, {"data": str(data_dir)}
+        Path(output_dir) / "summary.json",
+        result,
+        {"data": str(data_dir), **glitch_summary(data, background_events)},
     )
 
 
@@ -465,5 +494,9 @@ def mlgwsc_benchmark(
     write_summary(
         output_dir / "summary.json",
         result,
-        {"repository": str(repository), "data": str(data.directory)},
+        {
+            "repository": str(repository),
+            "data": str(data.directory),
+            **glitch_summary(data, [events["background"]]),
+        },
     )
