@@ -6,6 +6,7 @@ import luigi
 from aframe.base import StageCall, StageTask, config_file
 from aframe.tasks.infer import AggregateEvents
 from aframe.tasks.mlgwsc import ChallengeScore
+from aframe.tasks.testing import TestingBackground
 from aframe.tasks.train import TrainedModelParams
 
 
@@ -22,13 +23,17 @@ class SensitiveVolume(TrainedModelParams, StageTask):
     )
 
     def requires(self):
-        return {
+        reqs = {
             "events": AggregateEvents.req(self),
             "mlgwsc": [
                 ChallengeScore.req(self, dataset=dataset)
                 for dataset in self.mlgwsc_datasets
             ],
         }
+        if self.glitch_source != "none":
+            # the testing background records its glitches
+            reqs["background"] = TestingBackground.req(self)
+        return reqs
 
     def output(self):
         results = self.root("results")
@@ -56,6 +61,14 @@ class SensitiveVolume(TrainedModelParams, StageTask):
                 "mass_combos": [list(c) for c in self.mass_combos],
                 "config_files": [str(p) for p in shown],
                 "mlgwsc_scores": [target.path for target in inputs["mlgwsc"]],
+                "glitch_files": [
+                    target.path
+                    for target in inputs["background"][
+                        "collection"
+                    ].targets.values()
+                ]
+                if "background" in inputs
+                else [],
                 "title": f"aframe search: {self.root('results').parent.name}",
             },
         )

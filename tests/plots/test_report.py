@@ -267,3 +267,43 @@ def test_report_renders_in_a_browser(report, tmp_path):
     # a blank page is one colour; text, tables and figures are many
     assert pixels.std() > 0.02
     assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 50
+
+
+def test_the_glitch_section(files, tmp_path):
+    """Three background events, the loudest of which sees an L1 glitch
+    through its timeslide: the section counts the glitches, names the
+    one near it with its offset, and draws the data around it."""
+    from aframe_contracts.events import BackgroundEvents
+    from aframe_contracts.glitches import GlitchTable
+    from aframe_contracts.strain import BackgroundStrain
+    from aframe_data import strain
+
+    _, foreground = files
+    t0 = 1.26e9
+    noise = strain.simulated(["H1", "L1"], t0, 200, 512, "aLIGO_O4_high", 0)
+    glitches = GlitchTable(
+        np.array([t0 + 53.2, t0 + 150.0]),
+        np.array(["L1", "H1"]),
+        np.array([30.0, 9.0]),
+        np.array([1, 2]),
+    )
+    testing = tmp_path / "testing.hdf5"
+    BackgroundStrain(noise, t0, 512, glitches).write(testing)
+    background = tmp_path / "background.hdf5"
+    # L1 advanced by 3 s: the event at 50 s sees L1's strain of 53 s
+    BackgroundEvents(
+        np.array([10.0, 5.0, 1.0]),
+        t0 + np.array([50.0, 120.0, 20.0]),
+        np.array([[0, 3.0], [0, 3.0], [0, 1.0]]),
+        1000.0,
+        ["H1", "L1"],
+    ).write(background)
+    out = tmp_path / "out"
+    page = make_report(
+        background, foreground, out, glitch_files=[testing]
+    ).read_text()
+    section = re.search(r"<h3>Glitches</h3>.*?</table>", page, re.S)[0]
+    assert "holds H1: 1, L1: 1 glitches" in section
+    assert "1 of the 3 loudest background events lie within 1 s" in section
+    assert "L1, +0.200 s" in section
+    assert (out / "glitches.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -43,8 +43,11 @@ def render(
     configs: dict[str, str],
     timing: list[TimingBin],
     challenge: list[tuple[Score, bytes]],
+    glitches: tuple[dict, bytes | str] | None = None,
 ) -> str:
-    """The report page: templates/report.html, filled in."""
+    """The report page: templates/report.html, filled in; ``glitches``:
+    the glitch summary and figure (``aframe_plots.glitches``), where the
+    background has glitches."""
     summary = [
         [
             "background time Tb",
@@ -93,6 +96,7 @@ def render(
         far_figure=_figure(figures["far.png"], "FAR against threshold"),
         loudest_count=LOUDEST,
         loudest=_loudest_table(events, draws.ifos),
+        glitches=_glitch_section(*glitches) if glitches else "",
         configs=shown or "<p>No configuration files were given.</p>",
     )
 
@@ -233,6 +237,41 @@ def _mlgwsc_section(challenge: list[tuple[Score, bytes]]) -> list[str]:
     ]
     parts += [_figure(figure, f"MLGWSC-1 {s.name}") for s, figure in challenge]
     return parts
+
+
+def _glitch_section(summary: dict, figure: bytes | str) -> str:
+    """The glitches of the testing background against the loudest
+    background events."""
+    counts = ", ".join(
+        f"{_escape(ifo)}: {n}" for ifo, n in summary["glitches"].items()
+    )
+    header = ["statistic", "GPS time (s)", "nearest glitch", "its SNR"]
+    rows = [
+        [
+            f"{event['statistic']:.6g}",
+            f"{event['time']:.3f}",
+            "none"
+            if event["glitch_ifo"] is None
+            else f"{_escape(event['glitch_ifo'])}, "
+            f"{event['glitch_offset_s']:+.3f} s",
+            ""
+            if event["glitch_snr"] is None
+            else f"{event['glitch_snr']:.1f}",
+        ]
+        for event in summary["events"]
+    ]
+    return "\n".join(
+        [
+            "<h3>Glitches</h3>",
+            f"<p>The testing background holds {counts} glitches.  "
+            f"{summary['loudest_near_a_glitch']} of the "
+            f"{summary['loudest']} loudest background events lie within "
+            f"{summary['window_s']:g} s of one (in the ifo's own time, "
+            "the timeslide undone):</p>",
+            _table(header, rows),
+            _figure(figure, "whitened data around glitch-driven events"),
+        ]
+    )
 
 
 def _loudest_table(events: BackgroundEvents, ifos: list[str]) -> str:

@@ -43,6 +43,7 @@ from aframe_plots.far import (
     operating_point,
     threshold_grid,
 )
+from aframe_plots.glitches import glitch_summary
 from aframe_plots.io import Draws, read_draws
 from aframe_plots.timing import TimingBin, timing_bins
 from aframe_plots.volume import (
@@ -138,12 +139,14 @@ def _mlgwsc_figure(score: Score) -> str:
     )
 
 
-def _output_names(scores: Sequence[Score]) -> list[str]:
-    """Every file a report writes, with ``scores`` shown."""
+def _output_names(scores: Sequence[Score], glitches: bool) -> list[str]:
+    """Every file a report writes, with ``scores`` shown, and with a
+    glitch figure or not."""
     return [
         "sensitive_volume.h5",
         *PLOTS,
         *map(_mlgwsc_figure, scores),
+        *(["glitches.png"] if glitches else []),
         "report.html",
     ]
 
@@ -181,6 +184,7 @@ def make_report(
     config_files: Sequence[Path] = (),
     title: str = "aframe search",
     mlgwsc_scores: Sequence[Path] = (),
+    glitch_files: Sequence[Path] = (),
     force: bool = False,
 ) -> Path:
     """Write the sensitive volume, its figures and the HTML report.
@@ -206,6 +210,10 @@ def make_report(
         mlgwsc_scores: MLGWSC-1 score.hdf5 files of the model
             (``aframe-infer mlgwsc-score``), shown in a section of their
             own, each figure also as ``mlgwsc-dataset<d>-<T>-<seed>.png``.
+        glitch_files: the testing background files, whose recorded
+            glitches the report counts against the loudest background
+            events; a figure of the events they drive, ``glitches.png``
+            (``aframe_plots.glitches``).
         force: replace the outputs of an earlier report.  No output is
             ever written over an input.
 
@@ -223,8 +231,17 @@ def make_report(
     try:
         scores = [Score.read(path) for path in mlgwsc_scores]
         check_outputs(
-            [output_dir / name for name in _output_names(scores)],
-            [background, foreground, *mlgwsc_scores, *config_files],
+            [
+                output_dir / name
+                for name in _output_names(scores, bool(glitch_files))
+            ],
+            [
+                background,
+                foreground,
+                *mlgwsc_scores,
+                *config_files,
+                *glitch_files,
+            ],
             force,
         )
     except DataError as error:
@@ -269,6 +286,13 @@ def make_report(
     )
     problem = _problem(events, draws, findings.thresholds)
     figures = _write_figures(output_dir, events, draws, findings, problem)
+    glitches = None
+    if glitch_files:
+        glitches = glitch_summary(events, draws.ifos, list(glitch_files))
+        if isinstance(glitches[1], bytes):
+            write_atomic(output_dir / "glitches.png", glitches[1])
+        else:
+            (output_dir / "glitches.png").unlink(missing_ok=True)
     challenge = [(score, plotting.mlgwsc_plot(score)) for score in scores]
     for score, figure in challenge:
         write_atomic(output_dir / _mlgwsc_figure(score), figure)
@@ -286,6 +310,7 @@ def make_report(
         configs,
         findings.timing,
         challenge,
+        glitches,
     )
     path = output_dir / "report.html"
     write_atomic(path, text.encode())
