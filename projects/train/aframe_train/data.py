@@ -302,7 +302,7 @@ class AframeDataModule(pl.LightningDataModule):
         glitch_snr_min: float = 6.5,
         glitch_snr_max: float = 100.0,
         glitch_snr_index: float = -2.0,
-        glitch_shapes: int = 2000,
+        glitch_shapes: int = 500,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()

@@ -190,12 +190,15 @@ class TemplateBank(torch.nn.Module):
         self.register_buffer("initialised", torch.tensor(False))
         # the bands of each template and its quadrature, (K, T, 2 bins),
         # and each band's share of the template's power, (K, bins); set
-        # with the bank (``set_bins``), from which they follow
+        # with the bank (``set_bins``), from which they follow.  A bank
+        # without the test has neither, as banks had before it.
         self.chisq_bins = chisq_bins
-        self.register_buffer(
-            "bins", torch.zeros(templates, self.template_size, 2 * chisq_bins)
-        )
-        self.register_buffer("bin_weights", torch.zeros(templates, chisq_bins))
+        if chisq_bins:
+            size = self.template_size
+            bins = torch.zeros(templates, size, 2 * chisq_bins)
+            self.register_buffer("bins", bins)
+            weights = torch.zeros(templates, chisq_bins)
+            self.register_buffer("bin_weights", weights)
         self.bias = torch.nn.Parameter(torch.zeros(templates))
         self.rank = torch.nn.Sequential(
             torch.nn.Linear(num_ifos, head),
