@@ -64,3 +64,23 @@ def test_every_file_reads_through_its_contract():
             reader(path)
             read.add(path.relative_to(root).as_posix())
     assert files - read == PRODUCTS, "files without a contract"
+
+
+@pytest.mark.skipif(
+    not EXPERIMENT,
+    reason="set AFRAME_EXPERIMENT to a finished experiment (make "
+    "quickstart writes one)",
+)
+def test_glitches_are_recorded_beside_the_strain_and_reported():
+    """An experiment with glitches (the quickstart's: gengli at O3a's
+    rates) records them in every background file, and its report counts
+    them against the loudest background events."""
+    root = Path(EXPERIMENT)
+    backgrounds = sorted(root.glob("data/*/background/*.hdf5"))
+    recorded = [BackgroundStrain.read(path).glitches for path in backgrounds]
+    if all(table is None for table in recorded):
+        pytest.skip("the experiment has no glitches (glitch_source = none)")
+    assert all(table is not None for table in recorded)
+    assert sum(len(table) for table in recorded) > 0
+    page = (root / "results" / "report.html").read_text()
+    assert "<h3>Glitches</h3>" in page
