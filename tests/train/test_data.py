@@ -149,3 +149,47 @@ def test_glitch_augmentation_touches_only_the_ifos_it_draws(data):
     gain = X[count == 0].std()
     norms = (G - X)[changed].norm(dim=-1) / gain
     assert torch.allclose(norms, torch.full_like(norms, 30), rtol=0.15)
+
+
+def test_windows_around_recorded_glitches(data, tmp_path):
+    """With recorded_glitch_prob 1, every ifo's window holds one of the
+    glitches its file records, its peak inside the whitened kernel; a
+    file that records none is refused."""
+    from aframe_contracts.glitches import GlitchTable
+
+    first = BackgroundStrain.read(data[0], ["H1", "L1"])
+    t0 = first.t0
+    glitches = GlitchTable(
+        t0 + np.array([30.0, 100.0, 60.0]),
+        np.array(["H1", "H1", "L1"]),
+        np.array([10.0, 10.0, 10.0]),
+        np.array([-1, -1, -1]),
+    )
+    path = tmp_path / "glitchy.hdf5"
+    BackgroundStrain(first.strain, t0, first.sample_rate, glitches).write(path)
+    settings = data_settings(data, recorded_glitch_prob=1.0)
+    settings["background_files"] = [str(path)]
+    module = AframeDataModule(**settings)
+    module.setup("fit")
+    recorded = module.recorded_glitches
+    batch = TrainingBatches(
+        module.train_background,
+        module.load_training_waveforms(),
+        32,
+        1,
+        module.window_size,
+        lambda: 5,
+        recorded,
+    )
+    windows, _ = next(iter(batch))
+    strain = module.train_background[0]
+    for channel, peaks in enumerate([[30, 100], [60]]):
+        # where each window starts: its first 64 samples, found
+        every = strain[channel].unfold(0, 64, 1)
+        for window in windows[:, channel]:
+            start = int(torch.nonzero((every == window[:64]).all(-1))[0, 0])
+            offsets = [p * RATE - start for p in peaks]
+            assert any(recorded.first <= o <= recorded.last for o in offsets)
+    settings["background_files"] = [str(data[0])]
+    with pytest.raises(DataError, match="record none"):
+        AframeDataModule(**settings).setup("fit")

@@ -16,6 +16,7 @@ the model can put them back together.
 
 import functools
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -28,6 +29,7 @@ from aframe_contracts.errors import (
     check_not_negative,
     check_positive,
 )
+from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.model import WhiteningSpec
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
@@ -120,8 +122,18 @@ class TrainingBatches(torch.utils.data.IterableDataset):
     when the loader fetches them.
     """
 
-    def __init__(self, background, waveforms, batch_size, batches, size, seed):
+    def __init__(
+        self,
+        background,
+        waveforms,
+        batch_size,
+        batches,
+        size,
+        seed,
+        recorded_glitches=None,
+    ):
         super().__init__()
+        self.recorded_glitches = recorded_glitches
         self.background = background
         self.waveforms = waveforms
         self.batch_size = batch_size
@@ -149,6 +161,10 @@ class TrainingBatches(torch.utils.data.IterableDataset):
                 starts = torch.randint(
                     0, last + 1, (rows.numel(),), generator=generator
                 )
+                if self.recorded_glitches is not None:
+                    starts = self.recorded_glitches.starts(
+                        int(i), channel, starts, last, generator
+                    )
                 # every window of the channel as a view: copies only the
                 # chosen ones (4x faster than indexing sample by sample)
                 every = data[channel].unfold(0, self.size, 1)
@@ -162,6 +178,62 @@ class TrainingBatches(torch.utils.data.IterableDataset):
                 len(self.waveforms), (self.batch_size,), generator=generator
             )
             yield self.sample_windows(generator), self.waveforms[rows]
+
+
+@dataclass
+class RecordedGlitches:
+    """Where the training background records glitches, and how often an
+    ifo's window is taken around one of them instead of anywhere.
+
+    Args:
+        peaks: per training piece, per ifo, each glitch's peak sample.
+        prob: the probability of a window around a glitch.
+        first: the earliest window sample a peak is put at.
+        last: the latest.
+    """
+
+    peaks: list[list[torch.Tensor]]
+    prob: float
+    first: int
+    last: int
+
+    def starts(self, piece, channel, starts, last_start, generator):
+        """Window starts of one ifo of one piece, ``prob`` of them moved
+        so that a glitch of it lies between ``first`` and ``last``."""
+        peaks = self.peaks[piece][channel]
+        n = starts.numel()
+        around = torch.rand(n, generator=generator) < self.prob
+        if not peaks.numel():
+            return starts
+        chosen = peaks[torch.randint(peaks.numel(), (n,), generator=generator)]
+        offset = torch.randint(
+            self.first, self.last + 1, (n,), generator=generator
+        )
+        moved = (chosen - offset).clamp(0, last_start)
+        return torch.where(around, moved, starts)
+
+
+def glitch_peaks(
+    paths: list[Path], ifos: list[str], sample_rate: float
+) -> list[list[np.ndarray]]:
+    """The sample of each recorded glitch's peak, per file, per ifo."""
+    peaks = []
+    for path in paths:
+        header = BackgroundStrain.header(path)
+        table = (
+            GlitchTable.read(path)
+            if GlitchTable.recorded(path)
+            else GlitchTable.empty()
+        )
+        peaks.append(
+            [
+                np.round((table.of(ifo).time - header.t0) * sample_rate)
+                .astype(np.int64)
+                .clip(0, header.size - 1)
+                for ifo in ifos
+            ]
+        )
+    return peaks
 
 
 class ValidationWindows(torch.utils.data.Dataset):
@@ -266,6 +338,10 @@ class AframeDataModule(pl.LightningDataModule):
         glitch_snr_max: the loudest's.
         glitch_snr_index: power-law index of the blips' SNRs.
         glitch_shapes: gengli blips made per ifo to draw from.
+        recorded_glitch_prob: probability that an ifo's background window
+            is taken around one of the glitches the training background
+            records (gengli's, or a table's real ones), instead of
+            anywhere.
     """
 
     def __init__(
@@ -303,6 +379,7 @@ class AframeDataModule(pl.LightningDataModule):
         glitch_snr_max: float = 100.0,
         glitch_snr_index: float = -2.0,
         glitch_shapes: int = 500,
+        recorded_glitch_prob: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -330,6 +407,11 @@ class AframeDataModule(pl.LightningDataModule):
         if waveform_prob + swap_prob + mute_prob > 1:
             raise DataError(
                 "waveform_prob + swap_prob + mute_prob must not exceed 1"
+            )
+        if not 0 <= recorded_glitch_prob <= 1:
+            raise DataError(
+                f"recorded_glitch_prob = {recorded_glitch_prob}: it is a "
+                "probability, in [0, 1]"
             )
         check_not_negative(
             glitch_prob=glitch_prob,
@@ -395,6 +477,7 @@ class AframeDataModule(pl.LightningDataModule):
         )
         self.validation_coalescence = None
         self.glitches = None
+        self.recorded_glitches = None
 
     # ------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -418,7 +501,14 @@ class AframeDataModule(pl.LightningDataModule):
                 f"kernel_length + fduration = "
                 f"{self.window_size / hp.sample_rate} s)"
             )
-        self.train_background, self.valid_background = self.split(strain)
+        if hp.recorded_glitch_prob:
+            self.train_background, self.valid_background, peaks = self.split(
+                strain,
+                glitch_peaks(hp.background_files, hp.ifos, hp.sample_rate),
+            )
+            self.recorded_glitches = self.around_glitches(peaks)
+        else:
+            self.train_background, self.valid_background = self.split(strain)
         valid = WaveformSet.read(hp.validation_waveforms, list(hp.ifos))
         if valid.sample_rate != hp.sample_rate:
             raise DataError(
@@ -436,6 +526,29 @@ class AframeDataModule(pl.LightningDataModule):
         self.validation_coalescence = valid.coalescence
         if self.glitchy and self.glitches is None:
             self.glitches = self.make_glitches()
+
+    def around_glitches(self, peaks) -> "RecordedGlitches":
+        """Windows around the training background's own glitches: the
+        peak anywhere in the whitened kernel."""
+        hp = self.hparams
+        count = sum(p.size for piece in peaks for p in piece)
+        if not count:
+            raise DataError(
+                "recorded_glitch_prob needs glitches recorded in the "
+                "training background (glitch_source = gengli or table); "
+                "these files record none"
+            )
+        logger.info("%d recorded glitches to train around", count)
+        psd_size = round(hp.psd_length * hp.sample_rate)
+        half_filter = round(hp.fduration * hp.sample_rate / 2)
+        kernel = round(hp.kernel_length * hp.sample_rate)
+        first = psd_size + half_filter
+        return RecordedGlitches(
+            [[torch.as_tensor(p) for p in piece] for piece in peaks],
+            hp.recorded_glitch_prob,
+            first,
+            first + kernel - 1,
+        )
 
     def make_glitches(self) -> Glitches:
         """Blips of each ifo from gengli, band-limited as the whitening
@@ -483,29 +596,37 @@ class AframeDataModule(pl.LightningDataModule):
         """Training batches per epoch on this rank."""
         return max(self.hparams.batches_per_epoch // self.rank()[1], 1)
 
-    def split(self, strain):
+    def split(self, strain, peaks=None):
         """Training pieces of the background, and the validation pieces
         of its tail (``held_out``); a training piece shorter than a
-        window is left out."""
+        window is left out.  With ``peaks`` (each file's glitch peaks
+        per ifo, samples), also the peaks inside each training piece."""
         taken = held_out(
             [x.shape[-1] for x in strain], self.hparams.valid_fraction
         )
-        train = [
-            x[:, : x.shape[-1] - n]
-            for x, n in zip(strain, taken, strict=True)
+        kept = [
+            i
+            for i, (x, n) in enumerate(zip(strain, taken, strict=True))
             if x.shape[-1] - n > self.window_size
         ]
-        if not train:
+        if not kept:
             raise DataError(
                 "valid_fraction leaves no background file long enough to "
                 "train on: lower valid_fraction or add background"
             )
+        train = [strain[i][:, : strain[i].shape[-1] - taken[i]] for i in kept]
         valid = [
             x[:, x.shape[-1] - n :]
             for x, n in zip(strain, taken, strict=True)
             if n
         ]
-        return train, valid
+        if peaks is None:
+            return train, valid
+        inside = [
+            [p[p < train[j].shape[-1]] for p in peaks[i]]
+            for j, i in enumerate(kept)
+        ]
+        return train, valid, inside
 
     def load_training_waveforms(self, count: int | None = None):
         """All training waveforms, or a random subset of ``count`` (by
@@ -595,6 +716,7 @@ class AframeDataModule(pl.LightningDataModule):
             self.rank_batches(),
             self.window_size,
             functools.partial(self.epoch_seed, 1),
+            self.recorded_glitches,
         )
         # a generator of its own: making the loader's iterator does not
         # draw from the global one, whenever Lightning makes it
