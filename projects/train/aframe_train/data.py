@@ -16,7 +16,6 @@ the model can put them back together.
 
 import functools
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -29,17 +28,21 @@ from aframe_contracts.errors import (
     check_not_negative,
     check_positive,
 )
-from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.model import WhiteningSpec
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_signal.glitches import GlitchModel, band_limit, gengli_bank
+from aframe_signal.glitches import GlitchModel
 from aframe_signal.whitening import STRAIN_SCALE, Whitener
 from aframe_train.augment import (
     Glitches,
     Injector,
     mute_channel,
     swap_channels,
+)
+from aframe_train.glitches import (
+    RecordedGlitches,
+    glitch_peaks,
+    training_shapes,
 )
 
 logger = logging.getLogger("aframe_train")
@@ -178,62 +181,6 @@ class TrainingBatches(torch.utils.data.IterableDataset):
                 len(self.waveforms), (self.batch_size,), generator=generator
             )
             yield self.sample_windows(generator), self.waveforms[rows]
-
-
-@dataclass
-class RecordedGlitches:
-    """Where the training background records glitches, and how often an
-    ifo's window is taken around one of them instead of anywhere.
-
-    Args:
-        peaks: per training piece, per ifo, each glitch's peak sample.
-        prob: the probability of a window around a glitch.
-        first: the earliest window sample a peak is put at.
-        last: the latest.
-    """
-
-    peaks: list[list[torch.Tensor]]
-    prob: float
-    first: int
-    last: int
-
-    def starts(self, piece, channel, starts, last_start, generator):
-        """Window starts of one ifo of one piece, ``prob`` of them moved
-        so that a glitch of it lies between ``first`` and ``last``."""
-        peaks = self.peaks[piece][channel]
-        n = starts.numel()
-        around = torch.rand(n, generator=generator) < self.prob
-        if not peaks.numel():
-            return starts
-        chosen = peaks[torch.randint(peaks.numel(), (n,), generator=generator)]
-        offset = torch.randint(
-            self.first, self.last + 1, (n,), generator=generator
-        )
-        moved = (chosen - offset).clamp(0, last_start)
-        return torch.where(around, moved, starts)
-
-
-def glitch_peaks(
-    paths: list[Path], ifos: list[str], sample_rate: float
-) -> list[list[np.ndarray]]:
-    """The sample of each recorded glitch's peak, per file, per ifo."""
-    peaks = []
-    for path in paths:
-        header = BackgroundStrain.header(path)
-        table = (
-            GlitchTable.read(path)
-            if GlitchTable.recorded(path)
-            else GlitchTable.empty()
-        )
-        peaks.append(
-            [
-                np.round((table.of(ifo).time - header.t0) * sample_rate)
-                .astype(np.int64)
-                .clip(0, header.size - 1)
-                for ifo in ifos
-            ]
-        )
-    return peaks
 
 
 class ValidationWindows(torch.utils.data.Dataset):
@@ -555,26 +502,21 @@ class AframeDataModule(pl.LightningDataModule):
         will, for the training windows; seeded by the fit's seed, so all
         ranks draw from the same shapes."""
         hp = self.hparams
-        seed = torch.initial_seed() % 2**31
         logger.info(
             "making %d gengli blips per ifo for training", hp.glitch_shapes
         )
-        shapes = np.stack(
-            [
-                band_limit(
-                    gengli_bank(ifo, hp.glitch_shapes, hp.sample_rate, seed),
-                    hp.sample_rate,
-                    hp.highpass,
-                    hp.lowpass,
-                )
-                for ifo in hp.ifos
-            ]
+        shapes = training_shapes(
+            hp.ifos,
+            hp.glitch_shapes,
+            hp.sample_rate,
+            torch.initial_seed() % 2**31,
+            hp.highpass,
+            hp.lowpass,
         )
-        shapes /= np.linalg.norm(shapes, axis=-1, keepdims=True)
         half_filter = round(hp.fduration * hp.sample_rate / 2)
         kernel = round(hp.kernel_length * hp.sample_rate)
         return Glitches(
-            torch.as_tensor(shapes),
+            shapes,
             hp.sample_rate,
             kernel + 2 * half_filter,
             half_filter,
