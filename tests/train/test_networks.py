@@ -265,15 +265,17 @@ def test_chisq_downweights_a_glitch_not_a_chirp():
 
 
 def test_a_chisq_bank_exports_to_onnx(tmp_path):
-    """The reweighting runs in onnxruntime as in torch."""
+    """The reweighting runs in onnxruntime as in torch, exported as the
+    pipeline exports it: from the TorchScript trace training saves."""
     import onnxruntime
 
     torch.manual_seed(2)
     bank = chisq_bank().float().eval()
     window = torch.randn(3, 2, 700)
+    torch.jit.trace(bank, window).save(tmp_path / "bank.pt")
     path = tmp_path / "bank.onnx"
     torch.onnx.export(
-        bank,
+        torch.jit.load(tmp_path / "bank.pt"),
         (window,),
         str(path),
         input_names=["whitened"],

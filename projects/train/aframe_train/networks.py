@@ -277,17 +277,17 @@ class TemplateBank(torch.nn.Module):
         it has 2 bins - 2 degrees of freedom, with or without a matching
         signal.
         """
-        size = self.template_size
-        index = lags[..., None] + torch.arange(size, device=X.device)
+        batch, channels, _ = X.shape
+        count, size = self.templates, self.template_size
+        index = lags.unsqueeze(-1) + torch.arange(size, device=X.device)
         windows = torch.gather(
-            X[:, :, None].expand(-1, -1, self.templates, -1), -1, index
+            X.unsqueeze(2).expand(-1, -1, count, -1), -1, index
         )
         # (B, C, K, 1, T) @ (K, T, 2 bins): each band's two phases
-        parts = (windows[..., None, :] @ self.bins)[..., 0, :]
-        parts = parts.unflatten(-1, (self.chisq_bins, 2))
+        parts = torch.matmul(windows.unsqueeze(-2), self.bins)
+        parts = parts.reshape(batch, channels, count, self.chisq_bins, 2)
         total = parts.sum(-2, keepdim=True)
-        weights = self.bin_weights[..., None]
-        residual = parts - weights * total
+        residual = parts - self.bin_weights.unsqueeze(-1) * total
         return ((residual**2).sum(-1) / self.bin_weights).sum(-1)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -374,8 +374,8 @@ def reweighted_snr(
     """PyCBC's reweighted SNR (``newsnr``, Babak et al. 2013, PRD 87,
     024033): the SNR where the reduced chi-squared is at most 1, and
     rho / ((1 + chisq_r^3) / 2)^(1/6) above it."""
-    penalty = ((1 + reduced_chisq.clamp(min=1) ** 3) / 2) ** (1 / 6)
-    return rho / penalty
+    excess = torch.maximum(reduced_chisq, torch.ones_like(reduced_chisq))
+    return rho * torch.pow(0.5 + 0.5 * excess**3, -1 / 6)
 
 
 def quadratures(signals: torch.Tensor) -> torch.Tensor:
