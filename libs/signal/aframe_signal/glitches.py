@@ -473,6 +473,7 @@ def loudest_near_glitches(
             "time": float(times[i]),
             "statistic": float(statistics[i]),
             "glitch_offset_s": None if r < 0 else float(d),
+            "glitch_time": None if r < 0 else float(table.time[r]),
             "glitch_ifo": None if r < 0 else str(table.ifo[r]),
             "glitch_snr": None if r < 0 else float(table.snr[r]),
         }

@@ -1,5 +1,6 @@
 """The report's glitches: how many the testing background holds, which of
-the loudest background events they drive, and how those look.
+the loudest background events they drive, and how those look (each ifo's
+whitened data around the loudest events of up to SHOWN glitches).
 
 The testing background files record their glitches (a ``glitches``
 group, ``aframe_contracts.glitches``).  A time-slid background event at
@@ -49,12 +50,16 @@ def glitch_summary(
     summary = loudest_near_glitches(
         events.time, events.statistic, events.shift, ifos, table
     )
-    driven = [
-        event
-        for event in summary["events"]
-        if event["glitch_offset_s"] is not None
-        and abs(event["glitch_offset_s"]) <= summary["window_s"]
-    ][:SHOWN]
+    # one event per glitch: a loud glitch drives an event in many
+    # timeslides
+    driven = {}
+    for event in summary["events"]:
+        offset = event["glitch_offset_s"]
+        if offset is not None and abs(offset) <= summary["window_s"]:
+            driven.setdefault(
+                (event["glitch_ifo"], event["glitch_time"]), event
+            )
+    driven = list(driven.values())[:SHOWN]
     if not driven:
         return summary, "No loud background event lies near a glitch."
     return summary, driven_figure(events, ifos, files, driven)
