@@ -103,9 +103,8 @@ class Aframe(pl.LightningModule):
         templates: waveforms in the template bank (bank).
         template_length: each template's span (s) (bank).
         learn_templates: train the bank's templates too (bank).
-        chisq_bins: frequency bands of the bank's chi-squared test: the
-            ranking sees each ifo's reweighted SNR and chi-squared; 0:
-            none, it sees the SNRs (bank).
+        chisq_bins: frequency bands of the bank's chi-squared test, whose
+            reweighted SNRs the ranking sees; 0: none (bank).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.

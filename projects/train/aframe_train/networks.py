@@ -126,13 +126,10 @@ class TemplateBank(torch.nn.Module):
     PRD 71, 062001) measures how far the SNR of each band is from its
     share of the whole.  A chirp that matches the template has a reduced
     chi-squared near 1; a glitch, whose power sits in a few bands, has a
-    large one.  The ranking then sees, per ifo, PyCBC's reweighted SNR
-    (``newsnr``) instead of the SNR, which equals it for signals and
-    Gaussian noise, so a ranking trained on Gaussian noise alone already
-    discounts glitches, and the log of the reduced chi-squared, so that
-    one trained with glitches can discount them further: a blip of SNR
-    40 keeps a reweighted SNR near 9 in a bank of 32 templates, louder
-    than Gaussian noise ever is.
+    large one.  The ranking then sees PyCBC's reweighted SNR (``newsnr``)
+    instead of the SNR, which equals it for signals and Gaussian noise,
+    so a ranking trained on Gaussian noise alone already discounts
+    glitches.
 
     The bank starts empty and is filled by ``initialise`` from whitened
     training signals before training (``Aframe.on_fit_start``); it is
@@ -203,10 +200,8 @@ class TemplateBank(torch.nn.Module):
             weights = torch.zeros(templates, chisq_bins)
             self.register_buffer("bin_weights", weights)
         self.bias = torch.nn.Parameter(torch.zeros(templates))
-        # per ifo: the SNR, or the reweighted SNR and log chi^2_r
-        features = num_ifos * (2 if chisq_bins else 1)
         self.rank = torch.nn.Sequential(
-            torch.nn.Linear(features, head),
+            torch.nn.Linear(num_ifos, head),
             torch.nn.ReLU(),
             torch.nn.Linear(head, head),
             torch.nn.ReLU(),
@@ -300,13 +295,10 @@ class TemplateBank(torch.nn.Module):
         peak, lags = self.peaks(snr2)
         rho = (peak + 1e-6).sqrt()  # (B, C, K)
         if self.chisq_bins:
-            reduced = self.chisq(X, lags) / (2 * self.chisq_bins - 2)
-            features = torch.cat(
-                [reweighted_snr(rho, reduced), (reduced + 1e-3).log()], 1
+            rho = reweighted_snr(
+                rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
             )
-        else:
-            features = rho
-        scores = self.rank(features.transpose(1, 2))[..., 0] + self.bias
+        scores = self.rank(rho.transpose(1, 2))[..., 0] + self.bias
         return scores.amax(-1, keepdim=True)
 
     @torch.no_grad()
