@@ -105,6 +105,11 @@ class Aframe(pl.LightningModule):
         learn_templates: train the bank's templates too (bank).
         chisq_bins: frequency bands of the bank's chi-squared test, whose
             reweighted SNRs the ranking sees; 0: none (bank).
+        sine_gaussian_q: quality factor of the bank's sine-Gaussian
+            test, which looks for power above each template's band; 0:
+            none (bank).
+        sine_gaussian_threshold: the reduced sine-Gaussian chi-squared
+            above which the bank's SNRs are reweighted (bank).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.
@@ -135,6 +140,8 @@ class Aframe(pl.LightningModule):
         template_length: float = 1.0,
         learn_templates: bool = False,
         chisq_bins: int = 0,
+        sine_gaussian_q: float = 0.0,
+        sine_gaussian_threshold: float = 2.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -164,6 +171,8 @@ class Aframe(pl.LightningModule):
                 "template_length": template_length,
                 "learn_templates": learn_templates,
                 "chisq_bins": chisq_bins,
+                "sine_gaussian_q": sine_gaussian_q,
+                "sine_gaussian_threshold": sine_gaussian_threshold,
             },
         )
         self.loss = torch.nn.BCEWithLogitsLoss()
@@ -205,6 +214,7 @@ class Aframe(pl.LightningModule):
         state = self.trainer.strategy.broadcast(bank.bank.data.cpu(), 0)
         bank.bank.data.copy_(state)
         bank.set_bins()
+        bank.set_tiles()
 
     def training_step(self, batch, batch_idx):
         X, y = batch

@@ -131,6 +131,20 @@ class TemplateBank(torch.nn.Module):
     so a ranking trained on Gaussian noise alone already discounts
     glitches.
 
+    A blip that looks like the merger of a heavy binary keeps most of its
+    power inside such a template's band, where the chi-squared test looks.
+    With ``sine_gaussian_q`` > 0, a second test looks outside it, as
+    PyCBC's sine-Gaussian chi-squared does (Nitz 2018, CQG 35, 035016):
+    at each ifo's peak, the whitened data around the merger are projected
+    on sine-Gaussians of that quality factor at frequencies from the
+    template's 90% power frequency up to ``sine_gaussian_fmax`` of the
+    Nyquist frequency, made orthonormal and orthogonal to the template.
+    In Gaussian noise, with or without a matching chirp, the sum of their
+    squared SNRs is chi-squared with two degrees of freedom per tile; a
+    blip that rings above the template's band makes it large.  Where its
+    reduced value exceeds ``sine_gaussian_threshold``, the reweighted SNR
+    is divided by the square root of their ratio.
+
     The bank starts empty and is filled by ``initialise`` from whitened
     training signals before training (``Aframe.on_fit_start``); it is
     saved with the weights and fixed unless ``learn_templates``.
@@ -147,6 +161,12 @@ class TemplateBank(torch.nn.Module):
         learn_templates: train the templates with the rest.
         chisq_bins: frequency bands of the chi-squared test; 0: none,
             the ranking sees the SNRs.
+        sine_gaussian_q: quality factor of the sine-Gaussian test's
+            tiles; 0: no test.
+        sine_gaussian_fmax: the tiles' highest frequency, as a fraction
+            of the Nyquist frequency.
+        sine_gaussian_threshold: the reduced sine-Gaussian chi-squared
+            above which the SNR is reweighted.
     """
 
     def __init__(
@@ -160,6 +180,9 @@ class TemplateBank(torch.nn.Module):
         head: int = 32,
         learn_templates: bool = False,
         chisq_bins: int = 0,
+        sine_gaussian_q: float = 0.0,
+        sine_gaussian_fmax: float = 0.8,
+        sine_gaussian_threshold: float = 2.0,
     ) -> None:
         super().__init__()
         if chisq_bins < 0 or chisq_bins == 1:
@@ -167,10 +190,22 @@ class TemplateBank(torch.nn.Module):
                 "the chi-squared test needs chisq_bins >= 2 (0: no test), "
                 f"got {chisq_bins}"
             )
-        if chisq_bins and learn_templates:
+        if (chisq_bins or sine_gaussian_q) and learn_templates:
             raise ValueError(
-                "the chi-squared test's bands are cut from fixed templates: "
-                "set learn_templates or chisq_bins, not both"
+                "the signal-consistency tests are cut from fixed templates: "
+                "set learn_templates, or chisq_bins and sine_gaussian_q, "
+                "not both"
+            )
+        if sine_gaussian_q < 0 or not 0 < sine_gaussian_fmax <= 1:
+            raise ValueError(
+                "the sine-Gaussian test needs sine_gaussian_q >= 0 (0: no "
+                "test) and 0 < sine_gaussian_fmax <= 1 (of the Nyquist "
+                f"frequency), got {sine_gaussian_q} and {sine_gaussian_fmax}"
+            )
+        if sine_gaussian_threshold <= 0:
+            raise ValueError(
+                "sine_gaussian_threshold must be > 0, got "
+                f"{sine_gaussian_threshold}"
             )
         if templates < 1 or not 0 <= post_merger < template_length:
             raise ValueError(
@@ -199,6 +234,22 @@ class TemplateBank(torch.nn.Module):
             self.register_buffer("bins", bins)
             weights = torch.zeros(templates, chisq_bins)
             self.register_buffer("bin_weights", weights)
+        # the sine-Gaussian tiles of each template, (K, W, 2 tiles), the
+        # columns beyond a template's own tiles zero, and each template's
+        # degrees of freedom (K,); set with the bank (``set_tiles``)
+        self.sine_gaussian_q = sine_gaussian_q
+        self.sine_gaussian_fmax = sine_gaussian_fmax
+        self.sine_gaussian_threshold = sine_gaussian_threshold
+        if sine_gaussian_q:
+            self.tile_size = round(TILE_SPAN * sample_rate)
+            count = len(
+                tile_frequencies(
+                    LOWEST_TILE, self.nyquist_fmax, sine_gaussian_q
+                )
+            )
+            tiles = torch.zeros(templates, self.tile_size, 2 * count)
+            self.register_buffer("tiles", tiles)
+            self.register_buffer("tile_dof", torch.ones(templates))
         self.bias = torch.nn.Parameter(torch.zeros(templates))
         self.rank = torch.nn.Sequential(
             torch.nn.Linear(num_ifos, head),
@@ -211,6 +262,11 @@ class TemplateBank(torch.nn.Module):
     @property
     def templates(self) -> int:
         return self.bias.shape[0]
+
+    @property
+    def nyquist_fmax(self) -> float:
+        """The sine-Gaussian tiles' highest frequency (Hz)."""
+        return self.sine_gaussian_fmax * self.sample_rate / 2
 
     def response(self, kernel_size: int) -> list[float]:
         """Where the bank fires on a kernel of ``kernel_size`` samples:
@@ -290,14 +346,45 @@ class TemplateBank(torch.nn.Module):
         residual = parts - self.bin_weights.unsqueeze(-1) * total
         return ((residual**2).sum(-1) / self.bin_weights).sum(-1)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        snr2 = self.snrs(X)
-        peak, lags = self.peaks(snr2)
-        rho = (peak + 1e-6).sqrt()  # (B, C, K)
+    def sine_gaussian_chisq(
+        self, X: torch.Tensor, lags: torch.Tensor
+    ) -> torch.Tensor:
+        """The reduced sine-Gaussian chi-squared (B, C, K) of each
+        template in each ifo's window at ``lags`` (B, C, K): the sum of
+        the squared SNRs of the template's tiles, centred on its merger,
+        over their degrees of freedom."""
+        count, half = self.templates, self.tile_size // 2
+        # the merger of a template at lag l is at l + size - post_merger;
+        # the data are padded so that a tile may reach past the kernel
+        padded = torch.nn.functional.pad(X, (half, half))
+        first = lags + (self.template_size - self.post_merger)
+        index = first.unsqueeze(-1) + torch.arange(
+            self.tile_size, device=X.device
+        )
+        windows = torch.gather(
+            padded.unsqueeze(2).expand(-1, -1, count, -1), -1, index
+        )
+        snrs = torch.matmul(windows.unsqueeze(-2), self.tiles)[..., 0, :]
+        return (snrs**2).sum(-1) / self.tile_dof
+
+    def ranked_snrs(self, X: torch.Tensor) -> torch.Tensor:
+        """What the ranking sees: each template's SNR (B, C, K) in each
+        ifo at its coincident peak, reweighted by the consistency tests
+        the bank has."""
+        peak, lags = self.peaks(self.snrs(X))
+        rho = (peak + 1e-6).sqrt()
         if self.chisq_bins:
             rho = reweighted_snr(
                 rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
             )
+        if self.sine_gaussian_q:
+            excess = self.sine_gaussian_chisq(X, lags)
+            excess = excess / self.sine_gaussian_threshold
+            rho = rho * torch.clamp(excess, min=1.0).rsqrt()
+        return rho
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        rho = self.ranked_snrs(X)
         scores = self.rank(rho.transpose(1, 2))[..., 0] + self.bias
         return scores.amax(-1, keepdim=True)
 
@@ -329,6 +416,47 @@ class TemplateBank(torch.nn.Module):
         self.bins.copy_(filters.flatten(1, 2).transpose(1, 2).float())
         weights = (filters[:, :, 0] ** 2).sum(-1)
         self.bin_weights.copy_(weights.float())
+
+    @torch.no_grad()
+    def set_tiles(self) -> None:
+        """Each template's sine-Gaussian tiles: from the frequency below
+        which it holds 90% of its power up to ``nyquist_fmax``, two
+        phases each, centred on the merger, made orthonormal and
+        orthogonal to the template and its quadrature.  Called when the
+        bank changes."""
+        if not self.sine_gaussian_q:
+            return
+        rate, size = self.sample_rate, self.template_size
+        pairs = self.bank.detach().double().reshape(-1, 2, size)
+        power = torch.fft.rfft(pairs[:, 0], dim=-1).abs() ** 2
+        share = power.cumsum(-1) / power.sum(-1, keepdim=True)
+        frequencies = torch.fft.rfftfreq(size, 1 / rate)
+        # the template's part inside the tiles' span, merger centred
+        half = self.tile_size // 2
+        merger = size - self.post_merger
+        padded = torch.nn.functional.pad(pairs, (half, half))
+        inside = padded[..., merger : merger + self.tile_size]
+        times = (torch.arange(self.tile_size) - half).double() / rate
+        self.tiles.zero_()
+        for k in range(self.templates):
+            lowest = float(frequencies[int((share[k] < 0.9).sum())])
+            lowest = max(lowest, LOWEST_TILE)
+            chosen = tile_frequencies(
+                lowest, self.nyquist_fmax, self.sine_gaussian_q
+            )
+            if not chosen:
+                continue
+            f = torch.tensor(chosen, dtype=torch.float64)
+            width = self.sine_gaussian_q / (2**0.5 * torch.pi * f)
+            envelope = torch.exp(-((times[:, None] / width) ** 2))
+            phase = 2 * torch.pi * f * times[:, None]
+            waves = torch.cat(
+                [envelope * torch.cos(phase), envelope * torch.sin(phase)],
+                1,
+            )
+            basis, _ = torch.linalg.qr(torch.cat([inside[k].T, waves], 1))
+            self.tiles[k, :, : waves.shape[1]] = basis[:, 2:].float()
+            self.tile_dof[k] = waves.shape[1]
 
     @torch.no_grad()
     def initialise(self, signals: torch.Tensor) -> None:
@@ -365,7 +493,28 @@ class TemplateBank(torch.nn.Module):
         bank = candidates[chosen].reshape(-1, 1, size)
         self.bank.copy_(bank.to(self.bank.dtype))
         self.set_bins()
+        self.set_tiles()
         self.initialised.fill_(True)
+
+
+# the sine-Gaussian tiles' span (s): a blip rings for tens of
+# milliseconds about its peak
+TILE_SPAN = 0.125
+# the lowest frequency a tile may have (Hz); a template holds 90% of its
+# power above it
+LOWEST_TILE = 10.0
+
+
+def tile_frequencies(lowest: float, highest: float, q: float) -> list[float]:
+    """Centre frequencies of sine-Gaussian tiles of quality factor ``q``
+    from ``lowest`` to ``highest`` (Hz), spaced so that neighbours barely
+    overlap (a tile's bandwidth is about f / q)."""
+    frequencies = []
+    frequency = lowest
+    while frequency < highest:
+        frequencies.append(frequency)
+        frequency *= 1 + 2.5 / q
+    return frequencies
 
 
 def reweighted_snr(
