@@ -194,6 +194,9 @@ def test_a_glitch_record_reads_back(tmp_path):
     assert len(back.between(1e9, 1e9 + 1800)) == np.sum(
         table.time < 1e9 + 1800
     )
+    counts = back.counts(["H1", "L1", "V1"])
+    assert counts["H1"] + counts["L1"] == len(back) and counts["V1"] == 0
+    assert back.describe(["H1"]) == f"H1: {counts['H1']}"
 
 
 def test_events_near_glitches_account_for_the_shifts():

@@ -88,6 +88,14 @@ class GlitchTable:
             attrs=dict(tables[0].attrs),
         )
 
+    def counts(self, ifos: list[str]) -> dict[str, int]:
+        """How many glitches each of ``ifos`` has."""
+        return {ifo: int(np.sum(self.ifo == ifo)) for ifo in ifos}
+
+    def describe(self, ifos: list[str]) -> str:
+        """The count per ifo, for logs: 'H1: 3, L1: 12'."""
+        return ", ".join(f"{i}: {n}" for i, n in self.counts(ifos).items())
+
     def of(self, ifo: str) -> "GlitchTable":
         """The glitches of one ifo."""
         return self.where(self.ifo == ifo)

@@ -480,7 +480,7 @@ def loudest_near_glitches(
         for i, d, r in zip(order, distance, row, strict=True)
     ]
     return {
-        "glitches": {ifo: int(np.sum(table.ifo == ifo)) for ifo in ifos},
+        "glitches": table.counts(ifos),
         "window_s": window,
         "loudest": len(order),
         "loudest_near_a_glitch": int(np.sum(np.abs(distance) <= window)),

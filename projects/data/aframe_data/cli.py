@@ -14,8 +14,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
 from aframe_contracts.cli import run_cli
 from aframe_contracts.detectors import check_ifos, check_shifts
 from aframe_contracts.errors import (
@@ -139,7 +137,7 @@ def background(
         logger.info(
             "added %d glitches (%s)",
             len(table),
-            ", ".join(f"{ifo}: {np.sum(table.ifo == ifo)}" for ifo in ifos),
+            table.describe(ifos),
         )
     elif table is not None:
         table = table.between(start, start + duration)

@@ -299,7 +299,7 @@ def add_glitches(data: ChallengeSet, model: GlitchModel, seed: int) -> None:
         "added %d glitches to %s (%s)",
         len(record),
         data.directory,
-        ", ".join(f"{ifo}: {np.sum(record.ifo == ifo)}" for ifo in ifos),
+        record.describe(ifos),
     )
 
 
