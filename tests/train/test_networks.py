@@ -307,9 +307,11 @@ def mergers(count: int, size: int, rate: float) -> torch.Tensor:
     return torch.stack(shapes)
 
 
-def sine_gaussian_bank(rate: float = 1024.0, size: int = 512):
+def sine_gaussian_bank(rate: float = 1024.0, size: int = 512, **settings):
     templates = mergers(3, size, rate)
-    return bank_of(templates, rate, chisq_bins=4, sine_gaussian_q=12)
+    return bank_of(
+        templates, rate, chisq_bins=4, sine_gaussian_q=12, **settings
+    )
 
 
 def test_sine_gaussian_chisq_of_noise_with_or_without_a_chirp():
@@ -371,11 +373,34 @@ def test_sine_gaussian_test_downweights_a_blip_above_the_band():
     assert float(with_test[0, 0, 1]) == pytest.approx(float(without[0, 0, 1]))
 
 
+def test_the_ranking_sees_no_ifo_louder_than_the_ratio_allows():
+    """A chirp at SNR 12 in H1 and 3 in L1 (a ratio of 4, which a signal
+    seen by both LIGO sites rarely has) reaches the ranking as 7.5 and 3
+    with max_snr_ratio 2.5; at 9 and 6 it passes as it is."""
+    torch.manual_seed(6)
+    rate = 1024.0
+    capped = sine_gaussian_bank(rate, max_snr_ratio=2.5).double()
+    free = sine_gaussian_bank(rate).double()
+    size = capped.template_size
+    chirp = capped.bank[2, 0]
+    for amplitudes, ratio_capped in [((12.0, 3.0), True), ((9.0, 6.0), False)]:
+        window = torch.zeros(1, 2, 2 * size, dtype=torch.float64)
+        for ifo, amplitude in enumerate(amplitudes):
+            window[0, ifo, 200 : 200 + size] = amplitude * chirp
+        seen, plain = capped.ranked_snrs(window), free.ranked_snrs(window)
+        assert float(plain[0, 0, 1]) == pytest.approx(amplitudes[0], 1e-3)
+        assert float(seen[0, 1, 1]) == pytest.approx(amplitudes[1], 1e-3)
+        expected = 2.5 * amplitudes[1] if ratio_capped else amplitudes[0]
+        assert float(seen[0, 0, 1]) == pytest.approx(expected, 1e-3)
+
+
 def test_a_sine_gaussian_bank_exports_to_onnx(tmp_path):
+    """The sine-Gaussian test and the SNR ratio's cap run in onnxruntime
+    as in torch."""
     import onnxruntime
 
     torch.manual_seed(5)
-    bank = sine_gaussian_bank().float().eval()
+    bank = sine_gaussian_bank(max_snr_ratio=2.5).float().eval()
     window = torch.randn(3, 2, 700)
     torch.jit.trace(bank, window).save(tmp_path / "bank.pt")
     path = tmp_path / "bank.onnx"
@@ -403,6 +428,10 @@ def test_sine_gaussian_settings_errors():
         )
     with pytest.raises(ValueError, match="not both"):
         TemplateBank(2, 512, 4, 0.5, sine_gaussian_q=9, learn_templates=True)
+    with pytest.raises(ValueError, match="needs 2 or more ifos"):
+        TemplateBank(1, 512, 4, 0.5, max_snr_ratio=2.5)
+    with pytest.raises(ValueError, match="a value >= 1"):
+        TemplateBank(2, 512, 4, 0.5, max_snr_ratio=0.5)
 
 
 def test_fit_a_template_bank(data, tmp_path):

@@ -110,6 +110,8 @@ class Aframe(pl.LightningModule):
             none (bank).
         sine_gaussian_threshold: the reduced sine-Gaussian chi-squared
             above which the bank's SNRs are reweighted (bank).
+        max_snr_ratio: the largest ratio of an ifo's SNR to the other
+            ifos' that the bank's ranking sees; 0: no cap (bank).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.
@@ -142,6 +144,7 @@ class Aframe(pl.LightningModule):
         chisq_bins: int = 0,
         sine_gaussian_q: float = 0.0,
         sine_gaussian_threshold: float = 2.0,
+        max_snr_ratio: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -173,6 +176,7 @@ class Aframe(pl.LightningModule):
                 "chisq_bins": chisq_bins,
                 "sine_gaussian_q": sine_gaussian_q,
                 "sine_gaussian_threshold": sine_gaussian_threshold,
+                "max_snr_ratio": max_snr_ratio,
             },
         )
         self.loss = torch.nn.BCEWithLogitsLoss()

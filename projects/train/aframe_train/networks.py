@@ -145,6 +145,14 @@ class TemplateBank(torch.nn.Module):
     reduced value exceeds ``sine_gaussian_threshold``, the reweighted SNR
     is divided by the square root of their ratio.
 
+    A glitch is in one ifo; a signal is in both LIGO detectors at
+    comparable SNRs, since their arms are nearly aligned: over random
+    skies and orientations, weighted by the volume each is seen in, one
+    site's amplitude exceeds 2.5 times the other's for 1% of signals.
+    With ``max_snr_ratio`` > 0, the ranking sees each ifo's SNR capped at
+    that many times the largest of the other ifos', so that no ranking,
+    however trained, can call a loud event in one ifo alone a signal.
+
     The bank starts empty and is filled by ``initialise`` from whitened
     training signals before training (``Aframe.on_fit_start``); it is
     saved with the weights and fixed unless ``learn_templates``.
@@ -167,6 +175,8 @@ class TemplateBank(torch.nn.Module):
             of the Nyquist frequency.
         sine_gaussian_threshold: the reduced sine-Gaussian chi-squared
             above which the SNR is reweighted.
+        max_snr_ratio: the largest ratio of an ifo's SNR to the other
+            ifos' largest that the ranking sees; 0: no cap.
     """
 
     def __init__(
@@ -183,6 +193,7 @@ class TemplateBank(torch.nn.Module):
         sine_gaussian_q: float = 0.0,
         sine_gaussian_fmax: float = 0.8,
         sine_gaussian_threshold: float = 2.0,
+        max_snr_ratio: float = 0.0,
     ) -> None:
         super().__init__()
         if chisq_bins < 0 or chisq_bins == 1:
@@ -202,6 +213,13 @@ class TemplateBank(torch.nn.Module):
                 "test) and 0 < sine_gaussian_fmax <= 1 (of the Nyquist "
                 f"frequency), got {sine_gaussian_q} and {sine_gaussian_fmax}"
             )
+        if max_snr_ratio and (max_snr_ratio < 1 or num_ifos < 2):
+            raise ValueError(
+                "max_snr_ratio caps an ifo's SNR at that many times the "
+                "other ifos': it needs 2 or more ifos and a value >= 1 "
+                f"(0: no cap), got {max_snr_ratio} with {num_ifos} ifo(s)"
+            )
+        self.max_snr_ratio = max_snr_ratio
         if sine_gaussian_threshold <= 0:
             raise ValueError(
                 "sine_gaussian_threshold must be > 0, got "
@@ -381,6 +399,8 @@ class TemplateBank(torch.nn.Module):
             excess = self.sine_gaussian_chisq(X, lags)
             excess = excess / self.sine_gaussian_threshold
             rho = rho * torch.clamp(excess, min=1.0).rsqrt()
+        if self.max_snr_ratio:
+            rho = torch.minimum(rho, self.max_snr_ratio * loudest_other(rho))
         return rho
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -515,6 +535,14 @@ def tile_frequencies(lowest: float, highest: float, q: float) -> list[float]:
         frequencies.append(frequency)
         frequency *= 1 + 2.5 / q
     return frequencies
+
+
+def loudest_other(rho: torch.Tensor) -> torch.Tensor:
+    """For each ifo (dimension 1 of ``rho``), the largest value of the
+    other ifos."""
+    top = torch.topk(rho, 2, dim=1).values
+    first, second = top[:, :1], top[:, 1:2]
+    return torch.where(rho >= first, second, first)
 
 
 def reweighted_snr(
