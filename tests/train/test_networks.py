@@ -309,9 +309,11 @@ def mergers(count: int, size: int, rate: float) -> torch.Tensor:
 
 def sine_gaussian_bank(rate: float = 1024.0, size: int = 512, **settings):
     templates = mergers(3, size, rate)
-    return bank_of(
+    bank = bank_of(
         templates, rate, chisq_bins=4, sine_gaussian_q=12, **settings
     )
+    # the test vetoes in evaluation mode only
+    return bank.eval()
 
 
 def test_sine_gaussian_chisq_of_noise_with_or_without_a_chirp():
@@ -356,7 +358,7 @@ def test_sine_gaussian_test_downweights_a_blip_above_the_band():
     blip = torch.exp(-((t / 0.003) ** 2)) * torch.cos(2 * torch.pi * 100 * t)
     blip = 40 * blip / blip.norm()
     seen = {}
-    for name, shape in [("blip", blip), ("chirp", 20 * bank.bank[2, 0])]:
+    for name, shape in [("chirp", 20 * bank.bank[2, 0]), ("blip", blip)]:
         window = torch.randn(1, 2, 2 * size, dtype=torch.float64)
         window[0, 0, 200 : 200 + size] += shape
         peak, _ = plain.peaks(plain.snrs(window))
@@ -368,6 +370,8 @@ def test_sine_gaussian_test_downweights_a_blip_above_the_band():
     rho, with_test, without = seen["blip"]
     assert rho[0, 0].max() > 10
     assert torch.all(with_test[0, 0] < 0.5 * without[0, 0])
+    # training sees what the chi-squared alone leaves of it
+    assert torch.allclose(bank.train().ranked_snrs(window), without)
     rho, with_test, without = seen["chirp"]
     assert float(with_test[0, 0, 1]) == pytest.approx(20, abs=3)
     assert float(with_test[0, 0, 1]) == pytest.approx(float(without[0, 0, 1]))
@@ -453,6 +457,26 @@ def test_fit_a_template_bank(data, tmp_path):
     settings = ModelSettings.read(tmp_path / "model.json")
     assert settings.response == pytest.approx([26 / RATE, 282 / RATE])
     assert settings.response_span == pytest.approx((26 / RATE, 282 / RATE))
+
+
+def test_fit_a_bank_with_its_consistency_tests(data, tmp_path):
+    """The chi-squared, the sine-Gaussian test and the ratio's cap
+    through a whole fit: the saved network holds each template's tiles
+    and vetoes with them."""
+    args = fit_args(data, tmp_path) + [
+        "--model.architecture=bank",
+        "--model.templates=4",
+        "--model.template_length=0.5",
+        "--data.kernel_left_pad=0.5",
+        "--model.chisq_bins=4",
+        "--model.sine_gaussian_q=12",
+        "--model.max_snr_ratio=2.5",
+    ]
+    assert main(args) == 0
+    network = torch.jit.load(tmp_path / "model.pt")
+    assert network(torch.randn(3, 2, RATE)).shape == (3, 1)
+    assert torch.all(network.tile_dof >= 2)
+    assert network.tiles.abs().sum() > 0
 
 
 def test_bank_settings_errors():

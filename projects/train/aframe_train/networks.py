@@ -143,7 +143,9 @@ class TemplateBank(torch.nn.Module):
     squared SNRs is chi-squared with two degrees of freedom per tile; a
     blip that rings above the template's band makes it large.  Where its
     reduced value exceeds ``sine_gaussian_threshold``, the reweighted SNR
-    is divided by the square root of their ratio.
+    is divided by the square root of their ratio.  The test vetoes in
+    evaluation mode only (validation, export, the search): the ranking
+    is trained without it, on the glitches it would remove.
 
     A glitch is in one ifo; a signal is in both LIGO detectors at
     comparable SNRs, since their arms are nearly aligned: over random
@@ -395,7 +397,10 @@ class TemplateBank(torch.nn.Module):
             rho = reweighted_snr(
                 rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
             )
-        if self.sine_gaussian_q:
+        # a veto of the search, not a feature to train on: trained behind
+        # it, the ranking saw too few glitches to learn that one loud ifo
+        # is not a signal, and did worse on glitchy data
+        if self.sine_gaussian_q and not self.training:
             excess = self.sine_gaussian_chisq(X, lags)
             excess = excess / self.sine_gaussian_threshold
             rho = rho * torch.clamp(excess, min=1.0).rsqrt()
