@@ -154,6 +154,7 @@ class TemplateBank(torch.nn.Module):
     With ``max_snr_ratio`` > 0, the ranking sees each ifo's SNR capped at
     that many times the largest of the other ifos', so that no ranking,
     however trained, can call a loud event in one ifo alone a signal.
+    Like the sine-Gaussian test, the cap vetoes in evaluation mode only.
 
     The bank starts empty and is filled by ``initialise`` from whitened
     training signals before training (``Aframe.on_fit_start``); it is
@@ -397,14 +398,15 @@ class TemplateBank(torch.nn.Module):
             rho = reweighted_snr(
                 rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
             )
-        # a veto of the search, not a feature to train on: trained behind
-        # it, the ranking saw too few glitches to learn that one loud ifo
-        # is not a signal, and did worse on glitchy data
+        # vetoes of the search, not features to train on: trained behind
+        # the sine-Gaussian test, the ranking saw too few glitches to
+        # learn that one loud ifo is not a signal, and did worse on
+        # glitchy data
         if self.sine_gaussian_q and not self.training:
             excess = self.sine_gaussian_chisq(X, lags)
             excess = excess / self.sine_gaussian_threshold
             rho = rho * torch.clamp(excess, min=1.0).rsqrt()
-        if self.max_snr_ratio:
+        if self.max_snr_ratio and not self.training:
             rho = torch.minimum(rho, self.max_snr_ratio * loudest_other(rho))
         return rho
 
