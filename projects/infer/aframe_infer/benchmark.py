@@ -29,7 +29,7 @@ from aframe_contracts.score import (
     resolved_fars,
     write_summary,
 )
-from aframe_data.strain import hdf5_spans, resample
+from aframe_contracts.strain_files import hdf5_spans
 from aframe_infer.backends import streamer
 from aframe_infer.challenge import (
     ChallengeCode,
@@ -45,6 +45,7 @@ from aframe_infer.postprocess import check_windows, stream_events
 from aframe_infer.stream import Geometry
 from aframe_infer.timing import read_timing
 from aframe_signal.glitches import GlitchModel, loudest_near_glitches
+from aframe_signal.resample import resample
 
 logger = logging.getLogger("aframe_infer")
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from aframe_export.triton import ENSEMBLE
+from aframe_contracts.repository import ENSEMBLE
 from aframe_infer.engine import ServerError
 
 logger = logging.getLogger("aframe_infer")

@@ -31,7 +31,6 @@ from aframe_contracts.errors import ContractError
 from aframe_contracts.repository import TIMING_FILE, Manifest, TimeCalibration
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_data.injections import injection_times
 from aframe_infer.backends import streamer
 from aframe_infer.engine import RepositoryError
 from aframe_infer.postprocess import (
@@ -41,6 +40,7 @@ from aframe_infer.postprocess import (
     timing_summary,
 )
 from aframe_infer.stream import Geometry, inject, shifted
+from aframe_signal.placement import injection_times
 
 logger = logging.getLogger("aframe_infer")
 
