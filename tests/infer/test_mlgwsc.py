@@ -5,7 +5,7 @@ import numpy as np
 
 from aframe_data import strain
 from aframe_infer.cli import main
-from aframe_infer.timing import read_timing
+from aframe_serving.repository import ModelRepository
 
 from .conftest import RATE
 
@@ -47,7 +47,7 @@ def test_mlgwsc_file_round_trip(calibrated, tmp_path, caplog, capsys):
     with h5py.File(output, "r") as f:
         time, stat, var = f["time"][:], f["stat"][:], f["var"][:]
     # var is the model's calibrated time window
-    window = read_timing(calibrated).half_width
+    window = ModelRepository.open(calibrated).timing.half_width
     assert np.all(np.diff(time) > 0) and np.all(var == window)
     # the two loudest events are the two bursts, inside var of their
     # time: evaluate.py will count them
@@ -121,7 +121,7 @@ def test_nan_strain_is_left_out_and_said(calibrated, tmp_path, caplog):
     assert f"left out of the analysis: GPS {start + 100:.3f}-" in caplog.text
     with h5py.File(output, "r") as f:
         time, stat = f["time"][:], f["stat"][:]
-    window = read_timing(calibrated).half_width
+    window = ModelRepository.open(calibrated).timing.half_width
     assert abs(time[np.argmax(stat)] - (start + 300.0)) <= window
     # events on both sides of the gap, none inside it
     assert time.min() < start + 100 and time.max() > start + 200

@@ -36,9 +36,9 @@ def offline_background(calibrated, background, tmp_path):  # noqa: F811
     online search reads it (results/background.hdf5): three timeslides,
     aggregated as the pipeline does."""
     from aframe_infer.search import aggregate
-    from aframe_infer.timing import read_timing
+    from aframe_serving.repository import ModelRepository
 
-    timing = read_timing(calibrated)
+    timing = ModelRepository.open(calibrated).timing
     branches = []
     for k in (1, 2, 3):
         branches.append(tmp_path / f"offline-{k}")

@@ -22,7 +22,6 @@ import numpy as np
 from aframe_contracts.errors import check_positive
 from aframe_contracts.files import atomic_hdf5, check_output, check_outputs
 from aframe_contracts.glitches import GlitchTable
-from aframe_contracts.repository import Manifest
 from aframe_contracts.score import (
     MONTH,
     Score,
@@ -30,7 +29,6 @@ from aframe_contracts.score import (
     write_summary,
 )
 from aframe_contracts.strain_files import hdf5_spans
-from aframe_infer.backends import streamer
 from aframe_infer.challenge import (
     ChallengeCode,
     ChallengeError,
@@ -41,9 +39,9 @@ from aframe_infer.challenge import (
     read_evaluation,
     read_strain,
 )
-from aframe_infer.postprocess import check_windows, stream_events
-from aframe_infer.stream import Geometry
-from aframe_infer.timing import read_timing
+from aframe_serving.backends import Serving, streamer
+from aframe_serving.postprocess import check_windows, stream_events
+from aframe_serving.repository import ModelRepository
 from aframe_signal.glitches import GlitchModel, loudest_near_glitches
 from aframe_signal.resample import resample
 
@@ -65,9 +63,7 @@ def mlgwsc(
     time_uncertainty: float | None = None,
     start: float | None = None,
     stop: float | None = None,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
+    serving: Serving = Serving(),
     force: bool = False,
 ) -> None:
     """Analyse a Mock Data Challenge 1 file; write its event format.
@@ -88,9 +84,7 @@ def mlgwsc(
         start: only events from this GPS time on (a chunk of a long
             file); the strain they need before it is read too.
         stop: only events before this GPS time.
-        backend: local or triton.
-        triton_url: gRPC address of a running Triton server.
-        triton_server: the server to start (see analyse).
+        serving: how the model is served (see ``analyse``).
         force: replace an existing output file (never the input file).
     """
     output_file = Path(output_file)
@@ -98,13 +92,39 @@ def mlgwsc(
         integration_window_length, cluster_window_length, time_uncertainty
     )
     check_output(output_file, [input_file], force)
-    m = check_ifos(repository)
+    model = ModelRepository.open(repository)
+    check_ifos(model)
+    file_events(
+        input_file,
+        output_file,
+        model,
+        integration_window_length,
+        cluster_window_length,
+        time_uncertainty,
+        start,
+        stop,
+        serving,
+    )
+
+
+def file_events(
+    input_file: Path,
+    output_file: Path,
+    model: ModelRepository,
+    integration_window_length: float,
+    cluster_window_length: float,
+    time_uncertainty: float | None,
+    start: float | None,
+    stop: float | None,
+    serving: Serving,
+) -> None:
+    """``mlgwsc`` for a repository opened and inputs checked already."""
     if time_uncertainty is None:
         time_uncertainty = calibrated_window(
-            repository, integration_window_length, cluster_window_length
+            model, integration_window_length, cluster_window_length
         )
-    rate = m.sample_rate
-    geometry = Geometry.from_manifest(m)
+    rate = model.sample_rate
+    geometry = model.geometry
     # around a chunk, the strain its events need: a request's worth and
     # the integration and cluster windows before it, a kernel, the filter
     # and the windows after it; cut at whole updates of the segments, so
@@ -115,7 +135,7 @@ def mlgwsc(
     segments = []
     for t0, file_rate, strain in read_strain(
         input_file,
-        m.ifos,
+        model.ifos,
         -np.inf if start is None else start - before,
         np.inf if stop is None else stop + after,
         geometry.update_size / rate,
@@ -132,14 +152,7 @@ def mlgwsc(
                 t0,
                 strain.shape[-1] / rate,
             )
-    with streamer(
-        repository,
-        backend,
-        triton_url,
-        triton_server,
-        output_file.parent,
-        1,
-    ) as run:
+    with streamer(model, serving, output_file.parent, 1) as run:
         outputs = run([x for _, x in segments])
     found_stat, found_time = [np.zeros(0)], [np.zeros(0)]
     for (t0, _), output in zip(segments, outputs, strict=True):
@@ -166,27 +179,25 @@ def mlgwsc(
     )
 
 
-def check_ifos(repository: Path) -> Manifest:
-    """The repository's manifest, for a model of MLGWSC-1's H1 and L1.
+def check_ifos(model: ModelRepository) -> None:
+    """Refuse a model of other ifos than MLGWSC-1's H1 and L1.
 
     Raises:
         ChallengeError: the model analyses other ifos.
     """
-    manifest = Manifest.read(repository)
-    if sorted(manifest.ifos) != ["H1", "L1"]:
+    if sorted(model.ifos) != ["H1", "L1"]:
         raise ChallengeError(
-            f"the model in {repository} analyses {manifest.ifos}; "
+            f"the model in {model.path} analyses {model.ifos}; "
             "MLGWSC-1 data is H1 and L1"
         )
-    return manifest
 
 
 def calibrated_window(
-    repository: Path, integration_window_length, cluster_window_length
+    model: ModelRepository, integration_window_length, cluster_window_length
 ) -> float:
     """The model's time window; a warning when it was measured with
     other integration or cluster windows than these."""
-    timing = read_timing(repository)
+    timing = model.timing
     calibrated = (
         timing.integration_window_length,
         timing.cluster_window_length,
@@ -426,9 +437,7 @@ def mlgwsc_benchmark(
     integration_window_length: float = 1.5,
     cluster_window_length: float = 8.0,
     time_uncertainty: float | None = None,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
+    serving: Serving = Serving(),
     glitches: GlitchModel | None = None,
     force: bool = False,
 ) -> None:
@@ -448,9 +457,7 @@ def mlgwsc_benchmark(
         integration_window_length: moving average of the outputs (s).
         cluster_window_length: one event per this many seconds (s).
         time_uncertainty: the events' var (s); None: the model's window.
-        backend: local or triton.
-        triton_url: gRPC address of a running Triton server.
-        triton_server: the server to start (see ``analyse``).
+        serving: how the model is served (see ``analyse``).
         glitches: glitches added to the set (see ``mlgwsc_data``).
         force: replace the events and score of an earlier benchmark in
             output_dir (its data/ is reused either way).
@@ -467,7 +474,8 @@ def mlgwsc_benchmark(
     names += SCORE_OUTPUTS
     check_outputs([output_dir / name for name in names], [], force)
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
-    check_ifos(repository)
+    model = ModelRepository.open(repository)
+    check_ifos(model)
     data = generate(
         code, dataset, duration, seed, output_dir / "data", glitches
     )
@@ -477,17 +485,17 @@ def mlgwsc_benchmark(
         ("background", data.background),
     ):
         events[kind] = output_dir / f"events-{kind}.hdf"
-        mlgwsc(
+        check_output(events[kind], [path], force)
+        file_events(
             path,
             events[kind],
-            repository,
+            model,
             integration_window_length,
             cluster_window_length,
             time_uncertainty,
-            backend=backend,
-            triton_url=triton_url,
-            triton_server=triton_server,
-            force=force,
+            None,
+            None,
+            serving,
         )
     result = score(
         code, data, [events["foreground"]], [events["background"]], output_dir

@@ -14,14 +14,13 @@ import numpy as np
 
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.files import check_outputs
-from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_infer.backends import streamer
-from aframe_infer.engine import RepositoryError
-from aframe_infer.postprocess import check_windows, match, stream_events
-from aframe_infer.stream import Geometry, inject, shifted
-from aframe_infer.timing import read_timing
+from aframe_serving.backends import Serving, streamer
+from aframe_serving.errors import RepositoryError
+from aframe_serving.postprocess import check_windows, match, stream_events
+from aframe_serving.repository import ModelRepository
+from aframe_serving.stream import inject, shifted
 
 logger = logging.getLogger("aframe_infer")
 
@@ -44,9 +43,7 @@ def analyse(
     integration_window_length: float,
     cluster_window_length: float,
     injections_file: Path,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
+    serving: Serving = Serving(),
     sequence_id: int = 1,
     time_window: float | None = None,
     force: bool = False,
@@ -61,12 +58,8 @@ def analyse(
         integration_window_length: moving average of the outputs (s).
         cluster_window_length: one event per this many seconds (s).
         injections_file: this timeslide's injections (data stage).
-        backend: local (the exported files in process) or triton.
-        triton_url: gRPC address of a running Triton server; empty starts
-            one for the run (triton backend).
-        triton_server: the server to start: the nvidia-pytriton
-            environment (default: .venv-triton beside this venv), a
-            tritonserver binary, or an Apptainer image of NVIDIA's Triton.
+        serving: how the model is served: the backend, and for triton
+            the server's address or the server to start for the run.
         sequence_id: the background stream's Triton sequence id; the
             foreground's is the next (unique per branch on a shared
             server).
@@ -87,23 +80,15 @@ def analyse(
         force,
     )
     # the inputs are read and checked before any server starts
-    manifest, chunk, injections = read_branch(
-        repository, background_file, injections_file
-    )
+    model = ModelRepository.open(repository)
+    chunk, injections = read_branch(model, background_file, injections_file)
     if time_window is None:
-        time_window = read_timing(repository).half_width
-    streams = branch_streams(chunk, injections, shifts, manifest.ifos)
-    with streamer(
-        repository,
-        backend,
-        triton_url,
-        triton_server,
-        output_dir,
-        sequence_id,
-    ) as run:
+        time_window = model.timing.half_width
+    streams = branch_streams(chunk, injections, shifts, model.ifos)
+    with streamer(model, serving, output_dir, sequence_id) as run:
         outputs = run(streams)
 
-    geometry = Geometry.from_manifest(manifest)
+    geometry = model.geometry
     events = [
         stream_events(
             output,
@@ -116,7 +101,7 @@ def analyse(
     ]
     Tb = outputs[0].size * geometry.stride / chunk.sample_rate
     attrs = {"shifts": shifts, "t0": chunk.t0, "time_window": time_window}
-    write_branch(output_dir, events, Tb, injections, manifest.ifos, attrs)
+    write_branch(output_dir, events, Tb, injections, model.ifos, attrs)
 
 
 def write_branch(
@@ -160,25 +145,16 @@ def write_branch(
 
 
 def read_branch(
-    repository: Path, background_file: Path, injections_file: Path
-) -> tuple[Manifest, BackgroundStrain, WaveformSet]:
-    """The model's manifest, the chunk and its injections, checked to
-    match each other.
+    model: ModelRepository, background_file: Path, injections_file: Path
+) -> tuple[BackgroundStrain, WaveformSet]:
+    """The chunk and its injections, checked to match the model.
 
     Raises:
         RepositoryError: the chunk's rate or ifos are not the model's.
     """
-    manifest = Manifest.read(repository)
     chunk = BackgroundStrain.read(background_file)
-    if chunk.sample_rate != manifest.sample_rate or set(manifest.ifos) - set(
-        chunk.ifos
-    ):
-        raise RepositoryError(
-            f"{background_file} ({chunk.sample_rate} Hz, "
-            f"{sorted(chunk.ifos)}) does not match the model "
-            f"({manifest.sample_rate} Hz, {manifest.ifos})"
-        )
-    return manifest, chunk, WaveformSet.read(injections_file, manifest.ifos)
+    model.check_strain(background_file, chunk.sample_rate, chunk.ifos)
+    return chunk, WaveformSet.read(injections_file, model.ifos)
 
 
 def branch_streams(

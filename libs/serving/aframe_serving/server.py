@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 from aframe_contracts.repository import ENSEMBLE
-from aframe_infer.engine import ServerError
+from aframe_serving.errors import ServerError
 
-logger = logging.getLogger("aframe_infer")
+logger = logging.getLogger("aframe_serving")
 
 DEFAULT_ENV = ".venv-triton"
 

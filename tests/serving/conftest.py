@@ -1,0 +1,5 @@
+"""The serving library's tests serve the inference tests' small exported
+model (tests/infer/conftest.py)."""
+
+from tests.export.conftest import power_weights, weights  # noqa: F401
+from tests.infer.conftest import background, calibrated, repository  # noqa: F401
