@@ -196,6 +196,9 @@ def test_benchmark_of_a_model_trained_elsewhere(
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lowest_far_per_month"] == pytest.approx(2592000 / DURATION)
+    # the model's own windows, as it was calibrated
+    assert summary["integration_window_length"] == 0.5
+    assert summary["cluster_window_length"] == 4.0
     # a second benchmark into the same directory replaces only when asked
     assert main(args) == 2
     assert "events-foreground.hdf exists: pass --force" in (

@@ -6,7 +6,7 @@ import pytest
 from aframe_contracts import repository as repository_contract
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
-from aframe_contracts.repository import Manifest
+from aframe_contracts.repository import TIMING_FILE, Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_data import strain
 from aframe_infer.cli import main
@@ -24,7 +24,7 @@ def test_analyse_finds_loud_injections_at_their_time(
     times = T0 + np.arange(30, 220, 7.5) + rng.uniform(-0.5, 0.5, 26)
     injections = loud_injections(tmp_path / "inj.hdf5", times)
     out = tmp_path / "branch"
-    analyse(calibrated, background, [0, 1], out, 0.5, 4.0, injections)
+    analyse(calibrated, background, [0, 1], out, injections, 0.5, 4.0)
     events = BackgroundEvents.read(out / "background.hdf5")
     assert events.Tb == pytest.approx(DURATION - 1 - 16 - 2, abs=1)
     background_stats = events.statistic
@@ -46,7 +46,7 @@ def test_analyse_finds_loud_injections_at_their_time(
     assert found.rejected["snr"].tolist() == [1.0]
 
     second = tmp_path / "branch2"
-    analyse(calibrated, background, [0, 2], second, 0.5, 4.0, injections)
+    analyse(calibrated, background, [0, 2], second, injections, 0.5, 4.0)
     merged_bg, merged_fg = tmp_path / "bg.hdf5", tmp_path / "fg.hdf5"
     aggregate([out, second], merged_bg, merged_fg)
     merged = BackgroundEvents.read(merged_bg)
@@ -55,10 +55,14 @@ def test_analyse_finds_loud_injections_at_their_time(
     fg = ForegroundEvents.read(merged_fg)
     assert fg.parameters["snr"].size == 52 and fg.attrs["num_draws"] == 54
     assert fg.attrs["time_window"] == timing.half_width
+    # both record the windows the events were made with
+    for attrs in (merged.attrs, fg.attrs):
+        assert attrs["integration_window_length"] == 0.5
+        assert attrs["cluster_window_length"] == 4.0
 
     # what exists is replaced only when asked, and inputs never
     with pytest.raises(DataError, match="background.hdf5 exists"):
-        analyse(calibrated, background, [0, 2], second, 0.5, 4.0, injections)
+        analyse(calibrated, background, [0, 2], second, injections, 0.5, 4.0)
     with pytest.raises(DataError, match="exists: pass --force"):
         aggregate([out, second], merged_bg, merged_fg)
     with pytest.raises(DataError, match="would destroy the input"):
@@ -162,3 +166,35 @@ def test_analyse_opens_the_repository_once(repository, tmp_path, monkeypatch):
     assert main(short_analysis(repository, tmp_path)) == 0
     assert len(reads) == 1
     assert len(checksums) == len(read(repository).files)
+
+
+def test_the_windows_are_the_models_unless_given(calibrated, tmp_path, caplog):
+    """Without windows, analyse takes those the model was calibrated
+    with; others are used, said to void the calibrated time window, and
+    recorded."""
+    path = simulated_background(tmp_path / "bg.hdf5", T0, 64)
+    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
+    analyse(calibrated, path, [0, 1], tmp_path / "own", injections)
+    assert "may not hold" not in caplog.text
+    analyse(
+        calibrated,
+        path,
+        [0, 1],
+        tmp_path / "other",
+        injections,
+        integration_window_length=1.0,
+    )
+    assert "may not hold" in caplog.text
+    for name, windows in (("own", (0.5, 4.0)), ("other", (1.0, 4.0))):
+        background = BackgroundEvents.read(tmp_path / name / "background.hdf5")
+        foreground = ForegroundEvents.read(tmp_path / name / "foreground.hdf5")
+        for attrs in (background.attrs, foreground.attrs):
+            recorded = (
+                attrs["integration_window_length"],
+                attrs["cluster_window_length"],
+            )
+            assert recorded == windows
+    # a model without a calibration has no windows of its own
+    (calibrated / TIMING_FILE).unlink()
+    with pytest.raises(RepositoryError, match="give integration_window"):
+        analyse(calibrated, path, [0, 1], tmp_path / "none", injections)

@@ -100,3 +100,23 @@ def test_held_out_background_over_several_files(tmp_path):
     assert longest_piece(paths, (110, 250)) == (200, 250)
     with pytest.raises(RepositoryError, match="holds any of GPS 300"):
         longest_piece(paths, (300, 400))
+
+
+def test_a_recalibration_keeps_the_windows(calibrated, background, tmp_path):
+    """Without windows, calibrate measures with those of the model's
+    calibration; a model never calibrated must be given them."""
+    from aframe_infer.timing import calibrate
+
+    bursts = loud_injections(tmp_path / "validation.hdf5", np.zeros(40))
+    span = (T0, T0 + DURATION)
+    timing = calibrate(
+        calibrated, [background], bursts, span=span, window_quantile=0.95
+    )
+    assert timing.window_quantile == 0.95
+    assert (
+        timing.integration_window_length,
+        timing.cluster_window_length,
+    ) == (0.5, 4.0)
+    (calibrated / TIMING_FILE).unlink()
+    with pytest.raises(RepositoryError, match="give integration_window"):
+        calibrate(calibrated, [background], bursts, span=span)

@@ -47,9 +47,9 @@ def offline_background(calibrated, background, tmp_path):  # noqa: F811
             background,
             [0.0, float(k)],
             branches[-1],
+            loud_injections(tmp_path / f"none-{k}.hdf5", []),
             timing.integration_window_length,
             timing.cluster_window_length,
-            loud_injections(tmp_path / f"none-{k}.hdf5", []),
         )
     path = tmp_path / "background-events.hdf5"
     aggregate(branches, path, tmp_path / "foreground-events.hdf5")

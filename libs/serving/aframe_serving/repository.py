@@ -6,8 +6,14 @@ manifest is read and every file of its version checked against the
 checksum export recorded, once, and its stream geometry and time
 calibration (``timing.json``) come with it.  The engines, the streams and
 the event windows all read them from here.
+
+A model's integration and cluster windows are those it was calibrated
+with, unless a command is given others (``windows``): its calibrated time
+window holds for those only, so a command that uses it with other
+windows says so (``time_window``).
 """
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +21,8 @@ from aframe_contracts.errors import ContractError
 from aframe_contracts.repository import TIMING_FILE, Manifest, TimeCalibration
 from aframe_serving.errors import RepositoryError
 from aframe_serving.stream import Geometry
+
+logger = logging.getLogger("aframe_serving")
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,63 @@ class ModelRepository:
         if self.calibration is None:
             raise RepositoryError(self.uncalibrated)
         return self.calibration
+
+    def windows(
+        self, integration: float | None, cluster: float | None
+    ) -> tuple[float, float]:
+        """The integration and cluster windows of a command (s): those
+        given, else those the model was calibrated with.
+
+        Raises:
+            RepositoryError: a window is not given, and the model has no
+                calibration to take it from.
+        """
+        if integration is not None and cluster is not None:
+            return integration, cluster
+        if self.calibration is None:
+            raise RepositoryError(
+                "give integration_window_length and cluster_window_length: "
+                "the model's own are those of its calibration, and "
+                + self.uncalibrated
+            )
+        timing = self.calibration
+        integration = (
+            timing.integration_window_length
+            if integration is None
+            else integration
+        )
+        cluster = timing.cluster_window_length if cluster is None else cluster
+        logger.info(
+            "integration window %g s, cluster window %g s (the model "
+            "was calibrated with %g s and %g s)",
+            integration,
+            cluster,
+            timing.integration_window_length,
+            timing.cluster_window_length,
+        )
+        return integration, cluster
+
+    def time_window(self, integration: float, cluster: float) -> float:
+        """The model's calibrated time window (s); a warning when it was
+        measured with other integration or cluster windows than these.
+
+        Raises:
+            RepositoryError: the model has no calibration.
+        """
+        timing = self.timing
+        calibrated = (
+            timing.integration_window_length,
+            timing.cluster_window_length,
+        )
+        if calibrated != (integration, cluster):
+            logger.warning(
+                "the time window %.3f s was calibrated with integration and "
+                "cluster windows %s s, not %s s: it may not hold",
+                timing.half_width,
+                calibrated,
+                (integration, cluster),
+            )
+        return timing.half_width
 
     def check_strain(
         self, what: str, sample_rate: float, ifos: list[str]

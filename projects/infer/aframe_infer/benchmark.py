@@ -58,8 +58,8 @@ def mlgwsc(
     input_file: Path,
     output_file: Path,
     repository: Path,
-    integration_window_length: float = 1.5,
-    cluster_window_length: float = 8.0,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
     time_uncertainty: float | None = None,
     start: float | None = None,
     stop: float | None = None,
@@ -74,13 +74,17 @@ def mlgwsc(
             resampled to the model's rate when it differs.
         output_file: events as the challenge's evaluate.py reads them:
             datasets time (GPS s), stat (larger is louder) and var (the
-            time window around each event that counts as a hit, s).
+            time window around each event that counts as a hit, s); its
+            attributes record the integration and cluster windows.
         repository: the exported model repository.
-        integration_window_length: moving average of the outputs (s).
-        cluster_window_length: one event per this many seconds (s).
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model was calibrated with.
+        cluster_window_length: one event per this many seconds (s);
+            None: the model's, as for the integration window.
         time_uncertainty: the var of every event: how close to a
             coalescence it must be to count (s); None: the model's
-            calibrated time window (timing.json).
+            calibrated time window (timing.json), which holds for the
+            windows it was calibrated with.
         start: only events from this GPS time on (a chunk of a long
             file); the strain they need before it is read too.
         stop: only events before this GPS time.
@@ -94,12 +98,12 @@ def mlgwsc(
     check_output(output_file, [input_file], force)
     model = ModelRepository.open(repository)
     check_ifos(model)
+    windows = model.windows(integration_window_length, cluster_window_length)
     file_events(
         input_file,
         output_file,
         model,
-        integration_window_length,
-        cluster_window_length,
+        windows,
         time_uncertainty,
         start,
         stop,
@@ -111,18 +115,17 @@ def file_events(
     input_file: Path,
     output_file: Path,
     model: ModelRepository,
-    integration_window_length: float,
-    cluster_window_length: float,
+    windows: tuple[float, float],
     time_uncertainty: float | None,
     start: float | None,
     stop: float | None,
     serving: Serving,
 ) -> None:
-    """``mlgwsc`` for a repository opened and inputs checked already."""
+    """``mlgwsc`` for a repository opened and inputs checked already,
+    with the (integration, cluster) windows (s)."""
+    integration_window_length, cluster_window_length = windows
     if time_uncertainty is None:
-        time_uncertainty = calibrated_window(
-            model, integration_window_length, cluster_window_length
-        )
+        time_uncertainty = model.time_window(*windows)
     rate = model.sample_rate
     geometry = model.geometry
     # around a chunk, the strain its events need: a request's worth and
@@ -174,6 +177,8 @@ def file_events(
         f["time"] = time[keep][order]
         f["stat"] = stat[keep][order]
         f["var"] = np.full(order.size, time_uncertainty)
+        f.attrs["integration_window_length"] = integration_window_length
+        f.attrs["cluster_window_length"] = cluster_window_length
     logger.info(
         "%d events in %d segments of %s", order.size, len(segments), input_file
     )
@@ -190,27 +195,6 @@ def check_ifos(model: ModelRepository) -> None:
             f"the model in {model.path} analyses {model.ifos}; "
             "MLGWSC-1 data is H1 and L1"
         )
-
-
-def calibrated_window(
-    model: ModelRepository, integration_window_length, cluster_window_length
-) -> float:
-    """The model's time window; a warning when it was measured with
-    other integration or cluster windows than these."""
-    timing = model.timing
-    calibrated = (
-        timing.integration_window_length,
-        timing.cluster_window_length,
-    )
-    if calibrated != (integration_window_length, cluster_window_length):
-        logger.warning(
-            "the time window %.3f s was calibrated with integration and "
-            "cluster windows %s s, not %s s: it may not hold",
-            timing.half_width,
-            calibrated,
-            (integration_window_length, cluster_window_length),
-        )
-    return timing.half_width
 
 
 def optimal_snrs(
@@ -434,8 +418,8 @@ def mlgwsc_benchmark(
     output_dir: Path,
     mlgwsc_dir: str = "",
     mlgwsc_env: str = "",
-    integration_window_length: float = 1.5,
-    cluster_window_length: float = 8.0,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
     time_uncertainty: float | None = None,
     serving: Serving = Serving(),
     glitches: GlitchModel | None = None,
@@ -451,11 +435,13 @@ def mlgwsc_benchmark(
         seed: the generator's seed.
         output_dir: gets data/ (the set; kept, so a rerun reuses it),
             events-foreground.hdf, events-background.hdf, eval.hdf,
-            score.hdf5 and summary.json.
+            score.hdf5 and summary.json (which records the windows).
         mlgwsc_dir: a checkout of the challenge (see ``mlgwsc_data``).
         mlgwsc_env: the environment that runs it.
-        integration_window_length: moving average of the outputs (s).
-        cluster_window_length: one event per this many seconds (s).
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model was calibrated with.
+        cluster_window_length: one event per this many seconds (s);
+            None: the model's, as for the integration window.
         time_uncertainty: the events' var (s); None: the model's window.
         serving: how the model is served (see ``analyse``).
         glitches: glitches added to the set (see ``mlgwsc_data``).
@@ -476,6 +462,7 @@ def mlgwsc_benchmark(
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
     model = ModelRepository.open(repository)
     check_ifos(model)
+    windows = model.windows(integration_window_length, cluster_window_length)
     data = generate(
         code, dataset, duration, seed, output_dir / "data", glitches
     )
@@ -490,8 +477,7 @@ def mlgwsc_benchmark(
             path,
             events[kind],
             model,
-            integration_window_length,
-            cluster_window_length,
+            windows,
             time_uncertainty,
             None,
             None,
@@ -506,6 +492,8 @@ def mlgwsc_benchmark(
         {
             "repository": str(repository),
             "data": str(data.directory),
+            "integration_window_length": windows[0],
+            "cluster_window_length": windows[1],
             **glitch_summary(data, [events["background"]]),
         },
     )

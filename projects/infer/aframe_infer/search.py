@@ -24,6 +24,8 @@ from aframe_serving.stream import inject, shifted
 
 logger = logging.getLogger("aframe_infer")
 
+# the windows events were made with, recorded in every event file
+WINDOW_ATTRS = ("integration_window_length", "cluster_window_length")
 # the attributes of the injections that the merged foreground keeps
 KEPT_ATTRS = (
     "prior",
@@ -32,6 +34,7 @@ KEPT_ATTRS = (
     "sample_rate",
     "approximant",
     "time_window",
+    *WINDOW_ATTRS,
 )
 
 
@@ -40,9 +43,9 @@ def analyse(
     background_file: Path,
     shifts: list[float],
     output_dir: Path,
-    integration_window_length: float,
-    cluster_window_length: float,
     injections_file: Path,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
     serving: Serving = Serving(),
     sequence_id: int = 1,
     time_window: float | None = None,
@@ -54,10 +57,13 @@ def analyse(
         repository: the exported model repository.
         background_file: the chunk's strain.
         shifts: each ifo's time shift (s).
-        output_dir: gets background.hdf5 and foreground.hdf5.
-        integration_window_length: moving average of the outputs (s).
-        cluster_window_length: one event per this many seconds (s).
+        output_dir: gets background.hdf5 and foreground.hdf5, which
+            record the windows used.
         injections_file: this timeslide's injections (data stage).
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model was calibrated with.
+        cluster_window_length: one event per this many seconds (s);
+            None: the model's, as for the integration window.
         serving: how the model is served: the backend, and for triton
             the server's address or the server to start for the run.
         sequence_id: the background stream's Triton sequence id; the
@@ -65,7 +71,8 @@ def analyse(
             server).
         time_window: an event finds an injection when it is the nearest
             one and this close to its coalescence (s); None: the model's
-            calibrated window (timing.json).
+            calibrated window (timing.json), which holds for the windows
+            it was calibrated with (a warning says when these differ).
         force: replace existing event files in output_dir.
     """
     check_windows(
@@ -81,26 +88,29 @@ def analyse(
     )
     # the inputs are read and checked before any server starts
     model = ModelRepository.open(repository)
+    integration, cluster = model.windows(
+        integration_window_length, cluster_window_length
+    )
     chunk, injections = read_branch(model, background_file, injections_file)
     if time_window is None:
-        time_window = model.timing.half_width
+        time_window = model.time_window(integration, cluster)
     streams = branch_streams(chunk, injections, shifts, model.ifos)
     with streamer(model, serving, output_dir, sequence_id) as run:
         outputs = run(streams)
 
     geometry = model.geometry
     events = [
-        stream_events(
-            output,
-            chunk.t0,
-            geometry,
-            integration_window_length,
-            cluster_window_length,
-        )
+        stream_events(output, chunk.t0, geometry, integration, cluster)
         for output in outputs
     ]
     Tb = outputs[0].size * geometry.stride / chunk.sample_rate
-    attrs = {"shifts": shifts, "t0": chunk.t0, "time_window": time_window}
+    attrs = {
+        "shifts": shifts,
+        "t0": chunk.t0,
+        "time_window": time_window,
+        "integration_window_length": integration,
+        "cluster_window_length": cluster,
+    }
     write_branch(output_dir, events, Tb, injections, model.ifos, attrs)
 
 
@@ -122,7 +132,8 @@ def write_branch(
         Tb: the background's analysed time (s).
         injections: the branch's injections.
         ifos: the model's ifos, in its channel order.
-        attrs: shifts, t0 and time_window, recorded in both files.
+        attrs: shifts, t0, time_window and the integration and cluster
+            windows, recorded in both files.
     """
     output_dir = Path(output_dir)
     statistic, time = events[0]
@@ -262,15 +273,18 @@ def aggregate(
 
 
 def merge_background(branches: list[BackgroundEvents]) -> BackgroundEvents:
-    """Every branch's events, sorted by statistic (ascending), Tb summed."""
+    """Every branch's events, sorted by statistic (ascending), Tb summed,
+    with the windows they were made with."""
     statistic = np.concatenate([b.statistic for b in branches])
     order = np.argsort(statistic, kind="stable")
+    attrs = branches[-1].attrs
     return BackgroundEvents(
         statistic[order],
         np.concatenate([b.time for b in branches])[order],
         np.concatenate([b.shift for b in branches])[order],
         sum(b.Tb for b in branches),
         branches[-1].ifos,
+        {k: attrs[k] for k in WINDOW_ATTRS if k in attrs},
     )
 
 

@@ -214,8 +214,8 @@ def calibrate(
     repository: Path,
     background_files: list[Path],
     waveforms_file: Path,
-    integration_window_length: float,
-    cluster_window_length: float,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
     span: tuple[float, float] | None = None,
     max_injections: int = 1000,
     window_quantile: float = 0.99,
@@ -231,8 +231,10 @@ def calibrate(
         waveforms_file: projected validation signals (data stage):
             waveforms/<ifo> with their attributes duration and right_pad.
         integration_window_length: the statistic's moving average (s), as
-            inference will use it.
-        cluster_window_length: one event per this many seconds (s).
+            inference will use it; None: the window of the model's
+            earlier calibration (timing.json) of this version.
+        cluster_window_length: one event per this many seconds (s); None:
+            the earlier calibration's, as for the integration window.
         span: GPS [start, stop) of background the model never trained
             on; None: the ``validation_span`` its training recorded.
         max_injections: at most this many signals, chosen at random.
@@ -252,6 +254,9 @@ def calibrate(
             "residuals, in (0, 1]"
         )
     model = ModelRepository.open(repository)
+    integration_window_length, cluster_window_length = model.windows(
+        integration_window_length, cluster_window_length
+    )
     manifest, geometry = model.manifest, model.geometry
     ifos, rate = model.ifos, model.sample_rate
     responses, coalescence = read_signals(

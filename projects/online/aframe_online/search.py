@@ -306,7 +306,8 @@ def search(
         gracedb_group: the GraceDB group of the uploads.
         integration_window_length: moving average of the outputs (s);
             None: the window the model's time calibration used, which
-            must be the offline background's.
+            must be the offline background's (a warning says when the
+            background records another).
         cluster_window_length: one event per this many seconds (s);
             None: the calibration's.
         frame_timeout: how long a late frame is waited for once later
@@ -318,21 +319,25 @@ def search(
         serving: how the model is served: the backend, and for triton
             the address of a server that serves the repository.
     """
-    model = ModelRepository.open(repository)
-    timing = model.timing
-    if integration_window_length is None:
-        integration_window_length = timing.integration_window_length
-    if cluster_window_length is None:
-        cluster_window_length = timing.cluster_window_length
     check_windows(integration_window_length, cluster_window_length)
     check_not_negative(far_threshold=far_threshold)
     check_positive(frame_timeout=frame_timeout, poll_interval=poll_interval)
+    model = ModelRepository.open(repository)
+    integration_window_length, cluster_window_length = model.windows(
+        integration_window_length, cluster_window_length
+    )
     background = BackgroundEvents.read(background_file)
     if sorted(background.ifos) != sorted(model.ifos):
         raise RepositoryError(
             f"{background_file} is the background of {background.ifos}, "
             f"the model in {repository} analyses {model.ifos}"
         )
+    check_background_windows(
+        background_file,
+        background,
+        integration_window_length,
+        cluster_window_length,
+    )
     settings = FrameSettings(
         frame_dir, frame_type, channel, state_channel, state_mask
     )
@@ -352,10 +357,13 @@ def search(
             alerts,
         )
         logger.info(
-            "searching %s frames in %s: FAR from %.0f s of background, "
-            "alerts at FAR <= %g per year%s",
+            "searching %s frames in %s, integration window %g s, cluster "
+            "window %g s: FAR from %.0f s of background, alerts at FAR <= "
+            "%g per year%s",
             frame_type,
             frame_dir,
+            integration_window_length,
+            cluster_window_length,
             background.Tb,
             far_threshold,
             f" to {gracedb_url}" if gracedb_url else "",
@@ -380,6 +388,29 @@ def search(
             store.close()
             report_latency(online.latencies)
     return online
+
+
+def check_background_windows(
+    path: Path,
+    background: BackgroundEvents,
+    integration_window_length: float,
+    cluster_window_length: float,
+) -> None:
+    """Warn when the offline background records other windows than the
+    search's: the FARs read off it are those of another statistic."""
+    recorded = tuple(
+        background.attrs.get(name)
+        for name in ("integration_window_length", "cluster_window_length")
+    )
+    used = (integration_window_length, cluster_window_length)
+    if None not in recorded and tuple(map(float, recorded)) != used:
+        logger.warning(
+            "%s was made with integration and cluster windows %s s, the "
+            "search uses %s s: its FARs are those of another statistic",
+            path,
+            tuple(map(float, recorded)),
+            used,
+        )
 
 
 def first_frame(watcher: FrameWatcher) -> int:
