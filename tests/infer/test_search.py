@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from aframe_contracts import repository as repository_contract
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.repository import TIMING_FILE, Manifest
@@ -148,24 +147,15 @@ def test_settings_no_search_can_use_are_named(
     assert not (tmp_path / "o").exists()
 
 
-def test_analyse_opens_the_repository_once(repository, tmp_path, monkeypatch):
+def test_analyse_opens_the_repository_once(
+    repository, tmp_path, repository_reads
+):
     """The manifest is read and the files' checksums taken once a call
     (it was five reads and a checksum of every file in the streamer)."""
-    reads, checksums = [], []
-    read, sha256 = Manifest.read, repository_contract.sha256
-    monkeypatch.setattr(
-        Manifest,
-        "read",
-        classmethod(lambda cls, path: reads.append(path) or read(path)),
-    )
-    monkeypatch.setattr(
-        repository_contract,
-        "sha256",
-        lambda path: checksums.append(path) or sha256(path),
-    )
     assert main(short_analysis(repository, tmp_path)) == 0
+    reads, checksums = repository_reads
     assert len(reads) == 1
-    assert len(checksums) == len(read(repository).files)
+    assert len(checksums) == len(Manifest.read(repository).files)
 
 
 def test_the_windows_are_the_models_unless_given(calibrated, tmp_path, caplog):

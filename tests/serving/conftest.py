@@ -2,4 +2,9 @@
 model (tests/infer/conftest.py)."""
 
 from tests.export.conftest import power_weights, weights  # noqa: F401
-from tests.infer.conftest import background, calibrated, repository  # noqa: F401
+from tests.infer.conftest import (  # noqa: F401
+    background,
+    calibrated,
+    repository,
+    repository_reads,
+)

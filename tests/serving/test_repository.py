@@ -11,21 +11,11 @@ from aframe_serving.repository import ModelRepository
 from tests.infer.conftest import export_model
 
 
-def test_the_manifest_is_read_and_verified_once(repository, monkeypatch):
-    reads, verifies = [], []
-    read, verify = Manifest.read, Manifest.verify
-    monkeypatch.setattr(
-        Manifest,
-        "read",
-        classmethod(lambda cls, path: reads.append(path) or read(path)),
-    )
-    monkeypatch.setattr(
-        Manifest,
-        "verify",
-        lambda self, path: verifies.append(path) or verify(self, path),
-    )
+def test_the_manifest_is_read_and_verified_once(repository, repository_reads):
     model = ModelRepository.open(repository)
-    assert len(reads) == len(verifies) == 1
+    reads, checksums = repository_reads
+    assert len(reads) == 1
+    assert len(checksums) == len(model.manifest.files)
     assert model.ifos == ["H1", "L1"] and model.sample_rate == 256
     assert model.geometry.buffer_size == model.manifest.buffer_size
     # an uncalibrated repository opens; only its timing is an error
