@@ -24,17 +24,12 @@ import luigi
 from luigi.parameter import MissingParameterException
 
 from aframe import devices, paths, provenance, stage
+from aframe.paths import config_file
 from aframe_contracts.files import sha256
 
 logger = logging.getLogger("aframe")
 
 PIPELINE_SECTION = "pipeline"
-
-
-def config_file() -> Path | None:
-    """The law cfg this process was started with, if any."""
-    name = law.config.Config.instance().config_file
-    return Path(name) if name else None
 
 
 def resolve_config_path(value: str) -> Path:
@@ -217,7 +212,7 @@ class StageTask(ContainerParams):
         the tasks it requires; None while one of them is a workflow whose
         branches are not known yet (its segments are not written)."""
         inputs = []
-        for task in provenance.upstream(self):
+        for task in self.upstream_tasks():
             value = task.provenance_digest(memo)
             if value is None:
                 return None
@@ -231,6 +226,15 @@ class StageTask(ContainerParams):
             "configs": [sha256(path) for path in call.configs],
             "inputs": inputs,
         }
+
+    def upstream_tasks(self) -> list["StageTask"]:
+        """The stage tasks this task requires (workflows stand for their
+        branches)."""
+        return [
+            required
+            for required in law.util.flatten(self.requires())
+            if isinstance(required, StageTask)
+        ]
 
     def provenance_digest(self, memo: dict) -> str | None:
         """The digest of ``provenance``; a workflow's, of its branches'.

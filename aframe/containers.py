@@ -36,8 +36,8 @@ from pathlib import Path
 
 import law
 
-from aframe.base import PIPELINE_SECTION, config_file, stage_image
-from aframe.paths import REPO_DIR
+from aframe.base import PIPELINE_SECTION, stage_image
+from aframe.paths import REPO_DIR, config_file
 from aframe.stage import APPTAINER
 from aframe_contracts.files import write_atomic
 

@@ -152,7 +152,7 @@ class PipelineParams(ContainerParams):
 
     # simulated signals
     prior = luigi.Parameter(
-        description="name of the injection prior (see aframe_data.priors)"
+        description="name of the injection prior (see aframe_priors.priors)"
     )
     waveform_approximant = luigi.Parameter(description="waveform model")
     waveform_duration = PositiveFloatParameter(

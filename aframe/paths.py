@@ -1,4 +1,5 @@
-"""Where things live: the shipped configs and the experiment's data roots.
+"""Where things live: the shipped configs, the experiment's cfg and its
+data roots.
 
 The data roots come from the ``AFRAME_*`` environment variables that
 ``aframe-init`` writes into ``run.sh``.  They are read when a task needs a
@@ -53,3 +54,13 @@ def root(name: str) -> Path:
             f"{variable} yourself"
         )
     return Path(value).expanduser().resolve()
+
+
+def config_file() -> Path | None:
+    """The law cfg this process was started with, if any."""
+    # law only when asked: aframe-init imports this module, and starts
+    # faster without it
+    import law
+
+    name = law.config.Config.instance().config_file
+    return Path(name) if name else None

@@ -16,8 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import law
-
 from aframe import paths
 from aframe_contracts.files import write_atomic
 
@@ -41,15 +39,13 @@ def portable(value: Any) -> Any:
 
 
 def _bases() -> list[tuple[str, str]]:
-    from aframe.base import config_file
-
     bases = []
     for name in paths.ROOTS:
         try:
             bases.append((name, str(paths.root(name))))
         except paths.MissingRootError:
             continue
-    cfg = config_file()
+    cfg = paths.config_file()
     if cfg is not None:
         bases.append(("experiment", str(cfg.resolve().parent)))
     return bases
@@ -73,18 +69,6 @@ def digest(record: Any) -> str:
     """The sha256 of a record (or a list of digests), as canonical JSON."""
     text = json.dumps(record, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def upstream(task: law.Task) -> list[law.Task]:
-    """The stage tasks ``task`` requires (workflows stand for their
-    branches)."""
-    from aframe.base import StageTask
-
-    return [
-        required
-        for required in law.util.flatten(task.requires())
-        if isinstance(required, StageTask)
-    ]
 
 
 def read(path: Path) -> dict | None:

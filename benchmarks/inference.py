@@ -29,9 +29,9 @@ import torch
 
 from aframe_contracts.model import WhiteningSpec
 from aframe_export.export import export
-from aframe_infer.engine import LocalEngine, TritonEngine, read_manifest
-from aframe_infer.server import TritonServer, default_server
-from aframe_infer.stream import Geometry
+from aframe_serving.engine import LocalEngine, TritonEngine
+from aframe_serving.repository import ModelRepository
+from aframe_serving.server import TritonServer, default_server
 from aframe_signal.whitening import STRAIN_SCALE, Whitener
 from aframe_train.model import resnet
 
@@ -98,8 +98,8 @@ def main() -> None:
         platform="onnx",
         serving="python",
     )
-    manifest = read_manifest(repository)
-    geometry = Geometry.from_manifest(manifest)
+    model = ModelRepository.open(repository)
+    geometry = model.geometry
     rng = np.random.default_rng(0)
     size = round(args.duration * RATE)
     strains = [rng.standard_normal((2, size)) * 1e-21 for _ in range(2)]
@@ -111,14 +111,14 @@ def main() -> None:
     naive(weights, strains)
     timings["naive torch loop"] = time.perf_counter() - start
 
-    engine = LocalEngine(repository)
+    engine = LocalEngine(model)
     start = time.perf_counter()
     engine.infer(updates)
     timings["local engine"] = time.perf_counter() - start
 
     if (default_server() / "bin" / "python").exists():
         with TritonServer(repository, log=work / "triton.log") as server:
-            client = TritonEngine(server.url, manifest)
+            client = TritonEngine(server.url, model.manifest)
             start = time.perf_counter()
             client.infer(updates)
             timings["triton (pytriton, CPU)"] = time.perf_counter() - start

@@ -60,9 +60,10 @@ def low_latency_repository(experiment: Path, batch_size: int, out: Path):
 
 def update_time(repository: Path, repeats: int = 20) -> float:
     """Median seconds of one update through the local engine."""
-    from aframe_infer.engine import LocalEngine
+    from aframe_serving.engine import LocalEngine
+    from aframe_serving.repository import ModelRepository
 
-    engine = LocalEngine(repository)
+    engine = LocalEngine(ModelRepository.open(repository))
     manifest = engine.manifest
     sequence = engine.sequence(len(manifest.ifos))
     rng = np.random.default_rng(0)

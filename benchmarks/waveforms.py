@@ -24,7 +24,7 @@ import torch
 from lalsim_reference import lalsim_polarisations
 
 from aframe_data import waveforms
-from aframe_data.priors import sample
+from aframe_priors.priors import sample
 
 
 def rate(generate: Callable[[], object], count: int, repeats: int) -> float:

@@ -79,7 +79,7 @@ def pytest_addoption(parser):
 
 def pytest_collection_modifyitems(config, items):
     """Skip, with the reason shown, tests whose optional part is missing."""
-    from aframe_infer.server import default_server
+    from aframe_serving.server import default_server
 
     if not (default_server() / "bin" / "python").exists():
         skip = pytest.mark.skip(

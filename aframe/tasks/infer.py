@@ -15,31 +15,32 @@ from aframe_contracts.repository import Manifest, TimeCalibration
 
 class InferenceParams(TrainedModelParams):
     """What serves the exported model and turns its outputs into events:
-    the ``[pipeline]`` settings backend, triton_url, triton_server,
-    integration_window_length and cluster_window_length."""
-
-    # where and how the model is served, not what it computes: a change
-    # leaves the results standing
-    SERVING = ("backend", "triton_url", "triton_server")
+    the ``[pipeline]`` settings backend, triton_url, triton_server (the
+    stage's ``serving`` group), integration_window_length and
+    cluster_window_length."""
 
     def recorded_parameters(self, call):
+        # where and how the model is served, not what it computes: a
+        # change leaves the results standing
         return {
             key: value
             for key, value in call.parameters.items()
-            if key not in self.SERVING
+            if key != "serving"
         }
 
-    def serving(self) -> dict:
-        """The stage parameters of the serving and the event windows."""
+    def inference_parameters(self) -> dict:
+        """The stage parameters of the event windows and the serving."""
         return {
             "integration_window_length": self.integration_window_length,
             "cluster_window_length": self.cluster_window_length,
-            "backend": self.backend,
-            "triton_url": self.triton_url,
-            # relative to the cfg, like the cfg's other paths
-            "triton_server": str(resolve_config_path(self.triton_server))
-            if self.triton_server
-            else "",
+            "serving": {
+                "backend": self.backend,
+                "triton_url": self.triton_url,
+                # relative to the cfg, like the cfg's other paths
+                "triton_server": str(resolve_config_path(self.triton_server))
+                if self.triton_server
+                else "",
+            },
         }
 
 
@@ -91,7 +92,7 @@ class Calibrate(InferenceParams, StageTask):
                 "background_files": [t.path for t in background],
                 "waveforms_file": inputs["waveforms"].path,
                 "seed": self.seed,
-                **self.serving(),
+                **self.inference_parameters(),
             },
         )
 
@@ -145,7 +146,7 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
                 "injections_file": injections.path,
                 "shifts": list(self.branch_data.shifts),
                 "output_dir": str(self.branch_dir()),
-                **self.serving(),
+                **self.inference_parameters(),
                 # each branch's two streams get their own sequence ids, so
                 # branches can share one server
                 "sequence_id": 2 * self.branch + 1,

@@ -147,7 +147,7 @@ class ChallengeEvents(
                 "repository": str(Path(inputs["model"].path).parent),
                 "start": chunk.start,
                 "stop": chunk.stop,
-                **self.serving(),
+                **self.inference_parameters(),
             },
         )
 

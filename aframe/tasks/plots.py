@@ -3,7 +3,8 @@
 import law
 import luigi
 
-from aframe.base import StageCall, StageTask, config_file
+from aframe.base import StageCall, StageTask
+from aframe.paths import config_file
 from aframe.tasks.infer import AggregateEvents
 from aframe.tasks.mlgwsc import ChallengeScore
 from aframe.tasks.testing import TestingBackground

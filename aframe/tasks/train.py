@@ -73,7 +73,7 @@ class Train(TrainingTask):
         # Only a stopped fit continues from its last epoch: a finished one
         # runs again because its settings or its inputs changed, and its
         # checkpoints were trained on the old data (the fit's own check,
-        # aframe_train.cli.resume_from, names the data files, not their
+        # aframe_train.fit.resume_from, names the data files, not their
         # contents).  Decided before run() removes the record.
         self.resumable = not (self.workdir() / provenance.RECORD).exists()
         super().run()
@@ -81,7 +81,7 @@ class Train(TrainingTask):
     def stage_call(self):
         parameters = self.fit_parameters()
         # a killed fit continues from its last epoch when rerun, unless
-        # its settings changed (aframe_train.cli.resume_from)
+        # its settings changed (aframe_train.fit.resume_from)
         parameters["resume"] = getattr(self, "resumable", True)
         trainer = devices.trainer_devices(self.gpus)
         if trainer:

@@ -13,6 +13,12 @@ Everything here runs at build time, so these parts cannot drift:
 ``{file-layout}`` ``aframe_contracts.strain``
     a file layout, from the contract that reads and writes it: the
     module's description, and the fields of each of its contracts.
+``{layers}``
+    every package of the project, its layer, what it may import and what
+    it imports (``aframe.layers``); an import that breaks the rule, or
+    an import circle, fails the build.
+``{contracts}``
+    each file format of file_layouts.md, and the contract that owns it.
 """
 
 import configparser
@@ -526,9 +532,104 @@ class FileLayout(Directive):
         return result
 
 
+# ------------------------------------------------------------ architecture
+def summary(path: Path) -> str:
+    """The first paragraph of a module's docstring, on one line, read
+    without importing it."""
+    import ast
+
+    docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return " ".join(docstring.split("\n\n")[0].split()).replace("``", "")
+
+
+class Layers(Directive):
+    """The project's packages by layer, what each may import and what it
+    does import, from the source (``aframe.layers``)."""
+
+    def run(self):
+        from aframe import layers
+        from aframe.paths import REPO_DIR
+
+        broken = layers.violations()
+        circles = layers.circles(layers.import_graph())
+        if broken or circles:
+            raise self.error(
+                "the code breaks its layering: "
+                + "; ".join(broken + [" -> ".join(c) for c in circles])
+            )
+        imports = layers.package_imports()
+        rows = []
+        for package, directory in layers.packages().items():
+            rows.append(
+                [
+                    code(package),
+                    layers.layer(package),
+                    code(str(directory.relative_to(REPO_DIR))),
+                    ", ".join(sorted(layers.allowed(package))) or "nothing",
+                    ", ".join(sorted(imports[package])) or "nothing",
+                    summary(directory / "__init__.py"),
+                ]
+            )
+        return [
+            table(
+                [
+                    "package",
+                    "layer",
+                    "where",
+                    "may import",
+                    "imports",
+                    "what it holds",
+                ],
+                rows,
+            )
+        ]
+
+
+class Contracts(Directive):
+    """Each file format of file_layouts.md: its contract module, the
+    contracts that read and write it (the dataclasses with ``read`` and
+    ``write``, else the module's ``read_`` and ``write_`` functions),
+    and the module's summary."""
+
+    def run(self):
+        import dataclasses
+
+        env = self.state.document.settings.env
+        layouts = (Path(env.srcdir) / "file_layouts.md").read_text()
+        rows = []
+        for name in re.findall(r"\{file-layout\} (\S+)", layouts):
+            module = importlib.import_module(name)
+            owners = [
+                key
+                for key, value in vars(module).items()
+                if dataclasses.is_dataclass(value)
+                and value.__module__ == name
+                and hasattr(value, "write")
+                and hasattr(value, "read")
+            ]
+            # a text format has functions, not a dataclass
+            owners = owners or [
+                f"{key}()"
+                for key, value in vars(module).items()
+                if callable(value)
+                and getattr(value, "__module__", "") == name
+                and key.startswith(("read_", "write_"))
+            ]
+            rows.append(
+                [
+                    code(name),
+                    ", ".join(owners),
+                    summary(Path(module.__file__)),
+                ]
+            )
+        return [table(["module", "read and written by", "the file"], rows)]
+
+
 def setup(app):
     app.add_directive("cli-help", CliHelp)
     app.add_directive("experiment", Experiment)
     app.add_directive("parameter-table", ParameterTable)
     app.add_directive("file-layout", FileLayout)
+    app.add_directive("layers", Layers)
+    app.add_directive("contracts", Contracts)
     return {"parallel_read_safe": False, "parallel_write_safe": True}

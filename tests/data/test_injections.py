@@ -105,17 +105,6 @@ def test_no_signals_asked():
     assert responses.shape == (0, 1, 4 * RATE) and draws.num_accepted == 0
 
 
-def test_injection_times():
-    rng = np.random.default_rng(0)
-    times = injections.injection_times(100, 1100, 50, 16, rng)
-    assert times.size == 50
-    assert times.min() >= 100 and times.max() <= 1100
-    assert np.diff(times).min() >= 16
-    # too many for the room: as many as fit
-    assert injections.injection_times(100, 1100, 500, 16, rng).size == 58
-    assert injections.injection_times(100, 90, 5, 16, rng).size == 0
-
-
 def test_gmst_matches_lal():
     import lal
 

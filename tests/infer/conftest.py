@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from aframe_contracts import repository as repository_contract
+from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
 from aframe_data import strain
@@ -43,6 +45,25 @@ def repository(power_weights, tmp_path):  # noqa: F811
     (path / "logs").mkdir()
     (path / "logs" / "export.log").write_text("exported\n")
     return path
+
+
+@pytest.fixture
+def repository_reads(monkeypatch):
+    """The repositories whose manifest is read, and the files whose
+    checksum is taken, while the test runs."""
+    reads, checksums = [], []
+    read, sha256 = Manifest.read, repository_contract.sha256
+    monkeypatch.setattr(
+        Manifest,
+        "read",
+        classmethod(lambda cls, path: reads.append(path) or read(path)),
+    )
+    monkeypatch.setattr(
+        repository_contract,
+        "sha256",
+        lambda path: checksums.append(path) or sha256(path),
+    )
+    return reads, checksums
 
 
 def simulated_background(path, t0=T0, duration=DURATION, seed=3):

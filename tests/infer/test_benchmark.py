@@ -16,7 +16,6 @@ import h5py
 import numpy as np
 import pytest
 
-from aframe_contracts.repository import Manifest
 from aframe_contracts.score import Score
 from aframe_data.psd import interpolate_psd, load_psd
 from aframe_infer import benchmark
@@ -29,7 +28,7 @@ from aframe_infer.challenge import (
     read_strain,
 )
 from aframe_infer.cli import main
-from aframe_infer.timing import read_timing
+from aframe_serving.repository import ModelRepository
 
 from .test_mlgwsc import burst
 
@@ -173,7 +172,7 @@ def test_loud_injections_count_as_found(
         } <= set(f)
         fraction = f["sensitive-fraction"][()]
     score = Score.read(out / "score.hdf5")
-    assert score.var == read_timing(calibrated).half_width
+    assert score.var == ModelRepository.open(calibrated).timing.half_width
     assert np.all(score.found[np.isin(score.tc, loud)])
     assert fraction[-1] > 0 and score.distance[score.loudest] > 0
     summary = json.loads((out / "summary.json").read_text())
@@ -197,6 +196,9 @@ def test_benchmark_of_a_model_trained_elsewhere(
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lowest_far_per_month"] == pytest.approx(2592000 / DURATION)
+    # the model's own windows, as it was calibrated
+    assert summary["integration_window_length"] == 0.5
+    assert summary["cluster_window_length"] == 4.0
     # a second benchmark into the same directory replaces only when asked
     assert main(args) == 2
     assert "events-foreground.hdf exists: pass --force" in (
@@ -225,10 +227,10 @@ def test_bad_input_is_named(
         capsys.readouterr().err
     )
     # a model of other detectors
-    other = replace(Manifest.read(repository), ifos=["H1", "V1"])
-    other.write(tmp_path / "repo")
+    model = ModelRepository.open(repository)
+    other = replace(model, manifest=replace(model.manifest, ifos=["H1", "V1"]))
     with pytest.raises(ChallengeError, match=r"analyses \['H1', 'V1'\]"):
-        benchmark.check_ifos(tmp_path / "repo")
+        benchmark.check_ifos(other)
 
 
 def test_a_failing_generator_shows_its_last_lines(challenge, tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 
 from aframe_data import strain
 from aframe_infer.cli import main
-from aframe_infer.timing import read_timing
+from aframe_serving.repository import ModelRepository
 
 from .conftest import RATE
 
@@ -46,8 +46,15 @@ def test_mlgwsc_file_round_trip(calibrated, tmp_path, caplog, capsys):
     assert "shorter than one request: skipped" in caplog.text
     with h5py.File(output, "r") as f:
         time, stat, var = f["time"][:], f["stat"][:], f["var"][:]
-    # var is the model's calibrated time window
-    window = read_timing(calibrated).half_width
+        windows = dict(f.attrs)
+    # the windows are the model's own, as calibrated, and recorded; var
+    # is the model's calibrated time window
+    assert windows == {
+        "integration_window_length": 0.5,
+        "cluster_window_length": 4.0,
+    }
+    assert "may not hold" not in caplog.text
+    window = ModelRepository.open(calibrated).timing.half_width
     assert np.all(np.diff(time) > 0) and np.all(var == window)
     # the two loudest events are the two bursts, inside var of their
     # time: evaluate.py will count them
@@ -70,6 +77,10 @@ def test_mlgwsc_file_round_trip(calibrated, tmp_path, caplog, capsys):
     assert main(args) == 0
     with h5py.File(output, "r") as f:
         assert np.all(f["var"][:] == 0.3)
+    # and other windows are taken, and recorded
+    assert main([*args, "--cluster-window-length=6"]) == 0
+    with h5py.File(output, "r") as f:
+        assert f.attrs["cluster_window_length"] == 6.0
     # every event lies inside an analysed segment
     assert time.min() > 1238166018 and time.max() < 1238166418 + 160
 
@@ -121,7 +132,7 @@ def test_nan_strain_is_left_out_and_said(calibrated, tmp_path, caplog):
     assert f"left out of the analysis: GPS {start + 100:.3f}-" in caplog.text
     with h5py.File(output, "r") as f:
         time, stat = f["time"][:], f["stat"][:]
-    window = read_timing(calibrated).half_width
+    window = ModelRepository.open(calibrated).timing.half_width
     assert abs(time[np.argmax(stat)] - (start + 300.0)) <= window
     # events on both sides of the gap, none inside it
     assert time.min() < start + 100 and time.max() > start + 200

@@ -1,90 +1,19 @@
 """aframe-infer analyse and aggregate on a small exported model."""
 
-import dataclasses
-
 import numpy as np
-import onnxruntime
 import pytest
-import torch
 
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
-from aframe_contracts.repository import Manifest
+from aframe_contracts.repository import TIMING_FILE, Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_data import strain
 from aframe_infer.cli import main
-from aframe_infer.engine import LocalEngine, RepositoryError
 from aframe_infer.search import aggregate, analyse
-from aframe_infer.stream import Geometry, StreamError, inject, shifted
-from aframe_infer.timing import read_timing
+from aframe_serving.errors import RepositoryError
+from aframe_serving.repository import ModelRepository
 
-from ..export.conftest import RATE
 from .conftest import DURATION, T0, loud_injections, simulated_background
-
-
-def test_shift_and_inject():
-    data = {"H1": np.arange(10.0), "L1": np.arange(10.0) + 100}
-    stream = shifted(data, ["H1", "L1"], [0, 2], 1)
-    assert stream.tolist() == [list(range(8)), list(range(102, 110))]
-    with pytest.raises(StreamError, match="longer than the strain"):
-        shifted(data, ["H1", "L1"], [0, 20], 1)
-    response = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    out = inject(
-        np.zeros((2, 8)),
-        0.0,
-        1.0,
-        np.array([3.0, 7.0]),
-        np.stack([response] * 2),
-        1,
-    )
-    assert out[0].tolist() == [0, 0, 1, 2, 3, 0, 1, 2]
-
-
-def test_the_geometry_holds_where_the_network_fires(repository):
-    """A model that records no response span fires over its whole
-    kernel; one that records it (a template bank) fires there."""
-    m = Manifest.read(repository)
-    assert Geometry.from_manifest(m).response == (0.0, m.kernel_length)
-    settings = dataclasses.replace(m.settings, response=[0.05, 0.3])
-    bank = dataclasses.replace(m, settings=settings)
-    assert Geometry.from_manifest(bank).response == (0.05, 0.3)
-
-
-def test_stream_outputs_cover_the_strain(repository):
-    m = Manifest.read(repository)
-    geometry = Geometry.from_manifest(m)
-    size = 100 * RATE + 37
-    strain = np.random.default_rng(0).standard_normal((2, size)) * 1e-21
-    (responses,) = LocalEngine(repository).infer([geometry.updates(strain)])
-    outputs = geometry.outputs(responses, size)
-    times = geometry.output_times(outputs.size, 0.0)
-    # the first output's kernel ends after the PSD window and one window
-    assert times[0] == pytest.approx(16 + 1 + 0.5)
-    # the last kernel (with half a filter) ends inside the strain
-    assert times[-1] + 0.5 <= size / RATE
-    assert times[-1] + 0.5 + 0.25 > size / RATE
-    assert np.all(np.diff(times) == 0.25)
-    assert m.buffer_size == (16 + 15 * 0.25 + 2) * RATE
-
-    # the same numbers as whitening each buffer of real data directly:
-    # no output has seen the snapshotter's zero state or the end padding
-    version = str(m.version)
-    preprocessor = torch.jit.load(
-        str(repository / "preprocessor" / version / "model.pt")
-    )
-    detector = onnxruntime.InferenceSession(
-        str(repository / "aframe" / version / "model.onnx")
-    )
-    direct = []
-    buffer, update = m.buffer_size, m.update_size
-    for start in range(0, size - buffer + 1, update):
-        kernels = preprocessor(
-            torch.as_tensor(strain[:, start : start + buffer]).float()
-        )
-        (scores,) = detector.run(None, {"whitened": kernels.numpy()})
-        direct.append(scores[:, 0])
-    direct = np.concatenate(direct)
-    np.testing.assert_allclose(outputs[: direct.size], direct, rtol=1e-5)
 
 
 def test_analyse_finds_loud_injections_at_their_time(
@@ -94,7 +23,7 @@ def test_analyse_finds_loud_injections_at_their_time(
     times = T0 + np.arange(30, 220, 7.5) + rng.uniform(-0.5, 0.5, 26)
     injections = loud_injections(tmp_path / "inj.hdf5", times)
     out = tmp_path / "branch"
-    analyse(calibrated, background, [0, 1], out, 0.5, 4.0, injections)
+    analyse(calibrated, background, [0, 1], out, injections, 0.5, 4.0)
     events = BackgroundEvents.read(out / "background.hdf5")
     assert events.Tb == pytest.approx(DURATION - 1 - 16 - 2, abs=1)
     background_stats = events.statistic
@@ -102,7 +31,7 @@ def test_analyse_finds_loud_injections_at_their_time(
     found = ForegroundEvents.read(out / "foreground.hdf5")
     fg_attrs, parameters = found.attrs, found.parameters
     # matched within the model's calibrated window, which is recorded
-    timing = read_timing(calibrated)
+    timing = ModelRepository.open(calibrated).timing
     assert fg_attrs["time_window"] == timing.half_width
     # the event times are unbiased estimates of the coalescence, spread
     # over the output step (0.25 s): the floors of the quickstart
@@ -116,7 +45,7 @@ def test_analyse_finds_loud_injections_at_their_time(
     assert found.rejected["snr"].tolist() == [1.0]
 
     second = tmp_path / "branch2"
-    analyse(calibrated, background, [0, 2], second, 0.5, 4.0, injections)
+    analyse(calibrated, background, [0, 2], second, injections, 0.5, 4.0)
     merged_bg, merged_fg = tmp_path / "bg.hdf5", tmp_path / "fg.hdf5"
     aggregate([out, second], merged_bg, merged_fg)
     merged = BackgroundEvents.read(merged_bg)
@@ -125,10 +54,14 @@ def test_analyse_finds_loud_injections_at_their_time(
     fg = ForegroundEvents.read(merged_fg)
     assert fg.parameters["snr"].size == 52 and fg.attrs["num_draws"] == 54
     assert fg.attrs["time_window"] == timing.half_width
+    # both record the windows the events were made with
+    for attrs in (merged.attrs, fg.attrs):
+        assert attrs["integration_window_length"] == 0.5
+        assert attrs["cluster_window_length"] == 4.0
 
     # what exists is replaced only when asked, and inputs never
     with pytest.raises(DataError, match="background.hdf5 exists"):
-        analyse(calibrated, background, [0, 2], second, 0.5, 4.0, injections)
+        analyse(calibrated, background, [0, 2], second, injections, 0.5, 4.0)
     with pytest.raises(DataError, match="exists: pass --force"):
         aggregate([out, second], merged_bg, merged_fg)
     with pytest.raises(DataError, match="would destroy the input"):
@@ -212,3 +145,46 @@ def test_settings_no_search_can_use_are_named(
     assert main(args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_analyse_opens_the_repository_once(
+    repository, tmp_path, repository_reads
+):
+    """The manifest is read and the files' checksums taken once a call
+    (it was five reads and a checksum of every file in the streamer)."""
+    assert main(short_analysis(repository, tmp_path)) == 0
+    reads, checksums = repository_reads
+    assert len(reads) == 1
+    assert len(checksums) == len(Manifest.read(repository).files)
+
+
+def test_the_windows_are_the_models_unless_given(calibrated, tmp_path, caplog):
+    """Without windows, analyse takes those the model was calibrated
+    with; others are used, said to void the calibrated time window, and
+    recorded."""
+    path = simulated_background(tmp_path / "bg.hdf5", T0, 64)
+    injections = loud_injections(tmp_path / "inj.hdf5", np.array([T0 + 30]))
+    analyse(calibrated, path, [0, 1], tmp_path / "own", injections)
+    assert "may not hold" not in caplog.text
+    analyse(
+        calibrated,
+        path,
+        [0, 1],
+        tmp_path / "other",
+        injections,
+        integration_window_length=1.0,
+    )
+    assert "may not hold" in caplog.text
+    for name, windows in (("own", (0.5, 4.0)), ("other", (1.0, 4.0))):
+        background = BackgroundEvents.read(tmp_path / name / "background.hdf5")
+        foreground = ForegroundEvents.read(tmp_path / name / "foreground.hdf5")
+        for attrs in (background.attrs, foreground.attrs):
+            recorded = (
+                attrs["integration_window_length"],
+                attrs["cluster_window_length"],
+            )
+            assert recorded == windows
+    # a model without a calibration has no windows of its own
+    (calibrated / TIMING_FILE).unlink()
+    with pytest.raises(RepositoryError, match="give integration_window"):
+        analyse(calibrated, path, [0, 1], tmp_path / "none", injections)

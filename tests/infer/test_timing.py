@@ -5,18 +5,19 @@ import json
 import numpy as np
 import pytest
 
-from aframe_contracts.repository import Manifest
+from aframe_contracts.repository import TIMING_FILE, Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_infer.cli import main
-from aframe_infer.engine import RepositoryError
-from aframe_infer.timing import TIMING_FILE, longest_piece, read_timing
+from aframe_infer.timing import longest_piece
+from aframe_serving.errors import RepositoryError
+from aframe_serving.repository import ModelRepository
 
 from ..export.conftest import Power, save_model
 from .conftest import DURATION, T0, export_model, loud_injections
 
 
 def test_calibration_is_unbiased_and_recorded(calibrated):
-    timing = read_timing(calibrated)
+    timing = ModelRepository.open(calibrated).timing
     manifest = Manifest.read(calibrated)
     assert timing.version == manifest.version
     assert timing.found == timing.injected == 40
@@ -36,19 +37,6 @@ def test_calibration_is_unbiased_and_recorded(calibrated):
         0.5,
         4.0,
     )
-
-
-def test_a_calibration_of_other_weights_is_refused(calibrated, weights):
-    # new weights: a new version, which the old calibration did not measure
-    export_model(weights, calibrated)
-    with pytest.raises(RepositoryError, match="now holds version 2"):
-        read_timing(calibrated)
-    (calibrated / TIMING_FILE).write_text('{"median": 0.0}')
-    with pytest.raises(RepositoryError, match="not a timing calibration"):
-        read_timing(calibrated)
-    (calibrated / TIMING_FILE).unlink()
-    with pytest.raises(RepositoryError, match="aframe-infer calibrate"):
-        read_timing(calibrated)
 
 
 def test_calibrate_cli_needs_found_signals_and_a_span(
@@ -112,3 +100,23 @@ def test_held_out_background_over_several_files(tmp_path):
     assert longest_piece(paths, (110, 250)) == (200, 250)
     with pytest.raises(RepositoryError, match="holds any of GPS 300"):
         longest_piece(paths, (300, 400))
+
+
+def test_a_recalibration_keeps_the_windows(calibrated, background, tmp_path):
+    """Without windows, calibrate measures with those of the model's
+    calibration; a model never calibrated must be given them."""
+    from aframe_infer.timing import calibrate
+
+    bursts = loud_injections(tmp_path / "validation.hdf5", np.zeros(40))
+    span = (T0, T0 + DURATION)
+    timing = calibrate(
+        calibrated, [background], bursts, span=span, window_quantile=0.95
+    )
+    assert timing.window_quantile == 0.95
+    assert (
+        timing.integration_window_length,
+        timing.cluster_window_length,
+    ) == (0.5, 4.0)
+    (calibrated / TIMING_FILE).unlink()
+    with pytest.raises(RepositoryError, match="give integration_window"):
+        calibrate(calibrated, [background], bursts, span=span)

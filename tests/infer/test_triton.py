@@ -20,15 +20,12 @@ import tritonclient.grpc
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.repository import Manifest
 from aframe_infer.cli import main
-from aframe_infer.engine import (
-    RepositoryError,
-    ServerError,
-    TritonEngine,
-    with_retries,
-)
 from aframe_infer.search import analyse
-from aframe_infer.server import TritonServer, free_ports
-from aframe_infer.stream import Geometry
+from aframe_serving.backends import Serving
+from aframe_serving.engine import TritonEngine, with_retries
+from aframe_serving.errors import RepositoryError, ServerError
+from aframe_serving.repository import ModelRepository
+from aframe_serving.server import TritonServer, free_ports
 
 from .conftest import T0, loud_injections
 
@@ -57,10 +54,10 @@ def test_backends_give_the_same_events(repository, background, tmp_path):
             background,
             [0, 1],
             out,
+            injections,
             0.5,
             4.0,
-            injections,
-            backend=backend,
+            serving=Serving(backend),
             time_window=1.0,
         )
         results[backend] = tables(out)
@@ -85,11 +82,10 @@ def test_branches_share_a_running_server(repository, background, tmp_path):
                 background,
                 [0, 1 + branch],
                 tmp_path / str(branch),
+                injections,
                 0.5,
                 4.0,
-                injections,
-                backend="triton",
-                triton_url=server.url,
+                serving=Serving("triton", server.url),
                 sequence_id=2 * branch + 1,
                 time_window=1.0,
             )
@@ -118,8 +114,8 @@ def test_a_server_that_is_down_fails_clearly(
         "--integration-window-length=0.5",
         "--cluster-window-length=4",
         f"--injections-file={loud_injections(tmp_path / 'i.hdf5', [])}",
-        "--backend=triton",
-        f"--triton-url=127.0.0.1:{port}",
+        "--serving.backend=triton",
+        f"--serving.triton-url=127.0.0.1:{port}",
         "--time-window=1",
     ]
     assert main(args) == 2
@@ -130,8 +126,8 @@ def test_a_server_that_is_down_fails_clearly(
 
 
 def test_a_server_that_dies_mid_run_is_restarted(repository, tmp_path):
-    manifest = Manifest.read(repository)
-    geometry = Geometry.from_manifest(manifest)
+    model = ModelRepository.open(repository)
+    manifest, geometry = model.manifest, model.geometry
     rng = np.random.default_rng(4)
     strain = rng.standard_normal((2, 256 * 400)).astype(np.float32) * 1e-21
     updates = [geometry.updates(strain)]
@@ -226,11 +222,10 @@ def test_a_server_from_an_apptainer_image(
             background,
             [0, 1],
             tmp_path / "out",
+            loud_injections(tmp_path / "inj.hdf5", [T0 + 100.0]),
             0.5,
             4.0,
-            loud_injections(tmp_path / "inj.hdf5", [T0 + 100.0]),
-            backend="triton",
-            triton_server=str(image),
+            serving=Serving("triton", triton_server=str(image)),
             time_window=1.0,
         )
     finally:

@@ -36,9 +36,9 @@ def offline_background(calibrated, background, tmp_path):  # noqa: F811
     online search reads it (results/background.hdf5): three timeslides,
     aggregated as the pipeline does."""
     from aframe_infer.search import aggregate
-    from aframe_infer.timing import read_timing
+    from aframe_serving.repository import ModelRepository
 
-    timing = read_timing(calibrated)
+    timing = ModelRepository.open(calibrated).timing
     branches = []
     for k in (1, 2, 3):
         branches.append(tmp_path / f"offline-{k}")
@@ -47,9 +47,9 @@ def offline_background(calibrated, background, tmp_path):  # noqa: F811
             background,
             [0.0, float(k)],
             branches[-1],
+            loud_injections(tmp_path / f"none-{k}.hdf5", []),
             timing.integration_window_length,
             timing.cluster_window_length,
-            loud_injections(tmp_path / f"none-{k}.hdf5", []),
         )
     path = tmp_path / "background-events.hdf5"
     aggregate(branches, path, tmp_path / "foreground-events.hdf5")

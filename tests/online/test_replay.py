@@ -8,17 +8,15 @@ import numpy as np
 import pytest
 
 from aframe_contracts.events import BackgroundEvents, far
-from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
-from aframe_infer.backends import streamer
-from aframe_infer.postprocess import stream_events
 from aframe_infer.search import branch_streams
-from aframe_infer.stream import Geometry
-from aframe_infer.timing import read_timing
 from aframe_online.replay import replay
 from aframe_online.search import search
 from aframe_online.store import CandidateStore
+from aframe_serving.backends import Serving, streamer
+from aframe_serving.postprocess import stream_events
+from aframe_serving.repository import ModelRepository
 
 from .conftest import BURSTS, DURATION, T0
 
@@ -29,12 +27,13 @@ def offline_events(repository, strain_file, bursts, timing):
     signals = WaveformSet.read(bursts, ["H1", "L1"])
     # the offline branch's foreground stream, unshifted
     _, data = branch_streams(chunk, signals, [0.0, 0.0], ["H1", "L1"])
-    with streamer(repository, "local", "", "", strain_file.parent, 1) as run:
+    model = ModelRepository.open(repository)
+    with streamer(model, Serving(), strain_file.parent, 1) as run:
         (outputs,) = run([data])
     return stream_events(
         outputs,
         chunk.t0,
-        Geometry.from_manifest(Manifest.read(repository)),
+        model.geometry,
         timing.integration_window_length,
         timing.cluster_window_length,
     )
@@ -69,7 +68,7 @@ def test_replay_at_ten_times_real_time(
     store.close()
     times = np.array([c["gps_time"] for c in candidates])
     stats = np.array([c["detection_statistic"] for c in candidates])
-    timing = read_timing(calibrated)
+    timing = ModelRepository.open(calibrated).timing
     # every burst found, inside the calibrated window
     for burst in BURSTS:
         nearest = np.abs(times - burst).min()

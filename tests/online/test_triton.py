@@ -5,10 +5,11 @@ backend finds."""
 import numpy as np
 import pytest
 
-from aframe_infer.server import TritonServer
 from aframe_online.replay import replay
 from aframe_online.search import search
 from aframe_online.store import CandidateStore
+from aframe_serving.backends import Serving
+from aframe_serving.server import TritonServer
 from tests.infer.conftest import T0
 
 pytestmark = pytest.mark.triton
@@ -44,8 +45,7 @@ def test_triton_finds_what_local_finds(
             offline_background,
             frames,
             tmp_path / "triton",
-            backend="triton",
-            triton_url=server.url,
+            serving=Serving("triton", server.url),
             **options,
         )
     local, served = (

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aframe_data.priors import sample
+from aframe_priors.priors import sample
 from tests.plots.synthetic import PRIOR, write_background, write_foreground
 
 

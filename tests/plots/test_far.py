@@ -4,10 +4,13 @@ import numpy as np
 
 from aframe_plots.far import (
     SECONDS_PER_YEAR,
+    TARGETS,
+    distinct_points,
     far,
     operating_point,
     threshold_grid,
 )
+from aframe_plots.plotting import far_figure
 
 
 def test_year_is_julian():
@@ -60,3 +63,28 @@ def test_operating_point_above_tied_loudest_events():
     point = operating_point(np.array([5.0, 5.0, 1.0]), SECONDS_PER_YEAR, 1)
     assert 5 < point.threshold < 5 + 1e-12
     assert point.far == 1
+
+
+def test_targets_below_one_over_tb_are_one_point():
+    statistic = np.arange(100.0)
+    year = SECONDS_PER_YEAR
+    # a year of background: 1 / month and 1 / year are two points
+    points = [operating_point(statistic, year, t) for t in TARGETS.values()]
+    assert [(names, index) for names, _, index in distinct_points(points)] == [
+        ("1 / month", 0),
+        ("1 / year", 1),
+    ]
+    thresholds = threshold_grid(statistic)
+    figure = far_figure(thresholds, far(thresholds, statistic, year), points)
+    (ax,) = figure.axes
+    markers = [line.get_marker() for line in ax.get_lines()[1:]]
+    assert len(set(markers)) == 2
+    # a week: both fall back to 1 / Tb, one point, one marker and label
+    week = year / 52
+    points = [operating_point(statistic, week, t) for t in TARGETS.values()]
+    ((names, point, index),) = distinct_points(points)
+    assert (names, index) == ("1 / month, 1 / year", 0)
+    assert not point.supported
+    figure = far_figure(thresholds, far(thresholds, statistic, week), points)
+    _, labels = figure.axes[0].get_legend_handles_labels()
+    assert labels == ["1 / month, 1 / year: FAR 52 / yr (lowest supported)"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from aframe_contracts.events import ForegroundEvents
+from aframe_contracts.events import SECONDS_PER_YEAR, ForegroundEvents
 from aframe_contracts.score import Score
 from aframe_plots.errors import PlotsError
 from aframe_plots.report import PLOTS, make_report
@@ -156,6 +156,24 @@ def test_the_mlgwsc1_section(files, tmp_path):
     # a file that is not a score is named
     with pytest.raises(PlotsError, match="not an MLGWSC-1 score"):
         make_report(background, foreground, out, mlgwsc_scores=[foreground])
+
+
+def test_a_short_background_gives_one_far_column(files, tmp_path):
+    """A week of background supports neither 1 / month nor 1 / year:
+    both are its lowest FAR, given once."""
+    _, foreground = files
+    background = write_background(
+        tmp_path / "week.hdf5",
+        np.random.default_rng(1).normal(0, 1, 200),
+        Tb=SECONDS_PER_YEAR / 52,
+    )
+    page = make_report(background, foreground, tmp_path / "out").read_text()
+    assert page.count("V (Gpc³) at FAR") == 1
+    assert "V (Gpc³) at FAR 1 / month, 1 / year †: 52 / yr" in page
+    for name in ("prior", "35-35", "35-20", "20-20"):
+        assert re.search(
+            rf"<tr><td>{name}</td>(<td>[^<]*</td>){{4}}</tr>", page
+        )
 
 
 def test_no_background_events(files, tmp_path):

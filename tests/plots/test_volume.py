@@ -10,7 +10,6 @@ from astropy.cosmology import Planck15, z_at_value
 from bilby.gw.prior import UniformComovingVolume
 from scipy.integrate import quad
 
-from aframe_data.priors import get_prior, sample
 from aframe_plots.errors import PlotsError
 from aframe_plots.report import make_report
 from aframe_plots.volume import (
@@ -21,6 +20,7 @@ from aframe_plots.volume import (
     sensitive_distance,
     sensitive_volume,
 )
+from aframe_priors.priors import get_prior, sample
 
 SIGMA = 0.1
 

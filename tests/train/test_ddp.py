@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from aframe_train.cli import fit
+from aframe_train.fit import fit
 from tests.train.tiny import RATE, fit_args
 
 # two processes that each import torch and Lightning: ~25 s here

@@ -5,8 +5,8 @@ import torch
 from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator
 from lightning.pytorch.callbacks import Callback
 
-from aframe_train.cli import fit, select_precision
 from aframe_train.data import AframeDataModule
+from aframe_train.fit import fit, select_precision
 from tests.train.tiny import data_settings, fit_args
 
 

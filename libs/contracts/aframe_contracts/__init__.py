@@ -22,10 +22,13 @@ Every file records its layout and the layout's version
 other version, naming both.  Every file is written atomically
 (``files``): a reader sees all of it or none of it.
 
+``strain_files`` reads the strain files users bring (GWOSC HDF5, the
+MLGWSC-1 layout, GWF frames) for every stage that takes them.
+
 ``cli`` is the contract of the stages' command lines: how the
 orchestration calls a stage, and how a stage reports bad input.
 
-The package needs numpy and h5py only (and imports them, and the CLIs'
-jsonargparse, lazily), so that every stage image and the orchestration
-layer can import it.
+The package needs numpy and h5py only (and imports them, the CLIs'
+jsonargparse and the GWF reader's gwpy, lazily), so that every stage
+image and the orchestration layer can import it.
 """

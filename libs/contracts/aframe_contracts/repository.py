@@ -31,6 +31,9 @@ from aframe_contracts.layout import (
 from aframe_contracts.model import ModelSettings, WhiteningSpec
 
 MANIFEST_FILE, TIMING_FILE = "manifest.json", "timing.json"
+# the Triton model of a repository that streams are sent to: export names
+# it, a server loads it, a client sends to it
+ENSEMBLE = "aframe-stream"
 MANIFEST, TIMING, VERSION = "repository-manifest", "time-calibration", 1
 MANIFEST_VERSION = 2
 

@@ -1,4 +1,5 @@
-"""Signal processing shared by the stages: the PSD, whitening and SNR.
+"""Signal processing shared by the stages: the PSD, whitening, SNR,
+resampling and where injections go.
 
 ``psd``
     the noise power spectral density of strain.
@@ -7,6 +8,12 @@
     by training, export and so inference alike.
 ``snr``
     the optimal signal-to-noise ratio of a signal in noise of a PSD.
+``resample``
+    strain brought to another sample rate (polyphase filtering).
+``placement``
+    the times of injections spread over a stretch of strain.
+``glitches``
+    simulated glitches (gengli blips) and their record.
 
 Each has one definition.  Where there are two implementations, one in
 numpy for whole files (the data stage, the benchmark) and one in torch

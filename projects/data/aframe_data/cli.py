@@ -24,6 +24,7 @@ from aframe_contracts.errors import (
 from aframe_contracts.files import check_output, check_outputs
 from aframe_contracts.segments import write_segments
 from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.strain_files import expand
 from aframe_contracts.waveforms import WaveformSet
 from aframe_data import strain
 from aframe_data.segments import find_segments
@@ -110,7 +111,7 @@ def background(
     """
     check_ifos(ifos)
     check_positive(duration=duration, sample_rate=sample_rate)
-    check_output(output, strain.expand(strain_files or []), force)
+    check_output(output, expand(strain_files or []), force)
     if glitches is not None and glitch_table is not None:
         raise DataError(
             "glitches and glitch_table: add gengli's glitches or record a "
@@ -162,7 +163,7 @@ def training_waveforms(
         branch: which of the files this is, combined with the seed.
         force: replace an existing output.
     """
-    from aframe_data import priors
+    from aframe_priors import priors
 
     check_positive(num_signals=num_signals)
     check_output(output, [], force)
@@ -204,8 +205,8 @@ def validation_waveforms(
         lowpass: the SNR band's upper edge (Hz); None for Nyquist.
         force: replace an existing output (never a background file).
     """
-    from aframe_data import priors
     from aframe_data.injections import background_psd, rejection_sample
+    from aframe_priors import priors
 
     check_ifos(ifos)
     check_positive(num_signals=num_signals)
@@ -298,8 +299,8 @@ def testing_waveforms(
         lowpass: the SNR band's upper edge (Hz); None for Nyquist.
         force: replace existing outputs (never the background file).
     """
-    from aframe_data import priors
     from aframe_data.injections import Band, timeslide_injections
+    from aframe_priors import priors
     from aframe_signal.psd import welch_psd
 
     check_ifos(ifos)

@@ -22,43 +22,13 @@ from aframe_contracts.errors import (
 )
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
-from aframe_data import priors
 from aframe_data.signals import Signals
+from aframe_priors import priors
+from aframe_signal.placement import injection_times
 from aframe_signal.psd import welch_psd
 from aframe_signal.snr import optimal_snrs
 
 logger = logging.getLogger("aframe_data")
-
-
-# ----------------------------------------------------------------- times
-def injection_times(
-    start: float,
-    stop: float,
-    count: int,
-    spacing: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """``count`` times evenly over [start, stop), jittered by up to 0.5 s.
-
-    Fewer fit when the pitch would fall under ``spacing`` + 1 s; the
-    jitter keeps injections off a fixed phase of the inference grid.
-    """
-    room = max(0.0, stop - start)
-    fits = int(room // (spacing + 1))
-    if count > fits:
-        logger.warning(
-            "%d injections with %s s spacing do not fit in %.0f s: placing %d",
-            count,
-            spacing,
-            room,
-            fits,
-        )
-        count = fits
-    if count == 0:
-        return np.zeros(0)
-    pitch = room / count
-    centres = start + (np.arange(count) + 0.5) * pitch
-    return centres + rng.uniform(-0.5, 0.5, count)
 
 
 # ------------------------------------------------------------------- PSD

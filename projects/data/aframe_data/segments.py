@@ -6,18 +6,9 @@ import numpy as np
 
 from aframe_contracts.errors import DataError
 from aframe_contracts.segments import Segment, coalesce, intersect
-from aframe_data.strain import index_files
+from aframe_contracts.strain_files import index_files, true_runs
 
 logger = logging.getLogger("aframe_data")
-
-
-def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """The [first, stop) index spans where ``mask`` is True."""
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return [
-        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)
-    ]
 
 
 def finite_runs(data: np.ndarray, start: float, rate: float) -> list[Segment]:

@@ -14,7 +14,7 @@ class Signals:
     """The injection prior and the waveform model.
 
     Args:
-        prior: the prior's name (see aframe_data.priors).
+        prior: the prior's name (see aframe_priors.priors).
         approximant: IMRPhenomPv2, IMRPhenomD or TaylorF2.
         sample_rate: sample rate of the waveforms (Hz).
         duration: length of the waveforms (s).

@@ -1,7 +1,7 @@
 """Time-domain polarisations from ml4gw's torch approximants.
 
 ``polarisations`` turns prior draws (bilby conventions, detector-frame
-masses, see ``aframe_data.priors``) into the approximant's parameters and
+masses, see ``aframe_priors.priors``) into the approximant's parameters and
 generates (cross, plus) in batches, on the GPU when one is visible.  The
 coalescence sits ``right_pad`` seconds before the end of each waveform.
 """

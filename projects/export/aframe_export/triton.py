@@ -17,7 +17,8 @@ preprocessor's names.
 
 from dataclasses import dataclass
 
-ENSEMBLE = "aframe-stream"
+from aframe_contracts.repository import ENSEMBLE
+
 # sequences the snapshotter holds at once: every stream of every client
 MAX_SEQUENCES = 1024
 # a sequence idle this long (a client that died) is dropped (us)

@@ -22,15 +22,13 @@ import numpy as np
 from aframe_contracts.errors import check_positive
 from aframe_contracts.files import atomic_hdf5, check_output, check_outputs
 from aframe_contracts.glitches import GlitchTable
-from aframe_contracts.repository import Manifest
 from aframe_contracts.score import (
     MONTH,
     Score,
     resolved_fars,
     write_summary,
 )
-from aframe_data.strain import hdf5_spans, resample
-from aframe_infer.backends import streamer
+from aframe_contracts.strain_files import hdf5_spans
 from aframe_infer.challenge import (
     ChallengeCode,
     ChallengeError,
@@ -41,10 +39,11 @@ from aframe_infer.challenge import (
     read_evaluation,
     read_strain,
 )
-from aframe_infer.postprocess import check_windows, stream_events
-from aframe_infer.stream import Geometry
-from aframe_infer.timing import read_timing
+from aframe_serving.backends import Serving, streamer
+from aframe_serving.postprocess import check_windows, stream_events
+from aframe_serving.repository import ModelRepository
 from aframe_signal.glitches import GlitchModel, loudest_near_glitches
+from aframe_signal.resample import resample
 
 logger = logging.getLogger("aframe_infer")
 
@@ -59,14 +58,12 @@ def mlgwsc(
     input_file: Path,
     output_file: Path,
     repository: Path,
-    integration_window_length: float = 1.5,
-    cluster_window_length: float = 8.0,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
     time_uncertainty: float | None = None,
     start: float | None = None,
     stop: float | None = None,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
+    serving: Serving = Serving(),
     force: bool = False,
 ) -> None:
     """Analyse a Mock Data Challenge 1 file; write its event format.
@@ -77,19 +74,21 @@ def mlgwsc(
             resampled to the model's rate when it differs.
         output_file: events as the challenge's evaluate.py reads them:
             datasets time (GPS s), stat (larger is louder) and var (the
-            time window around each event that counts as a hit, s).
+            time window around each event that counts as a hit, s); its
+            attributes record the integration and cluster windows.
         repository: the exported model repository.
-        integration_window_length: moving average of the outputs (s).
-        cluster_window_length: one event per this many seconds (s).
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model was calibrated with.
+        cluster_window_length: one event per this many seconds (s);
+            None: the model's, as for the integration window.
         time_uncertainty: the var of every event: how close to a
             coalescence it must be to count (s); None: the model's
-            calibrated time window (timing.json).
+            calibrated time window (timing.json), which holds for the
+            windows it was calibrated with.
         start: only events from this GPS time on (a chunk of a long
             file); the strain they need before it is read too.
         stop: only events before this GPS time.
-        backend: local or triton.
-        triton_url: gRPC address of a running Triton server.
-        triton_server: the server to start (see analyse).
+        serving: how the model is served (see ``analyse``).
         force: replace an existing output file (never the input file).
     """
     output_file = Path(output_file)
@@ -97,13 +96,38 @@ def mlgwsc(
         integration_window_length, cluster_window_length, time_uncertainty
     )
     check_output(output_file, [input_file], force)
-    m = check_ifos(repository)
+    model = ModelRepository.open(repository)
+    check_ifos(model)
+    windows = model.windows(integration_window_length, cluster_window_length)
+    file_events(
+        input_file,
+        output_file,
+        model,
+        windows,
+        time_uncertainty,
+        start,
+        stop,
+        serving,
+    )
+
+
+def file_events(
+    input_file: Path,
+    output_file: Path,
+    model: ModelRepository,
+    windows: tuple[float, float],
+    time_uncertainty: float | None,
+    start: float | None,
+    stop: float | None,
+    serving: Serving,
+) -> None:
+    """``mlgwsc`` for a repository opened and inputs checked already,
+    with the (integration, cluster) windows (s)."""
+    integration_window_length, cluster_window_length = windows
     if time_uncertainty is None:
-        time_uncertainty = calibrated_window(
-            repository, integration_window_length, cluster_window_length
-        )
-    rate = m.sample_rate
-    geometry = Geometry.from_manifest(m)
+        time_uncertainty = model.time_window(*windows)
+    rate = model.sample_rate
+    geometry = model.geometry
     # around a chunk, the strain its events need: a request's worth and
     # the integration and cluster windows before it, a kernel, the filter
     # and the windows after it; cut at whole updates of the segments, so
@@ -114,7 +138,7 @@ def mlgwsc(
     segments = []
     for t0, file_rate, strain in read_strain(
         input_file,
-        m.ifos,
+        model.ifos,
         -np.inf if start is None else start - before,
         np.inf if stop is None else stop + after,
         geometry.update_size / rate,
@@ -131,14 +155,7 @@ def mlgwsc(
                 t0,
                 strain.shape[-1] / rate,
             )
-    with streamer(
-        repository,
-        backend,
-        triton_url,
-        triton_server,
-        output_file.parent,
-        1,
-    ) as run:
+    with streamer(model, serving, output_file.parent, 1) as run:
         outputs = run([x for _, x in segments])
     found_stat, found_time = [np.zeros(0)], [np.zeros(0)]
     for (t0, _), output in zip(segments, outputs, strict=True):
@@ -160,45 +177,24 @@ def mlgwsc(
         f["time"] = time[keep][order]
         f["stat"] = stat[keep][order]
         f["var"] = np.full(order.size, time_uncertainty)
+        f.attrs["integration_window_length"] = integration_window_length
+        f.attrs["cluster_window_length"] = cluster_window_length
     logger.info(
         "%d events in %d segments of %s", order.size, len(segments), input_file
     )
 
 
-def check_ifos(repository: Path) -> Manifest:
-    """The repository's manifest, for a model of MLGWSC-1's H1 and L1.
+def check_ifos(model: ModelRepository) -> None:
+    """Refuse a model of other ifos than MLGWSC-1's H1 and L1.
 
     Raises:
         ChallengeError: the model analyses other ifos.
     """
-    manifest = Manifest.read(repository)
-    if sorted(manifest.ifos) != ["H1", "L1"]:
+    if sorted(model.ifos) != ["H1", "L1"]:
         raise ChallengeError(
-            f"the model in {repository} analyses {manifest.ifos}; "
+            f"the model in {model.path} analyses {model.ifos}; "
             "MLGWSC-1 data is H1 and L1"
         )
-    return manifest
-
-
-def calibrated_window(
-    repository: Path, integration_window_length, cluster_window_length
-) -> float:
-    """The model's time window; a warning when it was measured with
-    other integration or cluster windows than these."""
-    timing = read_timing(repository)
-    calibrated = (
-        timing.integration_window_length,
-        timing.cluster_window_length,
-    )
-    if calibrated != (integration_window_length, cluster_window_length):
-        logger.warning(
-            "the time window %.3f s was calibrated with integration and "
-            "cluster windows %s s, not %s s: it may not hold",
-            timing.half_width,
-            calibrated,
-            (integration_window_length, cluster_window_length),
-        )
-    return timing.half_width
 
 
 def optimal_snrs(
@@ -422,12 +418,10 @@ def mlgwsc_benchmark(
     output_dir: Path,
     mlgwsc_dir: str = "",
     mlgwsc_env: str = "",
-    integration_window_length: float = 1.5,
-    cluster_window_length: float = 8.0,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
     time_uncertainty: float | None = None,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
+    serving: Serving = Serving(),
     glitches: GlitchModel | None = None,
     force: bool = False,
 ) -> None:
@@ -441,15 +435,15 @@ def mlgwsc_benchmark(
         seed: the generator's seed.
         output_dir: gets data/ (the set; kept, so a rerun reuses it),
             events-foreground.hdf, events-background.hdf, eval.hdf,
-            score.hdf5 and summary.json.
+            score.hdf5 and summary.json (which records the windows).
         mlgwsc_dir: a checkout of the challenge (see ``mlgwsc_data``).
         mlgwsc_env: the environment that runs it.
-        integration_window_length: moving average of the outputs (s).
-        cluster_window_length: one event per this many seconds (s).
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model was calibrated with.
+        cluster_window_length: one event per this many seconds (s);
+            None: the model's, as for the integration window.
         time_uncertainty: the events' var (s); None: the model's window.
-        backend: local or triton.
-        triton_url: gRPC address of a running Triton server.
-        triton_server: the server to start (see ``analyse``).
+        serving: how the model is served (see ``analyse``).
         glitches: glitches added to the set (see ``mlgwsc_data``).
         force: replace the events and score of an earlier benchmark in
             output_dir (its data/ is reused either way).
@@ -466,7 +460,9 @@ def mlgwsc_benchmark(
     names += SCORE_OUTPUTS
     check_outputs([output_dir / name for name in names], [], force)
     code = ChallengeCode.locate(mlgwsc_dir, mlgwsc_env)
-    check_ifos(repository)
+    model = ModelRepository.open(repository)
+    check_ifos(model)
+    windows = model.windows(integration_window_length, cluster_window_length)
     data = generate(
         code, dataset, duration, seed, output_dir / "data", glitches
     )
@@ -476,17 +472,16 @@ def mlgwsc_benchmark(
         ("background", data.background),
     ):
         events[kind] = output_dir / f"events-{kind}.hdf"
-        mlgwsc(
+        check_output(events[kind], [path], force)
+        file_events(
             path,
             events[kind],
-            repository,
-            integration_window_length,
-            cluster_window_length,
+            model,
+            windows,
             time_uncertainty,
-            backend=backend,
-            triton_url=triton_url,
-            triton_server=triton_server,
-            force=force,
+            None,
+            None,
+            serving,
         )
     result = score(
         code, data, [events["foreground"]], [events["background"]], output_dir
@@ -497,6 +492,8 @@ def mlgwsc_benchmark(
         {
             "repository": str(repository),
             "data": str(data.directory),
+            "integration_window_length": windows[0],
+            "cluster_window_length": windows[1],
             **glitch_summary(data, [events["background"]]),
         },
     )

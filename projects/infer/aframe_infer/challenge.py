@@ -25,8 +25,7 @@ import numpy as np
 from aframe_contracts.files import atomic_path, make_directory
 from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.segments import write_segments
-from aframe_data.segments import true_runs
-from aframe_data.strain import Span, hdf5_spans
+from aframe_contracts.strain_files import Span, hdf5_spans, true_runs
 from aframe_signal.glitches import GlitchModel, glitchy
 
 logger = logging.getLogger("aframe_infer")
@@ -346,7 +345,7 @@ def read_strain(
         ChallengeError: the layout lacks an ifo, or a segment lacks one.
     """
     segments: dict[float, dict[str, Span]] = {}
-    # the data stage's reader checks the layout and the attributes
+    # the strain-file reader checks the layout and the attributes
     for span in hdf5_spans(Path(path), ifos):
         segments.setdefault(span.start, {})[span.ifo] = span
     found = {ifo for spans in segments.values() for ifo in spans}

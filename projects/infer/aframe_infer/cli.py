@@ -5,6 +5,9 @@ aframe-infer analyse --config overrides.yaml   # one (chunk, timeslide)
 aframe-infer aggregate --config overrides.yaml # all branches' events
 aframe-infer mlgwsc --input-file X.hdf --output-file Y.hdf --repository R
 aframe-infer mlgwsc-data / mlgwsc-score / mlgwsc-benchmark  # MLGWSC-1
+
+Those that serve the model take ``--serving.backend local|triton``
+(``--serving.triton_url``, ``--serving.triton_server``).
 """
 
 from aframe_contracts.cli import run_cli
@@ -16,10 +19,9 @@ from aframe_infer.benchmark import (
     mlgwsc_score,
 )
 from aframe_infer.challenge import ChallengeError
-from aframe_infer.engine import RepositoryError, ServerError
 from aframe_infer.search import aggregate, analyse
-from aframe_infer.stream import StreamError
 from aframe_infer.timing import calibrate
+from aframe_serving.errors import RepositoryError, ServerError, StreamError
 
 
 def main(args: list[str] | None = None) -> int:

@@ -14,17 +14,18 @@ import numpy as np
 
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.files import check_outputs
-from aframe_contracts.repository import Manifest
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_infer.backends import streamer
-from aframe_infer.engine import RepositoryError
-from aframe_infer.postprocess import check_windows, match, stream_events
-from aframe_infer.stream import Geometry, inject, shifted
-from aframe_infer.timing import read_timing
+from aframe_serving.backends import Serving, streamer
+from aframe_serving.errors import RepositoryError
+from aframe_serving.postprocess import check_windows, match, stream_events
+from aframe_serving.repository import ModelRepository
+from aframe_serving.stream import inject, shifted
 
 logger = logging.getLogger("aframe_infer")
 
+# the windows events were made with, recorded in every event file
+WINDOW_ATTRS = ("integration_window_length", "cluster_window_length")
 # the attributes of the injections that the merged foreground keeps
 KEPT_ATTRS = (
     "prior",
@@ -33,6 +34,7 @@ KEPT_ATTRS = (
     "sample_rate",
     "approximant",
     "time_window",
+    *WINDOW_ATTRS,
 )
 
 
@@ -41,12 +43,10 @@ def analyse(
     background_file: Path,
     shifts: list[float],
     output_dir: Path,
-    integration_window_length: float,
-    cluster_window_length: float,
     injections_file: Path,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
+    serving: Serving = Serving(),
     sequence_id: int = 1,
     time_window: float | None = None,
     force: bool = False,
@@ -57,22 +57,22 @@ def analyse(
         repository: the exported model repository.
         background_file: the chunk's strain.
         shifts: each ifo's time shift (s).
-        output_dir: gets background.hdf5 and foreground.hdf5.
-        integration_window_length: moving average of the outputs (s).
-        cluster_window_length: one event per this many seconds (s).
+        output_dir: gets background.hdf5 and foreground.hdf5, which
+            record the windows used.
         injections_file: this timeslide's injections (data stage).
-        backend: local (the exported files in process) or triton.
-        triton_url: gRPC address of a running Triton server; empty starts
-            one for the run (triton backend).
-        triton_server: the server to start: the nvidia-pytriton
-            environment (default: .venv-triton beside this venv), a
-            tritonserver binary, or an Apptainer image of NVIDIA's Triton.
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model was calibrated with.
+        cluster_window_length: one event per this many seconds (s);
+            None: the model's, as for the integration window.
+        serving: how the model is served: the backend, and for triton
+            the server's address or the server to start for the run.
         sequence_id: the background stream's Triton sequence id; the
             foreground's is the next (unique per branch on a shared
             server).
         time_window: an event finds an injection when it is the nearest
             one and this close to its coalescence (s); None: the model's
-            calibrated window (timing.json).
+            calibrated window (timing.json), which holds for the windows
+            it was calibrated with (a warning says when these differ).
         force: replace existing event files in output_dir.
     """
     check_windows(
@@ -87,36 +87,31 @@ def analyse(
         force,
     )
     # the inputs are read and checked before any server starts
-    manifest, chunk, injections = read_branch(
-        repository, background_file, injections_file
+    model = ModelRepository.open(repository)
+    integration, cluster = model.windows(
+        integration_window_length, cluster_window_length
     )
+    chunk, injections = read_branch(model, background_file, injections_file)
     if time_window is None:
-        time_window = read_timing(repository).half_width
-    streams = branch_streams(chunk, injections, shifts, manifest.ifos)
-    with streamer(
-        repository,
-        backend,
-        triton_url,
-        triton_server,
-        output_dir,
-        sequence_id,
-    ) as run:
+        time_window = model.time_window(integration, cluster)
+    streams = branch_streams(chunk, injections, shifts, model.ifos)
+    with streamer(model, serving, output_dir, sequence_id) as run:
         outputs = run(streams)
 
-    geometry = Geometry.from_manifest(manifest)
+    geometry = model.geometry
     events = [
-        stream_events(
-            output,
-            chunk.t0,
-            geometry,
-            integration_window_length,
-            cluster_window_length,
-        )
+        stream_events(output, chunk.t0, geometry, integration, cluster)
         for output in outputs
     ]
     Tb = outputs[0].size * geometry.stride / chunk.sample_rate
-    attrs = {"shifts": shifts, "t0": chunk.t0, "time_window": time_window}
-    write_branch(output_dir, events, Tb, injections, manifest.ifos, attrs)
+    attrs = {
+        "shifts": shifts,
+        "t0": chunk.t0,
+        "time_window": time_window,
+        "integration_window_length": integration,
+        "cluster_window_length": cluster,
+    }
+    write_branch(output_dir, events, Tb, injections, model.ifos, attrs)
 
 
 def write_branch(
@@ -137,7 +132,8 @@ def write_branch(
         Tb: the background's analysed time (s).
         injections: the branch's injections.
         ifos: the model's ifos, in its channel order.
-        attrs: shifts, t0 and time_window, recorded in both files.
+        attrs: shifts, t0, time_window and the integration and cluster
+            windows, recorded in both files.
     """
     output_dir = Path(output_dir)
     statistic, time = events[0]
@@ -160,25 +156,16 @@ def write_branch(
 
 
 def read_branch(
-    repository: Path, background_file: Path, injections_file: Path
-) -> tuple[Manifest, BackgroundStrain, WaveformSet]:
-    """The model's manifest, the chunk and its injections, checked to
-    match each other.
+    model: ModelRepository, background_file: Path, injections_file: Path
+) -> tuple[BackgroundStrain, WaveformSet]:
+    """The chunk and its injections, checked to match the model.
 
     Raises:
         RepositoryError: the chunk's rate or ifos are not the model's.
     """
-    manifest = Manifest.read(repository)
     chunk = BackgroundStrain.read(background_file)
-    if chunk.sample_rate != manifest.sample_rate or set(manifest.ifos) - set(
-        chunk.ifos
-    ):
-        raise RepositoryError(
-            f"{background_file} ({chunk.sample_rate} Hz, "
-            f"{sorted(chunk.ifos)}) does not match the model "
-            f"({manifest.sample_rate} Hz, {manifest.ifos})"
-        )
-    return manifest, chunk, WaveformSet.read(injections_file, manifest.ifos)
+    model.check_strain(background_file, chunk.sample_rate, chunk.ifos)
+    return chunk, WaveformSet.read(injections_file, model.ifos)
 
 
 def branch_streams(
@@ -286,15 +273,18 @@ def aggregate(
 
 
 def merge_background(branches: list[BackgroundEvents]) -> BackgroundEvents:
-    """Every branch's events, sorted by statistic (ascending), Tb summed."""
+    """Every branch's events, sorted by statistic (ascending), Tb summed,
+    with the windows they were made with."""
     statistic = np.concatenate([b.statistic for b in branches])
     order = np.argsort(statistic, kind="stable")
+    attrs = branches[-1].attrs
     return BackgroundEvents(
         statistic[order],
         np.concatenate([b.time for b in branches])[order],
         np.concatenate([b.shift for b in branches])[order],
         sum(b.Tb for b in branches),
         branches[-1].ifos,
+        {k: attrs[k] for k in WINDOW_ATTRS if k in attrs},
     )
 
 

@@ -3,7 +3,7 @@
 ``calibrate`` injects the validation signals into the background that
 training held out (``validation_span`` in the model's settings), streams
 it through the repository as inference does, with the same integration,
-clustering and event-time estimate (``aframe_infer.postprocess``), and
+clustering and event-time estimate (``aframe_serving.postprocess``), and
 measures event time - coalescence time for the injections found above
 the loudest event of the same background without them.  ``timing.json``,
 beside the repository's manifest, keeps the median of these residuals,
@@ -27,20 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from aframe_contracts.errors import ContractError
-from aframe_contracts.repository import TIMING_FILE, Manifest, TimeCalibration
+from aframe_contracts.repository import TimeCalibration
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_data.injections import injection_times
-from aframe_infer.backends import streamer
-from aframe_infer.engine import RepositoryError
-from aframe_infer.postprocess import (
+from aframe_serving.backends import Serving, streamer
+from aframe_serving.errors import RepositoryError
+from aframe_serving.postprocess import (
     check_windows,
     match,
     stream_events,
     timing_summary,
 )
-from aframe_infer.stream import Geometry, inject, shifted
+from aframe_serving.repository import ModelRepository
+from aframe_serving.stream import Geometry, inject, shifted
+from aframe_signal.placement import injection_times
 
 logger = logging.getLogger("aframe_infer")
 
@@ -50,35 +50,6 @@ SPREAD_QUANTILE = 0.95
 MIN_FOUND = 20
 # timeslide k delays ifo c by c * k * SHIFT seconds
 SHIFT = 1.0
-
-
-def read_timing(repository: Path) -> TimeCalibration:
-    """The repository's timing calibration, checked against its manifest.
-
-    Raises:
-        RepositoryError: there is none, or it measured other weights.
-    """
-    path = Path(repository) / TIMING_FILE
-    if not path.exists():
-        raise RepositoryError(
-            f"{path} is missing: measure the model's time window with "
-            "`aframe-infer calibrate`, or give the window yourself"
-        )
-    try:
-        timing = TimeCalibration.read(repository)
-    except ContractError as error:
-        raise RepositoryError(
-            f"{path} is not a timing calibration this aframe reads "
-            f"({error}): run `aframe-infer calibrate` again"
-        ) from None
-    manifest = Manifest.read(repository)
-    if not timing.measured(manifest):
-        raise RepositoryError(
-            f"{path} measured version {timing.version} of the model, but "
-            f"the repository now holds version {manifest.version}: run "
-            "`aframe-infer calibrate` again"
-        )
-    return timing
 
 
 def read_signals(
@@ -209,14 +180,12 @@ def longest_piece(
     return max(pieces)[1:]
 
 
-def validation_span(
-    manifest: Manifest, repository: Path
-) -> tuple[float, float]:
+def validation_span(model: ModelRepository) -> tuple[float, float]:
     """The background the model's training held out (GPS [start, stop))."""
-    span = manifest.settings.validation_span
+    span = model.manifest.settings.validation_span
     if span is None:
         raise RepositoryError(
-            f"{repository}'s model records no validation_span (the "
+            f"{model.path}'s model records no validation_span (the "
             "background training held out): give span, GPS "
             "[start, stop) of background it never trained on"
         )
@@ -226,7 +195,7 @@ def validation_span(
 def held_out_background(
     paths: list[Path],
     span: tuple[float, float],
-    manifest: Manifest,
+    model: ModelRepository,
     duration: float,
 ) -> BackgroundStrain:
     """At most ``duration`` seconds from the start of the longest piece
@@ -235,13 +204,9 @@ def held_out_background(
     held_out = BackgroundStrain.read_span(
         paths, start, min(stop, start + duration)
     )
-    rate, ifos = manifest.sample_rate, manifest.ifos
-    if held_out.sample_rate != rate or set(ifos) - set(held_out.strain):
-        raise RepositoryError(
-            f"the background ({held_out.sample_rate} Hz, "
-            f"{sorted(held_out.strain)}) does not match the model "
-            f"({rate} Hz, {ifos})"
-        )
+    model.check_strain(
+        "the background", held_out.sample_rate, list(held_out.strain)
+    )
     return held_out
 
 
@@ -249,14 +214,12 @@ def calibrate(
     repository: Path,
     background_files: list[Path],
     waveforms_file: Path,
-    integration_window_length: float,
-    cluster_window_length: float,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
     span: tuple[float, float] | None = None,
     max_injections: int = 1000,
     window_quantile: float = 0.99,
-    backend: str = "local",
-    triton_url: str = "",
-    triton_server: str = "",
+    serving: Serving = Serving(),
     seed: int = 0,
 ) -> TimeCalibration:
     """Measure the model's event-time residuals; write timing.json.
@@ -268,16 +231,16 @@ def calibrate(
         waveforms_file: projected validation signals (data stage):
             waveforms/<ifo> with their attributes duration and right_pad.
         integration_window_length: the statistic's moving average (s), as
-            inference will use it.
-        cluster_window_length: one event per this many seconds (s).
+            inference will use it; None: the window of the model's
+            earlier calibration (timing.json) of this version.
+        cluster_window_length: one event per this many seconds (s); None:
+            the earlier calibration's, as for the integration window.
         span: GPS [start, stop) of background the model never trained
             on; None: the ``validation_span`` its training recorded.
         max_injections: at most this many signals, chosen at random.
         window_quantile: the share of the found signals' residuals that
             the time window holds.
-        backend: local (the exported files in process) or triton.
-        triton_url: gRPC address of a running Triton server.
-        triton_server: the server to start (see ``analyse``).
+        serving: how the model is served (see ``analyse``).
         seed: seeds the choice of signals and their times.
 
     Raises:
@@ -290,10 +253,12 @@ def calibrate(
             f"window_quantile = {window_quantile}: it is a share of the "
             "residuals, in (0, 1]"
         )
-    repository = Path(repository)
-    manifest = Manifest.read(repository)
-    geometry = Geometry.from_manifest(manifest)
-    ifos, rate = manifest.ifos, manifest.sample_rate
+    model = ModelRepository.open(repository)
+    integration_window_length, cluster_window_length = model.windows(
+        integration_window_length, cluster_window_length
+    )
+    manifest, geometry = model.manifest, model.geometry
+    ifos, rate = model.ifos, model.sample_rate
     responses, coalescence = read_signals(
         waveforms_file, ifos, rate, max_injections, seed
     )
@@ -306,11 +271,11 @@ def calibrate(
         + geometry.kernel_length
     )
     if span is None:
-        span = validation_span(manifest, repository)
+        span = validation_span(model)
     held_out = held_out_background(
         background_files,
         span,
-        manifest,
+        model,
         geometry.buffer_size / rate + (len(responses) + 1) * pitch,
     )
     strain, t0 = held_out.strain, held_out.t0
@@ -331,9 +296,7 @@ def calibrate(
         len(backgrounds),
         strain[ifos[0]].size / rate,
     )
-    with streamer(
-        repository, backend, triton_url, triton_server, repository / "logs", 1
-    ) as run:
+    with streamer(model, serving, model.path / "logs", 1) as run:
         outputs = run(backgrounds + foregrounds)
     residuals, threshold, livetime = found_residuals(
         outputs,
@@ -366,7 +329,7 @@ def calibrate(
         version=manifest.version,
         weights_sha256=manifest.weights_sha256,
     )
-    timing.write(repository)
+    timing.write(model.path)
     logger.info(
         "%d of %d validation signals found above the loudest background "
         "event: event time - coalescence time has median %+.3f s, and "

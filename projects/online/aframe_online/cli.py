@@ -5,9 +5,9 @@ aframe-online replay --strain-files X.hdf5 --frame-dir 'frames/{ifo}'
 """
 
 from aframe_contracts.cli import run_cli
-from aframe_infer.engine import RepositoryError, ServerError
 from aframe_online.replay import replay
 from aframe_online.search import search
+from aframe_serving.errors import RepositoryError, ServerError
 
 
 def main(args: list[str] | None = None) -> int:

@@ -25,10 +25,10 @@ import numpy as np
 from aframe_contracts.errors import DataError
 from aframe_contracts.layout import open_hdf5
 from aframe_contracts.strain import BackgroundStrain
+from aframe_contracts.strain_files import index_files
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
-from aframe_data.strain import index_files
-from aframe_infer.stream import inject
 from aframe_online.frames import FrameName, frame_directory, write_frame
+from aframe_serving.stream import inject
 
 logger = logging.getLogger("aframe_online")
 

@@ -32,17 +32,16 @@ import numpy as np
 
 from aframe_contracts.errors import check_not_negative, check_positive
 from aframe_contracts.events import BackgroundEvents, far
-from aframe_contracts.repository import Manifest
-from aframe_infer.engine import RepositoryError
-from aframe_infer.postprocess import check_windows
-from aframe_infer.stream import Geometry
-from aframe_infer.timing import read_timing
 from aframe_online.alerts import GraceDbAlerts
 from aframe_online.frames import FrameError, read_frame
-from aframe_online.sequences import open_sequences
 from aframe_online.store import Candidate, CandidateStore
 from aframe_online.stream import Decimator, Event, OnlineStream
 from aframe_online.watch import FrameSet, FrameWatcher, Gap
+from aframe_serving.backends import Serving
+from aframe_serving.errors import RepositoryError
+from aframe_serving.postprocess import check_windows
+from aframe_serving.repository import ModelRepository
+from aframe_serving.sequences import open_sequences
 
 logger = logging.getLogger("aframe_online")
 
@@ -94,7 +93,7 @@ class OnlineSearch:
 
     def __init__(
         self,
-        manifest: Manifest,
+        repository: ModelRepository,
         background: BackgroundEvents,
         frames: FrameSettings,
         store: CandidateStore,
@@ -104,10 +103,10 @@ class OnlineSearch:
         sequences,
         alerts: GraceDbAlerts | None = None,
     ) -> None:
-        self.manifest = manifest
-        self.geometry = Geometry.from_manifest(self.manifest)
-        self.ifos = list(self.manifest.ifos)
-        self.model = f"{self.manifest.version}:{self.manifest.digest[:12]}"
+        manifest = repository.manifest
+        self.geometry = repository.geometry
+        self.ifos = repository.ifos
+        self.model = f"{manifest.version}:{manifest.digest[:12]}"
         self.background = background
         self.frames = frames
         self.store = store
@@ -283,8 +282,7 @@ def search(
     poll_interval: float = 0.02,
     start: int | None = None,
     stop: float | None = None,
-    backend: str = "local",
-    triton_url: str = "",
+    serving: Serving = Serving(),
 ) -> "OnlineSearch":
     """Search live frames until stopped (SIGTERM, Ctrl-C) or ``stop``;
     return the search, with its latencies, when it reaches ``stop``.
@@ -308,7 +306,8 @@ def search(
         gracedb_group: the GraceDB group of the uploads.
         integration_window_length: moving average of the outputs (s);
             None: the window the model's time calibration used, which
-            must be the offline background's.
+            must be the offline background's (a warning says when the
+            background records another).
         cluster_window_length: one event per this many seconds (s);
             None: the calibration's.
         frame_timeout: how long a late frame is waited for once later
@@ -317,34 +316,37 @@ def search(
         start: the first frame time (GPS s); None: the newest there.
         stop: end the search at the frame time that reaches this GPS
             time, deciding the last events (replays and tests).
-        backend: local (the exported files in this process) or triton.
-        triton_url: gRPC address of the Triton server (triton backend).
+        serving: how the model is served: the backend, and for triton
+            the address of a server that serves the repository.
     """
-    manifest = Manifest.read(repository)
-    manifest.verify(repository)
-    timing = read_timing(repository)
-    if integration_window_length is None:
-        integration_window_length = timing.integration_window_length
-    if cluster_window_length is None:
-        cluster_window_length = timing.cluster_window_length
     check_windows(integration_window_length, cluster_window_length)
     check_not_negative(far_threshold=far_threshold)
     check_positive(frame_timeout=frame_timeout, poll_interval=poll_interval)
+    model = ModelRepository.open(repository)
+    integration_window_length, cluster_window_length = model.windows(
+        integration_window_length, cluster_window_length
+    )
     background = BackgroundEvents.read(background_file)
-    if sorted(background.ifos) != sorted(manifest.ifos):
+    if sorted(background.ifos) != sorted(model.ifos):
         raise RepositoryError(
             f"{background_file} is the background of {background.ifos}, "
-            f"the model in {repository} analyses {manifest.ifos}"
+            f"the model in {repository} analyses {model.ifos}"
         )
+    check_background_windows(
+        background_file,
+        background,
+        integration_window_length,
+        cluster_window_length,
+    )
     settings = FrameSettings(
         frame_dir, frame_type, channel, state_channel, state_mask
     )
-    watcher = FrameWatcher(frame_dir, manifest.ifos, frame_type, poll_interval)
+    watcher = FrameWatcher(frame_dir, model.ifos, frame_type, poll_interval)
     store = CandidateStore(Path(output_dir), cluster_window_length)
     alerts = GraceDbAlerts(gracedb_url, gracedb_group) if gracedb_url else None
-    with open_sequences(repository, backend, triton_url) as sequences:
+    with open_sequences(model, serving) as sequences:
         online = OnlineSearch(
-            manifest,
+            model,
             background,
             settings,
             store,
@@ -355,10 +357,13 @@ def search(
             alerts,
         )
         logger.info(
-            "searching %s frames in %s: FAR from %.0f s of background, "
-            "alerts at FAR <= %g per year%s",
+            "searching %s frames in %s, integration window %g s, cluster "
+            "window %g s: FAR from %.0f s of background, alerts at FAR <= "
+            "%g per year%s",
             frame_type,
             frame_dir,
+            integration_window_length,
+            cluster_window_length,
             background.Tb,
             far_threshold,
             f" to {gracedb_url}" if gracedb_url else "",
@@ -383,6 +388,29 @@ def search(
             store.close()
             report_latency(online.latencies)
     return online
+
+
+def check_background_windows(
+    path: Path,
+    background: BackgroundEvents,
+    integration_window_length: float,
+    cluster_window_length: float,
+) -> None:
+    """Warn when the offline background records other windows than the
+    search's: the FARs read off it are those of another statistic."""
+    recorded = tuple(
+        background.attrs.get(name)
+        for name in ("integration_window_length", "cluster_window_length")
+    )
+    used = (integration_window_length, cluster_window_length)
+    if None not in recorded and tuple(map(float, recorded)) != used:
+        logger.warning(
+            "%s was made with integration and cluster windows %s s, the "
+            "search uses %s s: its FARs are those of another statistic",
+            path,
+            tuple(map(float, recorded)),
+            used,
+        )
 
 
 def first_frame(watcher: FrameWatcher) -> int:

@@ -2,11 +2,11 @@
 
 ``OnlineStream`` is one continuous stretch of data: it is fed strain as
 frames arrive and returns each event once it is final.  It streams as
-the offline search does (``aframe_infer.stream.Geometry``): the stream
+the offline search does (``aframe_serving.stream.Geometry``): the stream
 is front-padded so that the first response whose buffer is all real data
 covers its first ``buffer_size`` samples, and the warm-up responses
 before it are dropped.  Its events are offline's too
-(``aframe_infer.postprocess.peak_events``): an event is final once the
+(``aframe_serving.postprocess.peak_events``): an event is final once the
 outputs half a cluster window after its peak are in, since nothing later
 changes it.  So the events of a stream are those the offline search
 finds in the same stretch of data, and their FARs, read off the same
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import firwin, lfilter
 
-from aframe_infer.postprocess import peak_events
-from aframe_infer.stream import Geometry
+from aframe_serving.postprocess import peak_events
+from aframe_serving.stream import Geometry
 
 # the anti-aliasing filter's half-length, in output samples
 DECIMATOR_HALF_LENGTH = 16

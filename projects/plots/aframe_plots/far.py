@@ -57,6 +57,31 @@ class OperatingPoint:
     supported: bool
 
 
+def distinct_points(
+    points: list[OperatingPoint],
+) -> list[tuple[str, OperatingPoint, int]]:
+    """The operating points that differ, for the report's columns and
+    markers: targets below 1 / Tb all fall back to 1 / Tb, one threshold,
+    and are shown once.
+
+    Args:
+        points: the operating point of each of ``TARGETS``, in order.
+
+    Returns:
+        per distinct threshold, the names of the targets it stands for
+        ("1 / month, 1 / year"), its point, and that point's index in
+        ``points``.
+    """
+    names = list(TARGETS)
+    groups: dict[float, list[int]] = {}
+    for index, point in enumerate(points):
+        groups.setdefault(point.threshold, []).append(index)
+    return [
+        (", ".join(names[i] for i in indices), points[indices[0]], indices[0])
+        for indices in groups.values()
+    ]
+
+
 def operating_point(
     statistic: np.ndarray, Tb: float, target: float
 ) -> OperatingPoint:

@@ -28,7 +28,7 @@ class Draws:
             matched (rejected draws included), (N,).
         num_analysed: how many of the draws, first, were injected.
         num_draws: the draws the file says were made, accepted + rejected.
-        prior: name of the sampling prior (``aframe_data.priors``).
+        prior: name of the sampling prior (``aframe_priors.priors``).
         snr_threshold: the lowest network SNR injected.
         ifos: the interferometers, in the order of the shifts.
         time_window: the window around the coalescence in which an event

@@ -12,9 +12,9 @@ import numpy as np
 from aframe_contracts.events import BackgroundEvents
 from aframe_contracts.score import SNR_EDGES, Score, found_by_snr
 from aframe_plots.far import (
-    TARGETS,
     OperatingPoint,
     background_years,
+    distinct_points,
     far,
 )
 from aframe_plots.io import Draws
@@ -146,7 +146,10 @@ def _volume_table(
     points: list[OperatingPoint], populations: list[Population], Tb: float
 ) -> str:
     header = ["population (m1-m2)", "mass coverage", "effective draws"]
-    for label, point in zip(TARGETS, points, strict=True):
+    # one column per distinct FAR: targets the background is too short
+    # for share the lowest FAR it supports
+    columns = distinct_points(points)
+    for label, point, _ in columns:
         mark = "" if point.supported else " †"
         at = (
             f"FAR {label}{mark}: {point.far:.3g} / yr, threshold "
@@ -162,17 +165,18 @@ def _volume_table(
         ]
         if population.at_points is None:
             # the message spans the V and D columns of every FAR
-            row.append((_escape(population.message), 2 * len(points)))
+            row.append((_escape(population.message), 2 * len(columns)))
         else:
-            for volume, error in population.at_points:
-                row += _volume_cell(volume, error)
+            for _, _, index in columns:
+                row += _volume_cell(*population.at_points[index])
         rows.append(row)
     notes = ""
     if not all(point.supported for point in points):
         notes = (
             "<p>† the background (Tb = "
             f"{background_years(Tb):.3g} yr) is too short for this FAR: "
-            "the table gives the lowest FAR it supports, 1 / Tb.</p>"
+            "the table gives the lowest FAR it supports, 1 / Tb, once for "
+            "every FAR below it.</p>"
         )
     return _table(header, rows) + notes
 

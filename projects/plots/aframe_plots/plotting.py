@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from aframe_contracts.score import Score
 from aframe_plots.efficiency import Efficiency
-from aframe_plots.far import OperatingPoint
+from aframe_plots.far import OperatingPoint, distinct_points
 from aframe_plots.timing import TimingBin
 from aframe_plots.volume import sensitive_distance
 
@@ -33,8 +33,12 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+# the operating points' markers, one shape and colour each
+MARKERS = ("o", "s", "^", "D")
+
+
 def _mark_fars(ax, points: list[OperatingPoint]) -> None:
-    for point in points:
+    for _, point, _ in distinct_points(points):
         ax.axvline(point.far, color="grey", ls=":", lw=1)
 
 
@@ -43,6 +47,15 @@ def far_plot(
     fars: np.ndarray,
     points: list[OperatingPoint],
 ) -> bytes:
+    """``far_figure`` as PNG."""
+    return _png(far_figure(thresholds, fars, points))
+
+
+def far_figure(
+    thresholds: np.ndarray,
+    fars: np.ndarray,
+    points: list[OperatingPoint],
+) -> Figure:
     """FAR (per year) against the detection-statistic threshold.
 
     Args:
@@ -52,13 +65,22 @@ def far_plot(
     """
     figure, (ax,) = _figure(1)
     ax.step(thresholds, fars, where="post", color="k")
-    for point in points:
-        ax.plot(point.threshold, point.far, "o", label=_far_label(point))
+    # one marker per distinct point, each of its own shape: targets
+    # below 1 / Tb share the point of 1 / Tb and its label
+    for number, (names, point, _) in enumerate(distinct_points(points)):
+        ax.plot(
+            point.threshold,
+            point.far,
+            MARKERS[number % len(MARKERS)],
+            color=f"C{number}",
+            markersize=8,
+            label=f"{names}: {_far_label(point)}",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("detection statistic threshold")
     ax.set_ylabel("FAR (1 / yr): background events louder / Tb")
     ax.legend()
-    return _png(figure)
+    return figure
 
 
 def _far_label(point: OperatingPoint) -> str:

@@ -32,7 +32,6 @@ from aframe_contracts.files import (
     write_atomic,
 )
 from aframe_contracts.score import Score
-from aframe_data.priors import get_prior
 from aframe_plots import page, plotting
 from aframe_plots.efficiency import bin_edges, binned_efficiency
 from aframe_plots.errors import PlotsError
@@ -57,6 +56,7 @@ from aframe_plots.volume import (
     sensitive_distance,
     sensitive_volume,
 )
+from aframe_priors.priors import get_prior
 
 logger = logging.getLogger("aframe_plots")
 

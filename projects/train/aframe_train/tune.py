@@ -20,6 +20,8 @@ from lightning.pytorch.callbacks import Callback
 
 from aframe_contracts.cli import run_cli
 from aframe_contracts.files import make_directory
+from aframe_train.fit import fit
+from aframe_train.weights import write_weights
 
 logger = logging.getLogger("aframe_train")
 
@@ -67,8 +69,6 @@ def trial(config: dict, train_config: str, fit_overrides: str) -> None:
     """One trial: a fit with the sampled values, in the trial directory."""
     from ray import tune
 
-    from aframe_train.cli import fit
-
     directory = tune.get_context().get_trial_dir()
     args = ["fit", "--config", train_config, "--config", fit_overrides]
     args += [f"--run_dir={directory}", "--trainer.enable_progress_bar=false"]
@@ -98,8 +98,6 @@ def tune(
     import ray
     from ray import tune as ray_tune
     from ray.tune.schedulers import ASHAScheduler
-
-    from aframe_train.cli import write_weights
 
     spec = yaml.safe_load(Path(tune_config).read_text())
     metric, mode = spec.get("metric", "valid_auroc"), spec.get("mode", "max")

@@ -6,7 +6,7 @@ from astropy.cosmology import Planck15
 from scipy import stats
 
 from aframe_contracts.errors import DataError
-from aframe_data import priors
+from aframe_priors import priors
 
 
 @pytest.mark.parametrize("name", list(priors.PRIORS))

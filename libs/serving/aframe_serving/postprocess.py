@@ -30,7 +30,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 
 from aframe_contracts.errors import check_not_negative, check_positive
-from aframe_infer.stream import Geometry
+from aframe_serving.stream import Geometry
 
 
 def check_windows(

@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from aframe_export.triton import ENSEMBLE
-from aframe_infer.engine import ServerError
+from aframe_contracts.repository import ENSEMBLE
+from aframe_serving.errors import ServerError
 
-logger = logging.getLogger("aframe_infer")
+logger = logging.getLogger("aframe_serving")
 
 DEFAULT_ENV = ".venv-triton"
 

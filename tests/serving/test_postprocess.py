@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aframe_infer.postprocess import (
+from aframe_serving.postprocess import (
     cluster,
     events,
     integrate,

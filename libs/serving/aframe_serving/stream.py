@@ -18,10 +18,7 @@ import numpy as np
 
 from aframe_contracts.detectors import check_shifts
 from aframe_contracts.repository import Manifest
-
-
-class StreamError(ValueError):
-    """The strain cannot be streamed through the model as asked."""
+from aframe_serving.errors import StreamError
 
 
 @dataclass(frozen=True)

@@ -2,35 +2,29 @@
 
 A sequence takes one update at a time and keeps the snapshotter's state
 between them.  The local backend runs the repository's files in this
-process (``aframe_infer.engine.LocalSequence``); the triton backend sends
+process (``aframe_serving.engine.LocalSequence``); the triton backend sends
 each update to a Triton server as one request of a sequence of the
 aframe-stream ensemble, the server keeping the state, as offline.  Each
 stretch of valid data is a new sequence: a new id, started from a zero
 state.
 """
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
 from aframe_contracts.repository import Manifest
-from aframe_infer.engine import (
-    LocalEngine,
-    RepositoryError,
-    ServerError,
-    TritonEngine,
-)
-
-logger = logging.getLogger("aframe_online")
+from aframe_serving.backends import Serving
+from aframe_serving.engine import LocalEngine, TritonEngine
+from aframe_serving.errors import RepositoryError, ServerError
+from aframe_serving.repository import ModelRepository
 
 
 class LocalSequences:
     """Sequences of the repository's files in this process."""
 
-    def __init__(self, repository: Path) -> None:
+    def __init__(self, repository: ModelRepository) -> None:
         self.engine = LocalEngine(repository)
 
     def open(self):
@@ -82,10 +76,10 @@ class TritonSequence:
 class TritonSequences:
     """Sequences on a running Triton server that serves the repository."""
 
-    def __init__(self, repository: Path, url: str) -> None:
+    def __init__(self, repository: ModelRepository, url: str) -> None:
         import tritonclient.grpc as grpc
 
-        self.manifest = Manifest.read(repository)
+        self.manifest = repository.manifest
         self.url = url
         self.client = grpc.InferenceServerClient(url)
         # the offline engine's check: the served model is this export
@@ -106,23 +100,20 @@ class TritonSequences:
 
 @contextmanager
 def open_sequences(
-    repository: Path, backend: str, triton_url: str
+    repository: ModelRepository, serving: Serving
 ) -> Iterator[LocalSequences | TritonSequences]:
     """The sequences of a backend, for the length of a search."""
-    if backend == "local":
+    if serving.backend == "local":
         yield LocalSequences(repository)
-    elif backend == "triton":
-        if not triton_url:
-            raise RepositoryError(
-                "the triton backend of the online search needs triton_url: "
-                "the gRPC address of a server that serves the repository"
-            )
-        sequences = TritonSequences(repository, triton_url)
-        try:
-            yield sequences
-        finally:
-            sequences.client.close()
-    else:
+        return
+    if not serving.triton_url:
         raise RepositoryError(
-            f"backend {backend!r}: choose 'local' or 'triton'"
+            "the triton backend of the online search needs "
+            "serving.triton_url: the gRPC address of a server that serves "
+            "the repository"
         )
+    sequences = TritonSequences(repository, serving.triton_url)
+    try:
+        yield sequences
+    finally:
+        sequences.client.close()

@@ -17,22 +17,15 @@ import logging
 import queue
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from aframe_contracts.repository import Manifest
+from aframe_serving.errors import RepositoryError, ServerError
+from aframe_serving.repository import ModelRepository
 
-logger = logging.getLogger("aframe_infer")
-
-
-class RepositoryError(ValueError):
-    """The model repository cannot analyse the data as asked."""
-
-
-class ServerError(RuntimeError):
-    """The Triton server failed to answer."""
+logger = logging.getLogger("aframe_serving")
 
 
 class LocalEngine:
@@ -42,17 +35,17 @@ class LocalEngine:
     whitener is traced on the CPU, so it is not moved to a GPU here.
     """
 
-    def __init__(self, repository: Path) -> None:
+    def __init__(self, repository: ModelRepository) -> None:
         import onnxruntime
 
-        self.manifest = Manifest.read(repository)
+        self.manifest = repository.manifest
         if self.manifest.platform != "onnx":
             raise RepositoryError(
-                f"the local engine runs ONNX detectors; {repository} holds "
-                f"a {self.manifest.platform} one: use the triton backend"
+                f"the local engine runs ONNX detectors; {repository.path} "
+                f"holds a {self.manifest.platform} one: use the triton "
+                "backend"
             )
         version = str(self.manifest.version)
-        repository = Path(repository)
         options = onnxruntime.SessionOptions()
         # as many threads as torch was given (OMP_NUM_THREADS)
         options.intra_op_num_threads = torch.get_num_threads()
@@ -63,7 +56,7 @@ class LocalEngine:
         )
 
         def session(model: str):
-            path = repository / model / version / "model.onnx"
+            path = repository.path / model / version / "model.onnx"
             return onnxruntime.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]
             )
@@ -71,7 +64,7 @@ class LocalEngine:
         self.snapshotter = session("snapshotter")
         self.detector = session("aframe")
         self.preprocessor = torch.jit.load(
-            str(repository / "preprocessor" / version / "model.pt"),
+            str(repository.path / "preprocessor" / version / "model.pt"),
             map_location="cpu",
         )
 
@@ -124,7 +117,7 @@ class TritonEngine:
     def __init__(
         self,
         url: str,
-        manifest: dict,
+        manifest: Manifest,
         first_sequence_id: int = 1,
         in_flight: int = 16,
         timeout: float = 120.0,

@@ -1,0 +1,39 @@
+"""Where injected signals go in a stretch of strain: the testing
+injections of the data stage and the validation signals that calibrate
+a model's event times (aframe-infer calibrate) alike."""
+
+import logging
+
+import numpy as np
+
+logger = logging.getLogger("aframe_signal")
+
+
+def injection_times(
+    start: float,
+    stop: float,
+    count: int,
+    spacing: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``count`` times evenly over [start, stop), jittered by up to 0.5 s.
+
+    Fewer fit when the pitch would fall under ``spacing`` + 1 s; the
+    jitter keeps injections off a fixed phase of the inference grid.
+    """
+    room = max(0.0, stop - start)
+    fits = int(room // (spacing + 1))
+    if count > fits:
+        logger.warning(
+            "%d injections with %s s spacing do not fit in %.0f s: placing %d",
+            count,
+            spacing,
+            room,
+            fits,
+        )
+        count = fits
+    if count == 0:
+        return np.zeros(0)
+    pitch = room / count
+    centres = start + (np.arange(count) + 0.5) * pitch
+    return centres + rng.uniform(-0.5, 0.5, count)
