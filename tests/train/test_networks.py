@@ -264,29 +264,6 @@ def test_chisq_downweights_a_glitch_not_a_chirp():
     assert float(reweighted[0, 0, 1]) == pytest.approx(float(rho[0, 0, 1]))
 
 
-def test_a_chisq_bank_exports_to_onnx(tmp_path):
-    """The reweighting runs in onnxruntime as in torch, exported as the
-    pipeline exports it: from the TorchScript trace training saves."""
-    import onnxruntime
-
-    torch.manual_seed(2)
-    bank = chisq_bank().float().eval()
-    window = torch.randn(3, 2, 700)
-    torch.jit.trace(bank, window).save(tmp_path / "bank.pt")
-    path = tmp_path / "bank.onnx"
-    torch.onnx.export(
-        torch.jit.load(tmp_path / "bank.pt"),
-        (window,),
-        str(path),
-        input_names=["whitened"],
-        opset_version=17,
-        dynamo=False,
-    )
-    session = onnxruntime.InferenceSession(str(path))
-    (out,) = session.run(None, {"whitened": window.numpy()})
-    assert np.allclose(out, bank(window).detach().numpy(), atol=1e-4)
-
-
 def test_chisq_settings_errors():
     with pytest.raises(ValueError, match="chisq_bins >= 2"):
         TemplateBank(2, 512, 4, 0.5, chisq_bins=1)
@@ -398,13 +375,19 @@ def test_the_ranking_sees_no_ifo_louder_than_the_ratio_allows():
         assert float(seen[0, 0, 1]) == pytest.approx(expected, 1e-3)
 
 
-def test_a_sine_gaussian_bank_exports_to_onnx(tmp_path):
-    """The sine-Gaussian test and the SNR ratio's cap run in onnxruntime
-    as in torch."""
+@pytest.mark.parametrize(
+    "make_bank",
+    [chisq_bank, lambda: sine_gaussian_bank(max_snr_ratio=2.5)],
+    ids=["chisq", "sine-gaussian-and-ratio-cap"],
+)
+def test_a_bank_with_its_tests_exports_to_onnx(make_bank, tmp_path):
+    """The reweightings and vetoes run in onnxruntime as in torch,
+    exported as the pipeline exports them: from the TorchScript trace
+    training saves."""
     import onnxruntime
 
-    torch.manual_seed(5)
-    bank = sine_gaussian_bank(max_snr_ratio=2.5).float().eval()
+    torch.manual_seed(2)
+    bank = make_bank().float().eval()
     window = torch.randn(3, 2, 700)
     torch.jit.trace(bank, window).save(tmp_path / "bank.pt")
     path = tmp_path / "bank.onnx"
