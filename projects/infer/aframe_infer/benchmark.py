@@ -88,7 +88,8 @@ def mlgwsc(
         start: only events from this GPS time on (a chunk of a long
             file); the strain they need before it is read too.
         stop: only events before this GPS time.
-        serving: how the model is served (see ``analyse``).
+        serving: how the model is served: the backend, and for triton
+            the address of a running server or the server to start.
         force: replace an existing output file (never the input file).
     """
     output_file = Path(output_file)
@@ -443,7 +444,8 @@ def mlgwsc_benchmark(
         cluster_window_length: one event per this many seconds (s);
             None: the model's, as for the integration window.
         time_uncertainty: the events' var (s); None: the model's window.
-        serving: how the model is served (see ``analyse``).
+        serving: how the model is served: the backend, and for triton
+            the address of a running server or the server to start.
         glitches: glitches added to the set (see ``mlgwsc_data``).
         force: replace the events and score of an earlier benchmark in
             output_dir (its data/ is reused either way).

@@ -240,7 +240,8 @@ def calibrate(
         max_injections: at most this many signals, chosen at random.
         window_quantile: the share of the found signals' residuals that
             the time window holds.
-        serving: how the model is served (see ``analyse``).
+        serving: how the model is served: the backend, and for triton
+            the address of a running server or the server to start.
         seed: seeds the choice of signals and their times.
 
     Raises:
