@@ -265,7 +265,7 @@ class TemplateBank(torch.nn.Module):
             self.tile_size = round(TILE_SPAN * sample_rate)
             count = len(
                 tile_frequencies(
-                    LOWEST_TILE, self.nyquist_fmax, sine_gaussian_q
+                    LOWEST_TILE, self.highest_tile_frequency, sine_gaussian_q
                 )
             )
             tiles = torch.zeros(templates, self.tile_size, 2 * count)
@@ -285,7 +285,7 @@ class TemplateBank(torch.nn.Module):
         return self.bias.shape[0]
 
     @property
-    def nyquist_fmax(self) -> float:
+    def highest_tile_frequency(self) -> float:
         """The sine-Gaussian tiles' highest frequency (Hz)."""
         return self.sine_gaussian_fmax * self.sample_rate / 2
 
@@ -447,7 +447,7 @@ class TemplateBank(torch.nn.Module):
     @torch.no_grad()
     def set_tiles(self) -> None:
         """Each template's sine-Gaussian tiles: from the frequency below
-        which it holds 90% of its power up to ``nyquist_fmax``, two
+        which it holds 90% of its power up to ``highest_tile_frequency``, two
         phases each, centred on the merger, made orthonormal and
         orthogonal to the template and its quadrature.  Called when the
         bank changes."""
@@ -469,7 +469,7 @@ class TemplateBank(torch.nn.Module):
             lowest = float(frequencies[int((share[k] < 0.9).sum())])
             lowest = max(lowest, LOWEST_TILE)
             chosen = tile_frequencies(
-                lowest, self.nyquist_fmax, self.sine_gaussian_q
+                lowest, self.highest_tile_frequency, self.sine_gaussian_q
             )
             if not chosen:
                 continue
