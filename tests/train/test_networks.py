@@ -421,13 +421,17 @@ def test_sine_gaussian_settings_errors():
         TemplateBank(2, 512, 4, 0.5, max_snr_ratio=0.5)
 
 
+# a bank of four 256-sample templates, its mergers where they fit
+SMALL_BANK = [
+    "--model.architecture=bank",
+    "--model.templates=4",
+    "--model.template_length=0.5",
+    "--data.kernel_left_pad=0.5",
+]
+
+
 def test_fit_a_template_bank(data, tmp_path):
-    args = fit_args(data, tmp_path) + [
-        "--model.architecture=bank",
-        "--model.templates=4",
-        "--model.template_length=0.5",
-        "--data.kernel_left_pad=0.5",
-    ]
+    args = fit_args(data, tmp_path) + SMALL_BANK
     assert main(args) == 0
     network = torch.jit.load(tmp_path / "model.pt")
     assert network(torch.randn(3, 2, RATE)).shape == (3, 1)
@@ -446,15 +450,15 @@ def test_fit_a_bank_with_its_consistency_tests(data, tmp_path):
     """The chi-squared, the sine-Gaussian test and the ratio's cap
     through a whole fit: the saved network holds each template's tiles
     and vetoes with them."""
-    args = fit_args(data, tmp_path) + [
-        "--model.architecture=bank",
-        "--model.templates=4",
-        "--model.template_length=0.5",
-        "--data.kernel_left_pad=0.5",
-        "--model.chisq_bins=4",
-        "--model.sine_gaussian_q=12",
-        "--model.max_snr_ratio=2.5",
-    ]
+    args = (
+        fit_args(data, tmp_path)
+        + SMALL_BANK
+        + [
+            "--model.chisq_bins=4",
+            "--model.sine_gaussian_q=12",
+            "--model.max_snr_ratio=2.5",
+        ]
+    )
     assert main(args) == 0
     network = torch.jit.load(tmp_path / "model.pt")
     assert network(torch.randn(3, 2, RATE)).shape == (3, 1)

@@ -217,8 +217,7 @@ class Aframe(pl.LightningModule):
         # every rank drew its own signals: all take rank 0's bank
         state = self.trainer.strategy.broadcast(bank.bank.data.cpu(), 0)
         bank.bank.data.copy_(state)
-        bank.set_bins()
-        bank.set_tiles()
+        bank.set_tests()
 
     def training_step(self, batch, batch_idx):
         X, y = batch

@@ -415,12 +415,18 @@ class TemplateBank(torch.nn.Module):
         scores = self.rank(rho.transpose(1, 2))[..., 0] + self.bias
         return scores.amax(-1, keepdim=True)
 
+    def set_tests(self) -> None:
+        """Cut the consistency tests' filters from the bank: called
+        whenever the bank changes."""
+        self.set_bins()
+        self.set_tiles()
+
     @torch.no_grad()
     def set_bins(self) -> None:
         """Split each template (and its quadrature) into ``chisq_bins``
         frequency bands holding equal shares of its power, as closely as
         the template's frequency grid allows: the chi-squared test's
-        filters.  Called when the bank changes."""
+        filters."""
         if not self.chisq_bins:
             return
         size = self.template_size
@@ -449,8 +455,7 @@ class TemplateBank(torch.nn.Module):
         """Each template's sine-Gaussian tiles: from the frequency below
         which it holds 90% of its power up to ``highest_tile_frequency``, two
         phases each, centred on the merger, made orthonormal and
-        orthogonal to the template and its quadrature.  Called when the
-        bank changes."""
+        orthogonal to the template and its quadrature."""
         if not self.sine_gaussian_q:
             return
         rate, size = self.sample_rate, self.template_size
@@ -519,8 +524,7 @@ class TemplateBank(torch.nn.Module):
             chosen.append(int(best.argmin()))
         bank = candidates[chosen].reshape(-1, 1, size)
         self.bank.copy_(bank.to(self.bank.dtype))
-        self.set_bins()
-        self.set_tiles()
+        self.set_tests()
         self.initialised.fill_(True)
 
 
