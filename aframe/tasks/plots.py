@@ -1,10 +1,13 @@
 """The search's sensitive volume and the run report."""
 
+from pathlib import Path
+
 import law
 import luigi
 
 from aframe.base import StageCall, StageTask
 from aframe.paths import config_file
+from aframe.tasks.export import Export
 from aframe.tasks.infer import AggregateEvents
 from aframe.tasks.mlgwsc import ChallengeScore
 from aframe.tasks.testing import TestingBackground
@@ -32,8 +35,10 @@ class SensitiveVolume(TrainedModelParams, StageTask):
             ],
         }
         if self.glitch_source != "none":
-            # the testing background records its glitches
+            # the testing background records its glitches, and the
+            # report shows the model's output around those it drives
             reqs["background"] = TestingBackground.req(self)
+            reqs["model"] = Export.req(self)
         return reqs
 
     def output(self):
@@ -70,6 +75,9 @@ class SensitiveVolume(TrainedModelParams, StageTask):
                 ]
                 if "background" in inputs
                 else [],
+                "repository": str(Path(inputs["model"].path).parent)
+                if "model" in inputs
+                else None,
                 "title": f"aframe search: {self.root('results').parent.name}",
             },
         )

@@ -1,9 +1,12 @@
-"""Fixtures of the plots stage's tests: seeded prior draws and files."""
+"""Fixtures of the plots stage's tests: seeded prior draws and files, and
+the infer tests' small exported model (the glitch figure runs it)."""
 
 import numpy as np
 import pytest
 
 from aframe_priors.priors import sample
+from tests.export.conftest import power_weights  # noqa: F401
+from tests.infer.conftest import repository  # noqa: F401
 from tests.plots.synthetic import PRIOR, write_background, write_foreground
 
 

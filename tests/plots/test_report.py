@@ -14,7 +14,10 @@ from aframe_contracts.events import SECONDS_PER_YEAR, ForegroundEvents
 from aframe_contracts.score import Score
 from aframe_plots.errors import PlotsError
 from aframe_plots.report import PLOTS, make_report
+from tests.export.conftest import RATE
 from tests.plots.synthetic import write_background, write_foreground
+
+T0 = 1.26e9
 
 IMAGE = '<img src="data:image/png;base64,'
 CONFIG = '[core]\ninherit = base.cfg\nifos = ["H1", "L1"]  # <&>\n'
@@ -287,41 +290,113 @@ def test_report_renders_in_a_browser(report, tmp_path):
     assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 50
 
 
-def test_the_glitch_section(files, tmp_path):
-    """Three background events, the loudest of which sees an L1 glitch
-    through its timeslide: the section counts the glitches, names the
-    one near it with its offset, and draws the data around it."""
-    from aframe_contracts.events import BackgroundEvents
+def glitchy_testing_file(path: Path) -> Path:
+    """200 s of testing background whose L1 holds a loud 100 Hz burst
+    at 53.2 s, recorded with a glitch of H1 at 150 s."""
     from aframe_contracts.glitches import GlitchTable
     from aframe_contracts.strain import BackgroundStrain
     from aframe_data import strain
 
-    _, foreground = files
-    t0 = 1.26e9
-    noise = strain.simulated(["H1", "L1"], t0, 200, 512, "aLIGO_O4_high", 0)
+    noise = strain.simulated(["H1", "L1"], T0, 200, RATE, "aLIGO_O4_high", 0)
+    t = np.arange(200 * RATE) / RATE - 53.2
+    burst = np.exp(-((t / 0.02) ** 2)) * np.cos(2 * np.pi * 100 * t)
+    noise["L1"] = noise["L1"] + 0.1 * noise["L1"].std() * burst
     glitches = GlitchTable(
-        np.array([t0 + 53.2, t0 + 150.0]),
+        np.array([T0 + 53.2, T0 + 150.0]),
         np.array(["L1", "H1"]),
         np.array([30.0, 9.0]),
         np.array([1, 2]),
     )
-    testing = tmp_path / "testing.hdf5"
-    BackgroundStrain(noise, t0, 512, glitches).write(testing)
+    BackgroundStrain(noise, T0, RATE, glitches).write(path)
+    return path
+
+
+def test_the_glitch_section(files, repository, tmp_path):
+    """Three background events, the loudest of which sees an L1 glitch
+    through its timeslide: the section counts the glitches, names the
+    one near it with its offset, and draws the data around it, with the
+    model's output below it."""
+    from aframe_contracts.events import BackgroundEvents
+
+    _, foreground = files
+    testing = glitchy_testing_file(tmp_path / "testing.hdf5")
     background = tmp_path / "background.hdf5"
     # L1 advanced by 3 s: the event at 50 s sees L1's strain of 53 s
     BackgroundEvents(
         np.array([10.0, 5.0, 1.0]),
-        t0 + np.array([50.0, 120.0, 20.0]),
+        T0 + np.array([50.0, 120.0, 20.0]),
         np.array([[0, 3.0], [0, 3.0], [0, 1.0]]),
         1000.0,
         ["H1", "L1"],
     ).write(background)
     out = tmp_path / "out"
     page = make_report(
-        background, foreground, out, glitch_files=[testing]
+        background,
+        foreground,
+        out,
+        glitch_files=[testing],
+        repository=repository,
     ).read_text()
     section = re.search(r"<h3>Glitches</h3>.*?</table>", page, re.S)[0]
     assert "holds H1: 1, L1: 1 glitches" in section
     assert "1 of the 3 loudest background events lie within 1 s" in section
     assert "L1, +0.200 s" in section
-    assert (out / "glitches.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # one event, drawn as the data above the detector's output: taller
+    # than wide, where the data alone are wider than tall
+    height, width, _ = imread(out / "glitches.png").shape
+    assert height > width
+
+
+def test_the_glitch_figure_runs_the_model_on_the_slid_stream(
+    repository, tmp_path
+):
+    """The output around an event is the model's on each ifo's strain as
+    the timeslide fed it: the L1 burst 0.2 s after the event drives the
+    power model's output there, once the response's centre is taken off
+    the window's end."""
+    from aframe_plots.glitches import StrainReader, detector_output
+    from aframe_serving.engine import LocalEngine
+    from aframe_serving.repository import ModelRepository
+
+    testing = glitchy_testing_file(tmp_path / "testing.hdf5")
+    model = ModelRepository.open(repository)
+    times, outputs = detector_output(
+        LocalEngine(model),
+        model,
+        StrainReader([testing]),
+        ["H1", "L1"],
+        [T0 + 50.0, T0 + 53.0],
+    )
+    assert np.all(np.abs(times) <= 1.5) and times.size >= 11
+    loud = times[outputs > outputs.max() / 2]
+    assert abs(loud.mean() - 0.2) < 0.15
+    # without the timeslide, the stream holds no burst
+    _, unshifted = detector_output(
+        LocalEngine(model),
+        model,
+        StrainReader([testing]),
+        ["H1", "L1"],
+        [T0 + 50.0, T0 + 50.0],
+    )
+    assert unshifted.max() < outputs.max() / 10
+
+
+def test_the_glitch_figure_needs_the_models_rate(repository, tmp_path):
+    from aframe_contracts.strain import BackgroundStrain
+    from aframe_data import strain
+    from aframe_plots.glitches import StrainReader, detector_output
+    from aframe_serving.engine import LocalEngine
+    from aframe_serving.repository import ModelRepository
+
+    path = tmp_path / "testing-512.hdf5"
+    noise = strain.simulated(["H1", "L1"], T0, 100, 512, "aLIGO_O4_high", 0)
+    BackgroundStrain(noise, T0, 512).write(path)
+    model = ModelRepository.open(repository)
+    with pytest.raises(PlotsError, match=r"testing-512.hdf5: strain at 512"):
+        detector_output(
+            LocalEngine(model),
+            model,
+            StrainReader([path]),
+            ["H1", "L1"],
+            [T0 + 50.0, T0 + 50.0],
+        )

@@ -1,6 +1,7 @@
 """The report's glitches: how many the testing background holds, which of
 the loudest background events they drive, and how those look (each ifo's
-whitened data around the loudest events of up to SHOWN glitches).
+whitened data around the loudest events of up to SHOWN glitches, and the
+detector's output there, run again on the same stream).
 
 The testing background files record their glitches (a ``glitches``
 group, ``aframe_contracts.glitches``).  A time-slid background event at
@@ -9,6 +10,7 @@ analysis time t with shifts s sees ifo c's strain of GPS t + s[c]
 event when it lies within a second of that.
 """
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,14 @@ import numpy as np
 from aframe_contracts.events import BackgroundEvents
 from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.strain import BackgroundStrain
+from aframe_plots.errors import PlotsError
 from aframe_plots.plotting import _png
+from aframe_serving.engine import LocalEngine
+from aframe_serving.repository import ModelRepository
 from aframe_signal.glitches import loudest_near_glitches
 from aframe_signal.psd import welch_psd
+
+logger = logging.getLogger("aframe_plots")
 
 # what the figure shows around an event (s), and of how many events
 HALF_SPAN = 1.5
@@ -40,12 +47,16 @@ def read_glitches(files: list[Path]) -> GlitchTable:
 
 
 def glitch_summary(
-    events: BackgroundEvents, ifos: list[str], files: list[Path]
+    events: BackgroundEvents,
+    ifos: list[str],
+    files: list[Path],
+    repository: ModelRepository | None = None,
 ) -> tuple[dict, bytes | str]:
     """The glitches' count, the loudest background events with the
     glitch nearest each (``loudest_near_glitches``), and a figure of the
-    whitened data around the loudest events a glitch drives (or why
-    there is none)."""
+    whitened data around the loudest events a glitch drives, with the
+    detector's output there when the ``repository`` that made the
+    events is given (or why there is no figure)."""
     table = read_glitches(files)
     summary = loudest_near_glitches(
         events.time, events.statistic, events.shift, ifos, table
@@ -62,7 +73,16 @@ def glitch_summary(
     driven = list(driven.values())[:SHOWN]
     if not driven:
         return summary, "No loud background event lies near a glitch."
-    return summary, driven_figure(events, ifos, files, driven)
+    if repository is not None and repository.manifest.platform != "onnx":
+        # the figure runs the model here, on the CPU
+        logger.warning(
+            "the glitch figure shows no detector output: %s holds a %s "
+            "detector, which runs on a GPU only",
+            repository.path,
+            repository.manifest.platform,
+        )
+        repository = None
+    return summary, driven_figure(events, ifos, files, driven, repository)
 
 
 def whitened(strain: np.ndarray, psd: np.ndarray, rate: float) -> np.ndarray:
@@ -85,38 +105,39 @@ def driven_figure(
     ifos: list[str],
     files: list[Path],
     driven: list[dict],
+    repository: ModelRepository | None = None,
 ) -> bytes:
     """Each ifo's whitened data around background events a glitch drives,
-    on the analysis's clock (its timeslide applied), the glitch marked."""
+    on the analysis's clock (its timeslide applied), the glitch marked;
+    below it, with a repository, the detector's output there."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(5.5 * len(driven), 4.2), layout="constrained")
+    rows = 1 if repository is None else 2
+    figure = Figure(
+        figsize=(5.5 * len(driven), 4.2 + 2.3 * (rows - 1)),
+        layout="constrained",
+    )
     FigureCanvasAgg(figure)
-    headers = {path: BackgroundStrain.header(path) for path in files}
-    psds = {}
-    for column, event in enumerate(driven, start=1):
-        ax = figure.add_subplot(1, len(driven), column)
+    grid = figure.add_gridspec(rows, len(driven), height_ratios=[2, 1][:rows])
+    strain = StrainReader(files)
+    engine = None if repository is None else LocalEngine(repository)
+    for column, event in enumerate(driven):
+        ax = figure.add_subplot(grid[0, column])
         index = int(np.flatnonzero(events.time == event["time"])[0])
+        # the GPS time of each ifo's strain the analysis saw at the event
+        seen = [
+            event["time"] + events.shift[index, c] for c in range(len(ifos))
+        ]
         for c, ifo in enumerate(ifos):
-            # the strain this ifo fed the analysis around the event, with
             # a second either side for the whitening's taper
-            gps = event["time"] + events.shift[index, c]
-            start, stop = gps - HALF_SPAN - 1, gps + HALF_SPAN + 1
-            path = next(
-                p
-                for p, h in headers.items()
-                if h.t0 <= start and h.stop >= stop
+            span = strain.span(
+                ifo, seen[c] - HALF_SPAN - 1, seen[c] + HALF_SPAN + 1
             )
-            if (path, ifo) not in psds:
-                chunk = BackgroundStrain.read(path, [ifo])
-                psds[path, ifo] = welch_psd(
-                    chunk.strain, [ifo], chunk.sample_rate, FFTLENGTH
-                )[0]
-            span = BackgroundStrain.read_span([path], start, stop, [ifo])
-            rate = span.sample_rate
-            data = whitened(span.strain[ifo], psds[path, ifo], rate)
-            t = span.t0 + np.arange(data.size) / rate - gps
+            data = whitened(
+                span.strain[ifo], strain.psd(ifo, seen[c]), span.sample_rate
+            )
+            t = span.t0 + np.arange(data.size) / span.sample_rate - seen[c]
             inside = np.abs(t) <= HALF_SPAN
             ax.plot(t[inside], data[inside] + 8 * c, lw=0.6, label=ifo)
         ax.axvline(0, color="k", ls="--", lw=0.8, label="event")
@@ -128,8 +149,100 @@ def driven_figure(
             f"glitch, SNR {event['glitch_snr']:.1f}",
             fontsize=9,
         )
-        ax.set_xlabel("time from the event (s)")
         ax.set_ylabel("whitened strain (σ), ifos offset by 8")
         ax.legend(loc="upper right", fontsize=8)
         ax.grid(True, alpha=0.3)
+        if engine is None:
+            ax.set_xlabel("time from the event (s)")
+            continue
+        below = figure.add_subplot(grid[1, column], sharex=ax)
+        t, outputs = detector_output(engine, repository, strain, ifos, seen)
+        below.plot(t, outputs, lw=0.9, color="C2", label="output")
+        below.plot([0], [event["statistic"]], "k*", ms=8, label="event")
+        below.axvline(
+            event["glitch_offset_s"], color="r", ls=":", lw=1, label="glitch"
+        )
+        below.set_xlabel("time from the event (s)")
+        below.set_ylabel("detector output")
+        below.legend(loc="upper right", fontsize=8)
+        below.grid(True, alpha=0.3)
     return _png(figure)
+
+
+class StrainReader:
+    """Spans of the testing background files, each ifo whitened by the
+    Welch PSD of the whole file that holds it."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.headers = {path: BackgroundStrain.header(path) for path in files}
+        self.psds = {}
+
+    def file(self, start: float, stop: float) -> Path:
+        for path, header in self.headers.items():
+            if header.t0 <= start and header.stop >= stop:
+                return path
+        raise PlotsError(
+            f"no testing background file holds {start:.1f}-{stop:.1f} s "
+            f"(the files: {', '.join(map(str, self.headers))})"
+        )
+
+    def span(self, ifo: str, start: float, stop: float) -> BackgroundStrain:
+        path = self.file(start, stop)
+        return BackgroundStrain.read_span([path], start, stop, [ifo])
+
+    def psd(self, ifo: str, time: float) -> np.ndarray:
+        path = self.file(time, time)
+        if (path, ifo) not in self.psds:
+            chunk = BackgroundStrain.read(path, [ifo])
+            self.psds[path, ifo] = welch_psd(
+                chunk.strain, [ifo], chunk.sample_rate, FFTLENGTH
+            )[0]
+        return self.psds[path, ifo]
+
+
+def detector_output(
+    engine: LocalEngine,
+    repository: ModelRepository,
+    strain: StrainReader,
+    ifos: list[str],
+    seen: list[float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's raw outputs around an event, each at the merger
+    time it points to (the end of its window less the centre of the
+    model's response), from the event (s).
+
+    ``seen`` is the GPS time of each ifo's strain at the event: the
+    stream is made of those stretches, as the timeslide made it.
+    """
+    geometry = repository.geometry
+    rate = geometry.sample_rate
+    centre = sum(geometry.response) / 2
+    # an output's window: the PSD's past, the kernel and half the
+    # whitening filter before its end, the other half after it
+    past = (
+        geometry.psd_length + geometry.kernel_length + geometry.fduration / 2
+    )
+    first = centre - HALF_SPAN - past - geometry.stride / rate
+    last = centre + HALF_SPAN + geometry.fduration / 2 + geometry.stride / rate
+    first = min(first, last - geometry.buffer_size / rate)
+    spans = [
+        strain.span(ifo, time + first, time + last)
+        for ifo, time in zip(ifos, seen, strict=True)
+    ]
+    if spans[0].sample_rate != rate:
+        raise PlotsError(
+            f"{strain.file(seen[0], seen[0])}: strain at "
+            f"{spans[0].sample_rate} Hz, but {repository.path} was exported "
+            f"for {rate} Hz: give the testing background the model analysed"
+        )
+    channels = [
+        span.strain[ifo] for span, ifo in zip(spans, ifos, strict=True)
+    ]
+    size = min(channel.size for channel in channels)
+    stream = np.stack([channel[:size] for channel in channels])
+    responses = engine.infer([geometry.updates(stream)])[0]
+    outputs = geometry.outputs(responses, size)
+    t0 = spans[0].t0 - seen[0]
+    times = geometry.output_times(outputs.size, t0) - centre
+    inside = np.abs(times) <= HALF_SPAN
+    return times[inside], outputs[inside]

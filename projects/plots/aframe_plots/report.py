@@ -57,6 +57,7 @@ from aframe_plots.volume import (
     sensitive_volume,
 )
 from aframe_priors.priors import get_prior
+from aframe_serving.repository import ModelRepository
 
 logger = logging.getLogger("aframe_plots")
 
@@ -185,6 +186,7 @@ def make_report(
     title: str = "aframe search",
     mlgwsc_scores: Sequence[Path] = (),
     glitch_files: Sequence[Path] = (),
+    repository: Path | None = None,
     force: bool = False,
 ) -> Path:
     """Write the sensitive volume, its figures and the HTML report.
@@ -214,6 +216,8 @@ def make_report(
             glitches the report counts against the loudest background
             events; a figure of the events they drive, ``glitches.png``
             (``aframe_plots.glitches``).
+        repository: the exported model that made the events: the glitch
+            figure shows its output around them.
         force: replace the outputs of an earlier report.  No output is
             ever written over an input.
 
@@ -288,7 +292,12 @@ def make_report(
     figures = _write_figures(output_dir, events, draws, findings, problem)
     glitches = None
     if glitch_files:
-        glitches = glitch_summary(events, draws.ifos, list(glitch_files))
+        model = None
+        if repository is not None:
+            model = ModelRepository.open(repository)
+        glitches = glitch_summary(
+            events, draws.ifos, list(glitch_files), model
+        )
         if isinstance(glitches[1], bytes):
             write_atomic(output_dir / "glitches.png", glitches[1])
         else:
