@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from aframe_contracts.detectors import timeslide_shifts
 from aframe_contracts.segments import Segment
 
 
@@ -52,11 +53,6 @@ def split_segments(
     return chunks
 
 
-def shift_vector(shifts: Sequence[float], index: int) -> tuple[float, ...]:
-    """The per-ifo shifts (s) of the index-th timeslide."""
-    return tuple(index * s for s in shifts)
-
-
 def livetime(chunk: Chunk, shifts: Sequence[float], psd_length: float):
     """Analysable seconds of one chunk under one shift vector.
 
@@ -74,8 +70,9 @@ def timeslides(
 ) -> list[Timeslide]:
     """The (chunk, shift) branches whose livetime sums to at least Tb.
 
-    Timeslide k shifts each ifo by k times its entry in shifts, for
-    k = 1, 2, ... (zero lag is never analysed, so the search stays blind).
+    Timeslide k shifts each ifo by k times its entry in shifts
+    (``timeslide_shifts``), for k = 1, 2, ... (zero lag is never
+    analysed, so the search stays blind).
     Raises ValueError when the chunks cannot supply Tb.
     """
     if Tb <= 0:
@@ -87,7 +84,7 @@ def timeslides(
     index = 0
     while total < Tb:
         index += 1
-        vector = shift_vector(shifts, index)
+        vector = timeslide_shifts(index, shifts)
         found = False
         for i, chunk in enumerate(chunks):
             seconds = livetime(chunk, vector, psd_length)

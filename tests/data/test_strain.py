@@ -194,3 +194,33 @@ def test_one_psd_keeps_its_noise():
 def test_duration_must_be_whole_samples():
     with pytest.raises(DataError, match="whole number of samples"):
         strain.simulated(["H1"], 0, 1.0001, 1024, "aLIGO_O4_high", 0)
+
+
+def test_files_that_overlap_must_agree(tmp_path):
+    """The strain contract's checks, in the files source: two files that
+    overlap with other samples are refused before anything is read."""
+    first = mlgwsc_file(tmp_path / "a.hdf", [(1000, 8)])
+    second = mlgwsc_file(tmp_path / "b.hdf", [(1004, 8)])
+    with pytest.raises(DataError) as error:
+        strain.files([str(first), str(second)], ["H1"], 1000, 12, RATE, "")
+    assert str(error.value) == (
+        f"{first}: H1/1000 and {second}: H1/1004 overlap at GPS "
+        "1004.0-1008.0 with other samples: expected files that overlap to "
+        "hold the same strain"
+    )
+
+
+def test_gwosc_open_data_is_checked(monkeypatch):
+    """The strain contract's checks, on what GWOSC serves."""
+    from gwpy.timeseries import TimeSeries
+
+    def fetched(ifo, start, stop, cache):
+        return TimeSeries(np.zeros(16, np.int16), t0=start, sample_rate=4)
+
+    monkeypatch.setattr(TimeSeries, "fetch_open_data", fetched)
+    with pytest.raises(DataError) as error:
+        strain.gwosc(["H1"], 1e9, 4, 4)
+    assert str(error.value) == (
+        "GWOSC open data: H1 holds int16 samples: expected strain as real "
+        "floating-point numbers (float32 or float64)"
+    )

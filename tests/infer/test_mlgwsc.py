@@ -2,8 +2,11 @@
 
 import h5py
 import numpy as np
+import pytest
 
+from aframe_contracts.errors import DataError
 from aframe_data import strain
+from aframe_infer.challenge import read_strain
 from aframe_infer.cli import main
 from aframe_serving.repository import ModelRepository
 
@@ -213,3 +216,19 @@ def test_glitches_leave_a_sets_injections_as_they_were(tmp_path):
         glitchy = f["L1/1000000000"][()]
         assert dict(f["L1/1000000000"].attrs)["start_time"] == 1e9
     assert np.abs(glitchy - clean).max() > 0
+
+
+def test_bad_strain_is_refused_before_any_work(tmp_path):
+    """The strain contract's checks, in the MLGWSC-1 reader: integer
+    samples are named, with the file and what was expected."""
+    path = tmp_path / "integer.hdf"
+    with h5py.File(path, "w") as f:
+        for ifo in ("H1", "L1"):
+            dataset = f.create_dataset(f"{ifo}/0", data=np.zeros(64, int))
+            dataset.attrs.update(start_time=0.0, delta_t=1 / FILE_RATE)
+    with pytest.raises(DataError) as error:
+        read_strain(path, ["H1", "L1"])
+    assert str(error.value) == (
+        f"{path}: H1/0 holds int64 samples: expected strain as real "
+        "floating-point numbers (float32 or float64)"
+    )

@@ -15,6 +15,7 @@ from aframe_infer.search import branch_streams
 from aframe_online.frames import FrameName, frame_directory, write_frame
 from aframe_online.search import search
 from aframe_online.store import Candidate, CandidateStore
+from aframe_serving.repository import ModelRepository
 from tests.infer.conftest import T0
 
 from .conftest import loud_injections
@@ -142,7 +143,14 @@ def test_faults_and_a_restart(
         writer.join()
     store = CandidateStore(output, 4.0)
     candidates = store.candidates()
+    runs = store.runs()
     store.close()
+    # both runs searched with the model's calibrated windows, recorded
+    windows = ModelRepository.open(calibrated).windows(None, None)
+    assert [
+        (run["integration_window_length"], run["cluster_window_length"])
+        for run in runs
+    ] == [windows, windows]
     found = np.array([c["gps_time"] for c in candidates])
     # every burst in valid data is found; none in the frames skipped
     for burst in FOUND:

@@ -85,3 +85,28 @@ def test_replay_refuses_what_it_cannot_do(tmp_path, background):
     (tmp_path / "file").write_text("")
     with pytest.raises(DataError, match="cannot make the H1 frame directory"):
         replay([str(background)], str(tmp_path / "file" / "{ifo}"))
+
+
+def test_a_frame_of_integer_strain_is_refused(tmp_path):
+    """The strain contract's checks, in the frame reader: the file, the
+    channel and what was expected."""
+    from gwpy.timeseries import TimeSeries, TimeSeriesDict
+
+    name = FrameName("H1", "llhoft", 1262304000, 1, ".hdf5")
+    data = TimeSeriesDict()
+    for channel in (CHANNEL, STATE):
+        data[f"H1:{channel}"] = TimeSeries(
+            np.full(16, 3, np.int32),
+            t0=name.gps,
+            sample_rate=16,
+            name=f"H1:{channel}",
+            channel=f"H1:{channel}",
+        )
+    path = tmp_path / name.name
+    data.write(str(path), format="hdf5")
+    with pytest.raises(FrameError) as error:
+        read_frame(path, CHANNEL, STATE, 3)
+    assert str(error.value) == (
+        f"{path}: H1:{CHANNEL} holds int32 samples: expected strain as "
+        "real floating-point numbers (float32 or float64)"
+    )

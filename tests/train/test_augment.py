@@ -3,19 +3,24 @@
 import torch
 from ml4gw.gw import compute_network_snr
 
+from aframe_contracts.model import WhiteningSpec
 from aframe_train.augment import Injector, mute_channel, swap_channels
 
 RATE = 256
 
 
-def injector(**kwargs):
-    settings = dict(
+def injector():
+    return Injector(
         ifos=["H1", "L1"],
-        sample_rate=RATE,
-        kernel_length=1.0,
-        fduration=1.0,
-        highpass=20.0,
-        lowpass=None,
+        spec=WhiteningSpec(
+            sample_rate=RATE,
+            kernel_length=1.0,
+            fduration=1.0,
+            psd_length=4.0,
+            fftlength=None,
+            highpass=20.0,
+            lowpass=None,
+        ),
         kernel_left_pad=0.25,
         kernel_right_pad=0.05,
         coalescence=3 * RATE,
@@ -23,8 +28,6 @@ def injector(**kwargs):
         snr_max=10.0001,
         snr_index=-3,
     )
-    settings.update(kwargs)
-    return Injector(**settings)
 
 
 def test_merger_lands_where_asked():

@@ -8,13 +8,9 @@ import torch
 from aframe_contracts.errors import DataError
 from aframe_contracts.strain import BackgroundStrain
 from aframe_signal.whitening import STRAIN_SCALE
-from aframe_train.data import (
-    AframeDataModule,
-    TrainingBatches,
-    ValidationWindows,
-    held_out,
-    validation_span,
-)
+from aframe_train.data import AframeDataModule
+from aframe_train.datasets import TrainingBatches, ValidationWindows
+from aframe_train.validation import held_out, held_out_span
 from tests.train.tiny import RATE, data_settings
 
 
@@ -25,16 +21,16 @@ def test_held_out_fills_from_the_last_file_back():
     assert held_out([240], 0.25) == [60]
 
 
-def test_validation_span_of_several_files(tmp_path):
+def test_held_out_span_of_several_files(tmp_path):
     paths = []
     for i, t0 in enumerate((1e9, 1e9 + 200, 1e9 + 500)):
         strain = {ifo: np.zeros(100 * 16) for ifo in ("H1", "L1")}
         paths.append(tmp_path / f"background-{i}.hdf5")
         BackgroundStrain(strain, t0, 16).write(paths[-1])
     # 150 s of the 300: the last file, and the last 50 s of the second
-    assert validation_span(paths, 0.5) == (1e9 + 250, 1e9 + 600)
-    assert validation_span(paths, 0.25) == (1e9 + 525, 1e9 + 600)
-    assert validation_span(paths, 0.0) == (1e9 + 600, 1e9 + 600)
+    assert held_out_span(paths, 0.5) == (1e9 + 250, 1e9 + 600)
+    assert held_out_span(paths, 0.25) == (1e9 + 525, 1e9 + 600)
+    assert held_out_span(paths, 0.0) == (1e9 + 600, 1e9 + 600)
 
 
 def pieces(*lengths):
@@ -132,7 +128,7 @@ def test_glitch_augmentation_touches_only_the_ifos_it_draws(data):
         plain.load_training_waveforms(),
         64,
         1,
-        plain.window_size,
+        plain.whitening.input_size,
         lambda: 3,
     )
     windows, waveforms = next(iter(batch))
@@ -177,7 +173,7 @@ def test_windows_around_recorded_glitches(data, tmp_path):
         module.load_training_waveforms(),
         32,
         1,
-        module.window_size,
+        module.whitening.input_size,
         lambda: 5,
         recorded,
     )

@@ -23,7 +23,9 @@ other version, naming both.  Every file is written atomically
 (``files``): a reader sees all of it or none of it.
 
 ``strain_files`` reads the strain files users bring (GWOSC HDF5, the
-MLGWSC-1 layout, GWF frames) for every stage that takes them.
+MLGWSC-1 layout, GWF frames) for every stage that takes them;
+``strain_checks`` is what every reader of strain checks of what it
+reads, before any work.
 
 ``cli`` is the contract of the stages' command lines: how the
 orchestration calls a stage, and how a stage reports bad input.

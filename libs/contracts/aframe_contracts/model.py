@@ -50,6 +50,35 @@ class WhiteningSpec:
     highpass: float | None
     lowpass: float | None
 
+    # the sizes in samples: derived here once, so that training, export
+    # and inference cut the same windows out of the same strain
+    @property
+    def kernel_size(self) -> int:
+        """Samples of the whitened kernel the network sees."""
+        return round(self.kernel_length * self.sample_rate)
+
+    @property
+    def half_filter_size(self) -> int:
+        """Samples the whitening crops from each side of a window."""
+        return round(self.fduration * self.sample_rate / 2)
+
+    @property
+    def window_size(self) -> int:
+        """Samples whitened into a kernel: kernel_length + fduration."""
+        return round((self.kernel_length + self.fduration) * self.sample_rate)
+
+    @property
+    def psd_size(self) -> int:
+        """Samples of background whose PSD whitens a window."""
+        return round(self.psd_length * self.sample_rate)
+
+    @property
+    def input_size(self) -> int:
+        """Samples of a raw window the whitener takes: psd_length +
+        kernel_length + fduration."""
+        length = self.psd_length + self.kernel_length + self.fduration
+        return round(length * self.sample_rate)
+
 
 @dataclass(frozen=True)
 class ModelSettings(WhiteningSpec):

@@ -15,7 +15,9 @@
 
 One dataset per ifo, all of one length, in ``ifos`` order; ``x0`` and
 ``dx`` make each readable with ``gwpy.timeseries.TimeSeries.read(path,
-path="H1")``.
+path="H1")``.  A file is read only when it holds that: floating-point
+strain at a finite positive rate, every ifo's of one length
+(``strain_checks``).
 """
 
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from aframe_contracts.layout import (
     require,
     stamp,
 )
+from aframe_contracts.strain_checks import check_series, check_shared_span
 
 LAYOUT, VERSION = "background-strain", 1
 WHAT = "background strain"
@@ -172,6 +175,15 @@ class BackgroundStrain:
 
 
 def _header(f, path: Path) -> list[str]:
+    """The file's ifos, once its layout and strain are checked."""
     check(f.attrs, LAYOUT, VERSION, path)
     require(f.attrs, ("t0", "sample_rate", "ifos"), path, "attribute ")
-    return [str(ifo) for ifo in np.atleast_1d(f.attrs["ifos"])]
+    ifos = [str(ifo) for ifo in np.atleast_1d(f.attrs["ifos"])]
+    require(f, ifos, path, "ifo ")
+    t0, rate = float(f.attrs["t0"]), float(f.attrs["sample_rate"])
+    for ifo in ifos:
+        check_series(path, ifo, f[ifo].dtype, sample_rate=rate)
+    check_shared_span(
+        path, {ifo: (t0, 1 / rate, f[ifo].shape[-1]) for ifo in ifos}, LAYOUT
+    )
+    return ifos

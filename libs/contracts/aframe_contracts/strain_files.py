@@ -12,7 +12,9 @@ Three kinds, by what the file holds:
 
 A ``Span`` is a contiguous stretch of one ifo's strain in one file, read
 on demand.  The data stage's ``files`` source, the MLGWSC-1 commands and
-the online replay index files with ``index_files`` and ``hdf5_spans``.
+the online replay index files with ``index_files`` and ``hdf5_spans``,
+which check what they find with the strain contract
+(``strain_checks``) before anything is read.
 """
 
 import glob
@@ -23,6 +25,11 @@ import h5py
 import numpy as np
 
 from aframe_contracts.errors import DataError
+from aframe_contracts.strain_checks import (
+    check_overlaps,
+    check_series,
+    check_shared_span,
+)
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,11 @@ def hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
     ``<ifo>/<gps start>`` dataset of the MLGWSC-1 layout for ``ifos``.
 
     Raises:
-        DataError: the file is neither, or a dataset lacks the layout's
-            attributes or is not a series.
+        DataError: the file is neither, a dataset lacks the layout's
+            attributes or is not a series of floating-point samples at a
+            finite positive interval, the ifos of an MLGWSC-1 file do not
+            share its segments, or segments of one ifo overlap but
+            disagree.
     """
     spans = []
     with open_strain_file(path) as f:
@@ -101,6 +111,12 @@ def hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
             dataset = f["strain/Strain"]
             ifo = f["meta/Detector"][()]
             ifo = ifo.decode() if isinstance(ifo, bytes) else str(ifo)
+            check_series(
+                path,
+                "strain/Strain",
+                dataset.dtype,
+                interval=float(dataset.attrs["Xspacing"]),
+            )
             spans.append(
                 Span(
                     ifo,
@@ -133,6 +149,12 @@ def hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
                         f"{path}: {ifo}/{name} is {shape}, not a "
                         "one-dimensional series of strain samples"
                     )
+                check_series(
+                    path,
+                    f"{ifo}/{name}",
+                    dataset.dtype,
+                    interval=float(attrs["delta_t"]),
+                )
                 spans.append(
                     Span(
                         ifo,
@@ -143,7 +165,33 @@ def hdf5_spans(path: Path, ifos: list[str]) -> list[Span]:
                         f"{ifo}/{name}",
                     )
                 )
+    check_segments(path, spans, found)
     return spans
+
+
+def check_segments(path: Path, spans: list[Span], ifos: list[str]) -> None:
+    """The MLGWSC-1 layout's segments: each ``ifos`` group holds the same
+    ones, of one span for every ifo; one ifo's segments that overlap hold
+    the same strain."""
+    segments: dict[str, dict[str, tuple[float, float, int]]] = {}
+    for span in spans:
+        name = span.key.split("/", 1)[1]
+        segments.setdefault(name, {})[span.key] = (
+            span.start,
+            1 / span.sample_rate,
+            span.size,
+        )
+    for name, shared in segments.items():
+        missing = [ifo for ifo in ifos if f"{ifo}/{name}" not in shared]
+        if missing:
+            raise DataError(
+                f"{path}: {', '.join(f'{ifo}/{name}' for ifo in missing)} "
+                f"missing: expected every ifo to hold segment {name}, as "
+                "the MLGWSC-1 layout has"
+            )
+        check_shared_span(path, shared, "MLGWSC-1")
+    for ifo in ifos:
+        check_overlaps([span for span in spans if span.ifo == ifo])
 
 
 def gwf_spans(path: Path, ifos: list[str], channel: str) -> list[Span]:
@@ -159,6 +207,7 @@ def gwf_spans(path: Path, ifos: list[str], channel: str) -> list[Span]:
         if key not in names:
             continue
         series = TimeSeries.read(path, key)
+        check_series(path, key, series.dtype, interval=series.dt.value)
         spans.append(
             Span(
                 ifo,
@@ -196,6 +245,7 @@ def index_files(
                 f"strain_files hold no {ifo} strain: {', '.join(patterns)}"
             )
         found.sort(key=lambda span: span.start)
+        check_overlaps(found)
     return spans
 
 

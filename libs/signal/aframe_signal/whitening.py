@@ -31,8 +31,8 @@ class Whitener(torch.nn.Module):
     def __init__(self, spec: WhiteningSpec) -> None:
         super().__init__()
         rate = spec.sample_rate
-        self.psd_size = round(spec.psd_length * rate)
-        self.window_size = round((spec.kernel_length + spec.fduration) * rate)
+        self.psd_size = spec.psd_size
+        self.window_size = spec.window_size
         fftlength = spec.fftlength or spec.kernel_length + spec.fduration
         self.spectral_density = spectral_density(rate, fftlength)
         self.whiten = Whiten(spec.fduration, rate, spec.highpass, spec.lowpass)

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from aframe_contracts.errors import DataError
+from aframe_contracts.strain_checks import check_series
 from aframe_contracts.strain_files import index_files
 from aframe_data.psd import interpolate_psd, load_psd, psd_choices
 from aframe_signal.resample import resample
@@ -109,6 +110,9 @@ def gwosc(
         logger.info("fetching %s open data %s + %s s", ifo, start, duration)
         series = TimeSeries.fetch_open_data(
             ifo, start, start + duration, cache=True
+        )
+        check_series(
+            "GWOSC open data", ifo, series.dtype, interval=series.dt.value
         )
         rate = series.sample_rate.value
         check_finite(series.value, f"GWOSC {ifo} strain", start, rate)

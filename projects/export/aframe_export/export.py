@@ -408,7 +408,7 @@ def export(
         return
 
     writer = RepositoryWriter(repository, version, serving == "python")
-    channels, kernel = len(ifos), round(kernel_length * sample_rate)
+    channels, kernel = len(ifos), settings.kernel_size
     tensors = Tensors(
         update=Tensor("update", (channels, update_size)),
         snapshot=Tensor("snapshot", (channels, whitener.buffer_size)),

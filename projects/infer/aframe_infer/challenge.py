@@ -274,6 +274,9 @@ def add_glitches(data: ChallengeSet, model: GlitchModel, seed: int) -> None:
     """
     ifos = ["H1", "L1"]
     model.check(ifos)
+    # the strain contract's checks of the generator's files, before they
+    # are rewritten
+    hdf5_spans(data.background, ifos)
     tables, added = [], {}
     with h5py.File(data.background, "r") as f:
         # the segments, named by their GPS start in every ifo's group

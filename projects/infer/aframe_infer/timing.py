@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aframe_contracts.detectors import ifo_steps, timeslide_shifts
 from aframe_contracts.repository import TimeCalibration
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
@@ -48,8 +49,6 @@ logger = logging.getLogger("aframe_infer")
 SPREAD_QUANTILE = 0.95
 # fewer found injections than this cannot pin down a 95% window
 MIN_FOUND = 20
-# timeslide k delays ifo c by c * k * SHIFT seconds
-SHIFT = 1.0
 
 
 def read_signals(
@@ -88,7 +87,7 @@ def calibration_streams(
     placed, timeslide = 0, 0
     while placed < count:
         timeslide += 1
-        shifts = [c * timeslide * SHIFT for c in range(len(ifos))]
+        shifts = timeslide_shifts(timeslide, ifo_steps(len(ifos)))
         background = shifted(strain, ifos, shifts, rate)
         size = background.shape[-1]
         if size < geometry.buffer_size:
@@ -180,7 +179,7 @@ def longest_piece(
     return max(pieces)[1:]
 
 
-def validation_span(model: ModelRepository) -> tuple[float, float]:
+def recorded_validation_span(model: ModelRepository) -> tuple[float, float]:
     """The background the model's training held out (GPS [start, stop))."""
     span = model.manifest.settings.validation_span
     if span is None:
@@ -272,7 +271,7 @@ def calibrate(
         + geometry.kernel_length
     )
     if span is None:
-        span = validation_span(model)
+        span = recorded_validation_span(model)
     held_out = held_out_background(
         background_files,
         span,

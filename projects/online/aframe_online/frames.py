@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from aframe_contracts.errors import DataError
 from aframe_contracts.files import atomic_path
+from aframe_contracts.strain_checks import check_series
 
 SUFFIXES = {".gwf": "gwf", ".hdf5": "hdf5"}
 NAME = re.compile(
@@ -117,7 +119,10 @@ def read_frame(
 
     Raises:
         FrameError: the name is not a frame's, or the file cannot be read,
-            lacks a channel, or holds other times than its name says.
+            lacks a channel, holds strain that is not floating-point
+            samples at a finite positive interval
+            (``aframe_contracts.strain_checks``), or holds other times
+            than its name says.
     """
     from gwpy.timeseries import TimeSeriesDict
 
@@ -139,6 +144,10 @@ def read_frame(
         # ValueError for a truncated file or a missing channel alike
         message = " ".join(str(error).split())[:200]
         raise FrameError(f"{path}: cannot be read ({message})") from None
+    try:
+        check_series(path, channels[0], strain.dtype, interval=strain.dt.value)
+    except DataError as error:
+        raise FrameError(str(error)) from None
     rate = float(strain.sample_rate.value)
     t0 = float(strain.t0.value)
     if t0 != name.gps or strain.size != round(name.duration * rate):

@@ -343,6 +343,7 @@ def search(
     )
     watcher = FrameWatcher(frame_dir, model.ifos, frame_type, poll_interval)
     store = CandidateStore(Path(output_dir), cluster_window_length)
+    store.record_run(integration_window_length)
     alerts = GraceDbAlerts(gracedb_url, gracedb_group) if gracedb_url else None
     with open_sequences(model, serving) as sequences:
         online = OnlineSearch(

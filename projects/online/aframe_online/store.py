@@ -1,7 +1,7 @@
 """The online search's record: every candidate in an SQLite database, and
 a JSON file for each one significant enough to alert on.
 
-``<output_dir>/candidates.sqlite`` has one table, ``candidates``:
+``<output_dir>/candidates.sqlite`` has two tables, ``candidates``:
 
 | column | what |
 | --- | --- |
@@ -17,6 +17,16 @@ a JSON file for each one significant enough to alert on.
 | alert | the alert record's file name, or NULL below the threshold |
 | gracedb_id | the event's GraceDB id once uploaded, or NULL |
 | run | which start of the search stored it (1, 2, ...) |
+
+and ``runs``, the windows each run found its candidates with (the
+model's calibrated ones unless others were given):
+
+| column | what |
+| --- | --- |
+| run | the run, as in ``candidates`` |
+| integration_window_length | the statistic's moving average (s) |
+| cluster_window_length | one event per this many seconds (s) |
+| started | when the run started (Unix s) |
 
 and ``<output_dir>/alerts/<gps_time>.json`` the record of each candidate
 whose FAR is at most the alert threshold, written atomically.  SQLite
@@ -52,6 +62,12 @@ CREATE TABLE IF NOT EXISTS candidates (
     run INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS by_time ON candidates (gps_time);
+CREATE TABLE IF NOT EXISTS runs (
+    run INTEGER PRIMARY KEY,
+    integration_window_length REAL NOT NULL,
+    cluster_window_length REAL NOT NULL,
+    started REAL NOT NULL
+);
 """
 
 
@@ -108,6 +124,23 @@ class CandidateStore:
             "SELECT MAX(run) FROM candidates"
         ).fetchone()
         self.run = (last or 0) + 1
+
+    def record_run(self, integration_length: float) -> None:
+        """Record the windows this run searches with in ``runs``: the
+        integration window (s), and the store's cluster window.  A run
+        that stored no candidate left its number to this one, whose row
+        replaces its."""
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO runs (run, integration_window_length,"
+                " cluster_window_length, started) VALUES (?, ?, ?, ?)",
+                (
+                    self.run,
+                    integration_length,
+                    self.cluster_length,
+                    time.time(),
+                ),
+            )
 
     def close(self) -> None:
         self.connection.close()
@@ -166,8 +199,13 @@ class CandidateStore:
 
     def candidates(self) -> list[dict]:
         """Every stored candidate, by time."""
-        cursor = self.connection.execute(
-            "SELECT * FROM candidates ORDER BY gps_time"
-        )
+        return self.rows("SELECT * FROM candidates ORDER BY gps_time")
+
+    def runs(self) -> list[dict]:
+        """Every run's windows, by run."""
+        return self.rows("SELECT * FROM runs ORDER BY run")
+
+    def rows(self, query: str) -> list[dict]:
+        cursor = self.connection.execute(query)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]

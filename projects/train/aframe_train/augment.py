@@ -9,6 +9,7 @@ import torch
 from ml4gw.distributions import PowerLaw
 from ml4gw.gw import compute_observed_strain, get_ifo_geometry
 
+from aframe_contracts.model import WhiteningSpec
 from aframe_signal.snr import network_snr
 
 
@@ -18,16 +19,23 @@ class Injector(torch.nn.Module):
     The merger lands uniformly between ``kernel_left_pad`` seconds after
     the start of the whitened kernel and ``kernel_right_pad`` before its
     end.
+
+    Args:
+        ifos: the interferometers, in channel order.
+        spec: the whitening the windows get: their sizes, and the band
+            of the SNRs.
+        kernel_left_pad: earliest merger after the kernel's start (s).
+        kernel_right_pad: latest merger before the kernel's end (s).
+        coalescence: the coalescence sample of the training waveforms.
+        snr_min: the quietest signal's network SNR.
+        snr_max: the loudest's.
+        snr_index: power-law index of the SNRs.
     """
 
     def __init__(
         self,
         ifos: list[str],
-        sample_rate: float,
-        kernel_length: float,
-        fduration: float,
-        highpass: float | None,
-        lowpass: float | None,
+        spec: WhiteningSpec,
         kernel_left_pad: float,
         kernel_right_pad: float,
         coalescence: int,
@@ -39,14 +47,16 @@ class Injector(torch.nn.Module):
         tensors, vertices = get_ifo_geometry(*ifos)
         self.register_buffer("tensors", tensors)
         self.register_buffer("vertices", vertices)
+        sample_rate = spec.sample_rate
         self.sample_rate = sample_rate
-        self.highpass, self.lowpass = highpass, lowpass
-        self.window_size = round((kernel_length + fduration) * sample_rate)
-        half_filter = round(fduration * sample_rate / 2)
-        self.first = half_filter + round(kernel_left_pad * sample_rate)
+        self.highpass, self.lowpass = spec.highpass, spec.lowpass
+        self.window_size = spec.window_size
+        self.first = spec.half_filter_size + round(
+            kernel_left_pad * sample_rate
+        )
         self.last = (
-            half_filter
-            + round((kernel_length - kernel_right_pad) * sample_rate)
+            spec.half_filter_size
+            + round((spec.kernel_length - kernel_right_pad) * sample_rate)
             - 1
         )
         if self.last < self.first:
@@ -135,20 +145,16 @@ class Glitches(torch.nn.Module):
     """Put blips into training windows, coloured by each window's PSD.
 
     A glitch is a whitened shape (gengli's, ``aframe_signal.glitches``)
-    placed with its middle between window samples ``first`` and ``last``,
-    coloured by the window's PSD (the inverse of whitening) and rescaled
-    to an optimal SNR drawn from a power law, then added to the raw
-    strain: the whitener turns it back into the shape, at that SNR, as it
-    does signals.
+    placed with its middle anywhere in the whitened kernel, coloured by
+    the window's PSD (the inverse of whitening) and rescaled to an
+    optimal SNR drawn from a power law, then added to the raw strain: the
+    whitener turns it back into the shape, at that SNR, as it does
+    signals.
 
     Args:
         shapes: (C, N, T) whitened shapes of each ifo, unit norm.
-        sample_rate: samples per second (Hz).
-        window_size: samples whitened of a window (kernel + fduration).
-        first: the earliest sample of a glitch's middle in them.
-        last: the latest.
-        highpass: the SNR band's lower edge (Hz).
-        lowpass: its upper edge (Hz); None for Nyquist.
+        spec: the whitening the windows get: their sizes, and the band
+            of the SNRs.
         snr_min: the quietest glitch's SNR.
         snr_max: the loudest's.
         snr_index: power-law index of the SNRs.
@@ -157,22 +163,19 @@ class Glitches(torch.nn.Module):
     def __init__(
         self,
         shapes: torch.Tensor,
-        sample_rate: float,
-        window_size: int,
-        first: int,
-        last: int,
-        highpass: float | None,
-        lowpass: float | None,
+        spec: WhiteningSpec,
         snr_min: float,
         snr_max: float,
         snr_index: float,
     ) -> None:
         super().__init__()
         self.register_buffer("shapes", shapes.float())
-        self.sample_rate = sample_rate
-        self.window_size = window_size
-        self.first, self.last = first, last
-        self.highpass, self.lowpass = highpass, lowpass
+        self.sample_rate = spec.sample_rate
+        self.window_size = spec.window_size
+        # the earliest and latest sample of a glitch's middle: the kernel
+        self.first = spec.half_filter_size
+        self.last = spec.half_filter_size + spec.kernel_size - 1
+        self.highpass, self.lowpass = spec.highpass, spec.lowpass
         self.snr = PowerLaw(snr_min, snr_max, snr_index)
 
     def forward(

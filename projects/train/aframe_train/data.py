@@ -2,9 +2,11 @@
 
 Training batches are drawn on the CPU as raw background windows (each ifo
 from an independent time, so windows hold no coincident event) and
-polarisations; projection, injection and whitening happen on the device in
-``on_after_batch_transfer``.  Validation uses the last ``valid_fraction``
-of the background, time-slid until it holds ``valid_livetime`` seconds.
+polarisations (``datasets.TrainingBatches``); projection, injection and
+whitening happen on the device in ``on_after_batch_transfer``.
+Validation uses the last ``valid_fraction`` of the background
+(``validation``), time-slid until it holds ``valid_livetime`` seconds
+(``datasets.ValidationWindows``).
 
 The augmentation and whitening run in float32 (PSDs in float64) outside
 autocast, whatever precision the network trains in.  Under DDP each rank
@@ -22,7 +24,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from aframe_contracts.detectors import check_ifos
+from aframe_contracts.detectors import TIMESLIDE_STEP, check_ifos
 from aframe_contracts.errors import (
     DataError,
     check_not_negative,
@@ -39,17 +41,15 @@ from aframe_train.augment import (
     mute_channel,
     swap_channels,
 )
+from aframe_train.datasets import TrainingBatches, ValidationWindows
 from aframe_train.glitches import (
     RecordedGlitches,
     glitch_peaks,
     training_shapes,
 )
+from aframe_train.validation import split_background
 
 logger = logging.getLogger("aframe_train")
-
-# the step between validation timeslides (s): timeslide k delays the c-th
-# ifo by c k VALID_SHIFT seconds
-VALID_SHIFT = 1.0
 
 
 def full_precision(method):
@@ -84,160 +84,6 @@ def scaled_strain(
         data = np.stack(list(chunk.strain.values())) * STRAIN_SCALE
         strain.append(torch.as_tensor(data, dtype=torch.float32))
     return strain
-
-
-def validation_span(
-    paths: list[Path], valid_fraction: float
-) -> tuple[float, float]:
-    """GPS [start, stop) of the background held out for validation.
-
-    It is the last ``valid_fraction`` of all the background's samples, at
-    the end of the last files (``held_out``).  Training records it with
-    the weights, so later stages can measure the model on data it never
-    trained on.
-    """
-    headers = [BackgroundStrain.header(path) for path in paths]
-    taken = held_out([h.size for h in headers], valid_fraction)
-    stop = headers[-1].stop
-    for header, n in zip(headers, taken, strict=True):
-        if n:
-            return header.stop - n / header.sample_rate, stop
-    return stop, stop
-
-
-def held_out(sizes: list[int], valid_fraction: float) -> list[int]:
-    """Samples held out for validation from the end of each background
-    file of ``sizes``: the last ``valid_fraction`` of all their samples,
-    the last file's first, then the one before it, and so on."""
-    wanted = round(valid_fraction * sum(sizes))
-    taken = []
-    for size in reversed(sizes):
-        taken.append(min(size, wanted))
-        wanted -= taken[-1]
-    return taken[::-1]
-
-
-class TrainingBatches(torch.utils.data.IterableDataset):
-    """``batches`` batches of raw windows and polarisations, per epoch.
-
-    Each pass draws from its own generator, seeded by ``seed()`` as the
-    pass starts: an epoch's batches depend on its seed alone, not on
-    when the loader fetches them.
-    """
-
-    def __init__(
-        self,
-        background,
-        waveforms,
-        batch_size,
-        batches,
-        size,
-        seed,
-        recorded_glitches=None,
-    ):
-        super().__init__()
-        self.recorded_glitches = recorded_glitches
-        self.background = background
-        self.waveforms = waveforms
-        self.batch_size = batch_size
-        self.batches = batches
-        self.size = size
-        self.seed = seed
-        lengths = torch.tensor([x.shape[-1] - size for x in background])
-        self.weights = lengths.double() / lengths.sum()
-
-    def __len__(self):
-        return self.batches
-
-    def sample_windows(self, generator=None) -> torch.Tensor:
-        channels = self.background[0].shape[0]
-        files = torch.multinomial(
-            self.weights, self.batch_size, True, generator=generator
-        )
-        windows = torch.empty(self.batch_size, channels, self.size)
-        for i in files.unique():
-            rows = torch.nonzero(files == i).flatten()
-            data = self.background[int(i)]
-            last = data.shape[-1] - self.size
-            for channel in range(channels):
-                # each ifo from its own time: no coincident events
-                starts = torch.randint(
-                    0, last + 1, (rows.numel(),), generator=generator
-                )
-                if self.recorded_glitches is not None:
-                    starts = self.recorded_glitches.starts(
-                        int(i), channel, starts, last, generator
-                    )
-                # every window of the channel as a view: copies only the
-                # chosen ones (4x faster than indexing sample by sample)
-                every = data[channel].unfold(0, self.size, 1)
-                windows[rows, channel] = every[starts]
-        return windows
-
-    def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed())
-        for _ in range(self.batches):
-            rows = torch.randint(
-                len(self.waveforms), (self.batch_size,), generator=generator
-            )
-            yield self.sample_windows(generator), self.waveforms[rows]
-
-
-class ValidationWindows(torch.utils.data.Dataset):
-    """Time-slid background windows, and the same with signals added.
-
-    The background is one or more pieces, (C, T) each, slid apart
-    within each piece.  Item i < num_background is background window i,
-    labelled with its timeslide; the rest are (signal, view) pairs on
-    background windows.
-    """
-
-    def __init__(
-        self, backgrounds, signals, size, stride, shift, livetime, views
-    ):
-        super().__init__()
-        self.backgrounds, self.signals, self.size = backgrounds, signals, size
-        self.shift, self.views = shift, views
-        self.windows = []  # (piece, timeslide, start)
-        timeslide = 0
-        while len(self.windows) * stride < livetime:
-            timeslide += 1
-            added = len(self.windows)
-            for piece, background in enumerate(backgrounds):
-                channels, length = background.shape
-                # timeslide k delays ifo c by c k shift samples
-                lost = timeslide * shift * (channels - 1)
-                starts = range(0, length - lost - size + 1, stride)
-                self.windows += [(piece, timeslide, s) for s in starts]
-            if len(self.windows) == added:
-                raise DataError(
-                    "the validation background is too short for "
-                    "valid_livetime: lower it or raise valid_fraction"
-                )
-
-    @property
-    def num_background(self) -> int:
-        return len(self.windows)
-
-    def __len__(self):
-        return self.num_background + len(self.signals) * len(self.views)
-
-    def window(self, index: int) -> torch.Tensor:
-        piece, timeslide, start = self.windows[index]
-        return torch.stack(
-            [
-                channel[start + c * timeslide * self.shift :][: self.size]
-                for c, channel in enumerate(self.backgrounds[piece])
-            ]
-        )
-
-    def __getitem__(self, index):
-        if index < self.num_background:
-            _, timeslide, _ = self.windows[index]
-            return self.window(index), timeslide, -1, -1, index
-        signal, view = divmod(index - self.num_background, len(self.views))
-        window = self.window(signal % self.num_background)
-        return window, 0, signal, view, index
 
 
 class AframeDataModule(pl.LightningDataModule):
@@ -391,33 +237,24 @@ class AframeDataModule(pl.LightningDataModule):
                 f"valid_fraction = {valid_fraction}: it is the share of "
                 "each background file held out, in (0, 1)"
             )
-        rate = sample_rate
-        self.window_size = round(
-            (psd_length + kernel_length + fduration) * rate
+        self.whitening = WhiteningSpec(
+            sample_rate,
+            kernel_length,
+            fduration,
+            psd_length,
+            fftlength,
+            highpass,
+            lowpass,
         )
-        self.whitener = Whitener(
-            WhiteningSpec(
-                rate,
-                kernel_length,
-                fduration,
-                psd_length,
-                fftlength,
-                highpass,
-                lowpass,
-            )
-        )
+        self.whitener = Whitener(self.whitening)
         self.waveform_files = [Path(p) for p in training_waveforms]
         attrs = WaveformSet.attributes(self.waveform_files[0])
         self.injector = Injector(
             ifos,
-            rate,
-            kernel_length,
-            fduration,
-            highpass,
-            lowpass,
+            self.whitening,
             kernel_left_pad,
             kernel_right_pad,
-            coalescence_sample(attrs, rate),
+            coalescence_sample(attrs, sample_rate),
             snr_min,
             snr_max,
             snr_index,
@@ -441,21 +278,28 @@ class AframeDataModule(pl.LightningDataModule):
         )
         strain = scaled_strain(hp.background_files, hp.ifos, hp.sample_rate)
         shortest = min(x.shape[-1] for x in strain)
-        if shortest <= self.window_size:
+        window_size = self.whitening.input_size
+        if shortest <= window_size:
             raise DataError(
                 f"background files of {shortest / hp.sample_rate:.0f} s "
                 "are shorter than a training window (psd_length + "
                 f"kernel_length + fduration = "
-                f"{self.window_size / hp.sample_rate} s)"
+                f"{window_size / hp.sample_rate} s)"
             )
         if hp.recorded_glitch_prob:
-            self.train_background, self.valid_background, peaks = self.split(
-                strain,
-                glitch_peaks(hp.background_files, hp.ifos, hp.sample_rate),
+            self.train_background, self.valid_background, peaks = (
+                split_background(
+                    strain,
+                    hp.valid_fraction,
+                    window_size,
+                    glitch_peaks(hp.background_files, hp.ifos, hp.sample_rate),
+                )
             )
             self.recorded_glitches = self.around_glitches(peaks)
         else:
-            self.train_background, self.valid_background = self.split(strain)
+            self.train_background, self.valid_background = split_background(
+                strain, hp.valid_fraction, window_size
+            )
         valid = WaveformSet.read(hp.validation_waveforms, list(hp.ifos))
         if valid.sample_rate != hp.sample_rate:
             raise DataError(
@@ -486,15 +330,13 @@ class AframeDataModule(pl.LightningDataModule):
                 "these files record none"
             )
         logger.info("%d recorded glitches to train around", count)
-        psd_size = round(hp.psd_length * hp.sample_rate)
-        half_filter = round(hp.fduration * hp.sample_rate / 2)
-        kernel = round(hp.kernel_length * hp.sample_rate)
-        first = psd_size + half_filter
+        spec = self.whitening
+        first = spec.psd_size + spec.half_filter_size
         return RecordedGlitches(
             [[torch.as_tensor(p) for p in piece] for piece in peaks],
             hp.recorded_glitch_prob,
             first,
-            first + kernel - 1,
+            first + spec.kernel_size - 1,
         )
 
     def make_glitches(self) -> Glitches:
@@ -513,16 +355,9 @@ class AframeDataModule(pl.LightningDataModule):
             hp.highpass,
             hp.lowpass,
         )
-        half_filter = round(hp.fduration * hp.sample_rate / 2)
-        kernel = round(hp.kernel_length * hp.sample_rate)
         return Glitches(
             shapes,
-            hp.sample_rate,
-            kernel + 2 * half_filter,
-            half_filter,
-            half_filter + kernel - 1,
-            hp.highpass,
-            hp.lowpass,
+            self.whitening,
             hp.glitch_snr_min,
             hp.glitch_snr_max,
             hp.glitch_snr_index,
@@ -537,38 +372,6 @@ class AframeDataModule(pl.LightningDataModule):
     def rank_batches(self) -> int:
         """Training batches per epoch on this rank."""
         return max(self.hparams.batches_per_epoch // self.rank()[1], 1)
-
-    def split(self, strain, peaks=None):
-        """Training pieces of the background, and the validation pieces
-        of its tail (``held_out``); a training piece shorter than a
-        window is left out.  With ``peaks`` (each file's glitch peaks
-        per ifo, samples), also the peaks inside each training piece."""
-        taken = held_out(
-            [x.shape[-1] for x in strain], self.hparams.valid_fraction
-        )
-        kept = [
-            i
-            for i, (x, n) in enumerate(zip(strain, taken, strict=True))
-            if x.shape[-1] - n > self.window_size
-        ]
-        if not kept:
-            raise DataError(
-                "valid_fraction leaves no background file long enough to "
-                "train on: lower valid_fraction or add background"
-            )
-        train = [strain[i][:, : strain[i].shape[-1] - taken[i]] for i in kept]
-        valid = [
-            x[:, x.shape[-1] - n :]
-            for x, n in zip(strain, taken, strict=True)
-            if n
-        ]
-        if peaks is None:
-            return train, valid
-        inside = [
-            [p[p < train[j].shape[-1]] for p in peaks[i]]
-            for j, i in enumerate(kept)
-        ]
-        return train, valid, inside
 
     def load_training_waveforms(self, count: int | None = None):
         """All training waveforms, or a random subset of ``count`` (by
@@ -600,9 +403,7 @@ class AframeDataModule(pl.LightningDataModule):
         cut to the ``size`` samples that end ``post_merger`` after its
         merger: (count, size).
         """
-        hp = self.hparams
-        kernel = round(hp.kernel_length * hp.sample_rate)
-        half_filter = round(hp.fduration * hp.sample_rate / 2)
+        kernel = self.whitening.kernel_size
         if size > kernel:
             raise DataError(
                 f"templates of {size} samples do not fit in the "
@@ -610,7 +411,7 @@ class AframeDataModule(pl.LightningDataModule):
             )
         plus = self.load_training_waveforms(count)[:, 1:].float()
         # the merger post_merger before the kernel's end
-        merger = half_filter + kernel - post_merger
+        merger = self.whitening.half_filter_size + kernel - post_merger
         placed = self.injector.place(
             plus, torch.full((len(plus),), merger, dtype=torch.long)
         )
@@ -621,7 +422,7 @@ class AframeDataModule(pl.LightningDataModule):
                 None,
                 len(chunk),
                 1,
-                self.window_size,
+                self.whitening.input_size,
                 None,
             ).sample_windows()
             ifo = torch.randint(windows.shape[1], (len(chunk),))
@@ -656,7 +457,7 @@ class AframeDataModule(pl.LightningDataModule):
             self.load_training_waveforms(),
             self.hparams.batch_size,
             self.rank_batches(),
-            self.window_size,
+            self.whitening.input_size,
             functools.partial(self.epoch_seed, 1),
             self.recorded_glitches,
         )
@@ -674,9 +475,9 @@ class AframeDataModule(pl.LightningDataModule):
         self.valid_windows = ValidationWindows(
             self.valid_background,
             self.valid_signals,
-            self.window_size,
+            self.whitening.input_size,
             stride,
-            round(VALID_SHIFT * hp.sample_rate),
+            round(TIMESLIDE_STEP * hp.sample_rate),
             round(hp.valid_livetime * hp.sample_rate),
             views.astype(int).tolist(),
         )

@@ -195,8 +195,7 @@ class Aframe(pl.LightningModule):
         if not isinstance(bank, TemplateBank) or bank.initialised:
             return
         data = self.trainer.datamodule
-        kernel = round(data.hparams.kernel_length * data.hparams.sample_rate)
-        first, last = bank.response(kernel)
+        first, last = bank.response(data.whitening.kernel_size)
         placed = (
             data.hparams.kernel_right_pad,
             data.hparams.kernel_length - data.hparams.kernel_left_pad,

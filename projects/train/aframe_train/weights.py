@@ -8,17 +8,18 @@ training curves.  A fit (``aframe_train.fit``) and a search
 """
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from aframe_contracts.files import atomic_path
 from aframe_contracts.model import FILE as SETTINGS_FILE
-from aframe_contracts.model import ModelSettings
+from aframe_contracts.model import ModelSettings, WhiteningSpec
 from aframe_signal.whitening import STRAIN_SCALE
-from aframe_train.data import validation_span
 from aframe_train.model import Aframe
 from aframe_train.networks import TemplateBank
+from aframe_train.validation import held_out_span
 
 logger = logging.getLogger("aframe_train")
 
@@ -41,10 +42,7 @@ def write_weights(checkpoint: Path, run_dir: Path, score: float) -> None:
     saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
     data = saved["datamodule_hyper_parameters"]
     network = model.network.eval()
-    size = round(data["kernel_length"] * data["sample_rate"])
-    example = torch.zeros(1, len(data["ifos"]), size)
-    traced = torch.jit.trace(network, example)
-    settings = ModelSettings(
+    whitening = WhiteningSpec(
         sample_rate=data["sample_rate"],
         kernel_length=data["kernel_length"],
         fduration=data["fduration"],
@@ -52,12 +50,18 @@ def write_weights(checkpoint: Path, run_dir: Path, score: float) -> None:
         fftlength=data.get("fftlength"),
         highpass=data.get("highpass"),
         lowpass=data.get("lowpass"),
+    )
+    size = whitening.kernel_size
+    example = torch.zeros(1, len(data["ifos"]), size)
+    traced = torch.jit.trace(network, example)
+    settings = ModelSettings(
+        **asdict(whitening),
         ifos=list(data["ifos"]),
         strain_scale=STRAIN_SCALE,
         checkpoint=str(checkpoint),
         valid_auroc=score,
         validation_span=list(
-            validation_span(data["background_files"], data["valid_fraction"])
+            held_out_span(data["background_files"], data["valid_fraction"])
         ),
         # a template bank fires only where its templates reach
         response=(
