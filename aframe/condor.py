@@ -2,8 +2,9 @@
 
 ``--workflow htcondor`` makes a data or inference workflow submit one
 HTCondor job per branch.  Each job runs law's job script on the execute
-node, which sources ``condor_bootstrap.sh`` (the environment this process
-runs in, or the stage's image) and then runs ``law run <Task> --branch N``.
+node, which sources ``job_bootstrap.sh`` (the environment this process
+runs in, or the stage's image) and then runs ``law run <Task> --branch N``
+(see ``aframe.jobs``).
 
 Layout under ``AFRAME_CONDOR_DIR``::
 
@@ -16,79 +17,28 @@ carries are task parameters, set in the ``[pipeline]`` section of the cfg
 or per task in ``[luigi_<Task>]``.
 """
 
-import os
-import re
-import shlex
-import sys
 from pathlib import Path
 
 import law
 import luigi
 
-from aframe import paths
 from aframe.base import stage_image
+from aframe.jobs import BOOTSTRAP, JobResources, job_directory
 
 law.contrib.load("htcondor")
 
-BOOTSTRAP = Path(__file__).with_name("condor_bootstrap.sh")
 
-# variables, besides the data roots, that the job needs to find the
-# experiment again
-FORWARDED = ("LAW_CONFIG_FILE",)
-
-
-def snake_case(name: str) -> str:
-    """``TestingBackground`` -> ``testing_background``."""
-    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower()
-
-
-def environment_exports() -> str:
-    """``export`` lines of the data roots and the law cfg, for the job.
-
-    A root that is unset here stays unset there, so the job fails with
-    the same message a local run would give, rather than writing into its
-    scratch directory.
-    """
-    names = [*paths.ROOTS.values(), *FORWARDED]
-    return "\n    ".join(
-        f"export {name}={shlex.quote(os.environ[name])}"
-        for name in names
-        if os.environ.get(name)
-    )
-
-
-def submitting_environment() -> Path:
-    """The virtual environment (or Python prefix) this process runs in."""
-    return Path(sys.prefix)
-
-
-class CondorWorkflow(law.htcondor.HTCondorWorkflow):
+class CondorWorkflow(JobResources, law.htcondor.HTCondorWorkflow):
     """law's HTCondor workflow with aframe's paths, resources and setup.
 
     Subclasses are stage tasks: ``stage``, ``container`` and ``image_dir``
     pick the image the jobs run in when ``container = apptainer``.
     """
 
-    request_memory = luigi.Parameter(
-        default="4GB",
-        significant=False,
-        description="memory of one HTCondor job (e.g. 4GB or 4096, in MB)",
-    )
     request_disk = luigi.Parameter(
         default="1GB",
         significant=False,
         description="scratch disk of one HTCondor job (e.g. 1GB)",
-    )
-    request_cpus = luigi.IntParameter(
-        default=1,
-        significant=False,
-        description="CPU cores of one HTCondor job; the stage uses that "
-        "many threads",
-    )
-    request_gpus = luigi.IntParameter(
-        default=0,
-        significant=False,
-        description="GPUs of one HTCondor job; 0 requests none",
     )
     accounting_group = luigi.OptionalParameter(
         default=None,
@@ -117,12 +67,9 @@ class CondorWorkflow(law.htcondor.HTCondorWorkflow):
 
     # the parameters above, read from [pipeline] unless the task's own
     # section sets them (see aframe.workflows.Workflow)
-    condor_params = frozenset(
+    condor_params = JobResources.resource_params | frozenset(
         {
-            "request_memory",
             "request_disk",
-            "request_cpus",
-            "request_gpus",
             "accounting_group",
             "accounting_group_user",
             "use_x509userproxy",
@@ -134,8 +81,9 @@ class CondorWorkflow(law.htcondor.HTCondorWorkflow):
     exclude_params_req = set(condor_params)
 
     def htcondor_output_directory(self) -> law.LocalDirectoryTarget:
-        family = snake_case(self.task_family)
-        return law.LocalDirectoryTarget(paths.root("condor") / family)
+        return law.LocalDirectoryTarget(
+            job_directory("htcondor", self.task_family)
+        )
 
     def htcondor_log_directory(self) -> law.LocalDirectoryTarget:
         return self.htcondor_output_directory().child("logs", type="d")
@@ -160,26 +108,11 @@ class CondorWorkflow(law.htcondor.HTCondorWorkflow):
         # a job cannot reach the scheduler of the submitting process
         return True
 
-    def in_container(self) -> bool:
-        """Whether the jobs run inside the stage's Apptainer image."""
-        return getattr(self, "container", "local") == "apptainer"
-
     def htcondor_cmdline_args(self) -> dict[str, str]:
-        # HTCondor picks the job's GPU (CUDA_VISIBLE_DEVICES): the branch
-        # must not replace it with its share of the submitter's --gpus
-        args = {"--gpus": ""}
-        if self.in_container():
-            # inside the image the stage runs directly, not in a nested one
-            args["--container"] = "local"
-        return args
+        return self.job_cmdline_args()
 
     def htcondor_job_config(self, config, job_num, branches):
-        config.render_variables.update(
-            aframe_exports=environment_exports(),
-            aframe_container="apptainer" if self.in_container() else "local",
-            aframe_prefix=str(submitting_environment()),
-            aframe_threads=str(self.request_cpus),
-        )
+        config.render_variables.update(self.bootstrap_variables())
         # law puts these in the log directory, postfixed with the branches
         config.stdout = "stdout.txt"
         config.stderr = "stderr.txt"

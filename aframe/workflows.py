@@ -8,20 +8,34 @@ from luigi.parameter import _no_value
 from aframe.base import PIPELINE_SECTION
 from aframe.condor import CondorWorkflow
 from aframe.segments import split_segments
+from aframe.slurm import SlurmWorkflow
 from aframe_contracts.segments import read_segments
 
 
-class Workflow(law.LocalWorkflow, CondorWorkflow):
-    """Where branches run: ``--workflow local`` (the default) or
-    ``--workflow htcondor``, one HTCondor job per branch.
+class Workflow(law.LocalWorkflow, CondorWorkflow, SlurmWorkflow):
+    """Where branches run: ``--workflow local`` (the default),
+    ``--workflow htcondor`` (one HTCondor job per branch) or ``--workflow
+    slurm`` (one Slurm job per branch).
 
-    ``workflow`` and the HTCondor settings are read from the ``[pipeline]``
-    section of the cfg unless the command line or the task's own
-    ``[luigi_<Task>]`` section sets them, so one line switches every
-    workflow of a pipeline to HTCondor.
+    ``workflow``, the jobs' settings and how law watches them are read
+    from the ``[pipeline]`` section of the cfg unless the command line or
+    the task's own ``[luigi_<Task>]`` section sets them, so one line
+    switches every workflow of a pipeline to a scheduler.
     """
 
-    pipeline_params = frozenset({"workflow", *CondorWorkflow.condor_params})
+    # law's settings of a remote workflow: how often it polls its jobs,
+    # how often it resubmits a failed one, how many run at once
+    job_control_params = frozenset(
+        {"poll_interval", "retries", "parallel_jobs"}
+    )
+    pipeline_params = frozenset(
+        {
+            "workflow",
+            *CondorWorkflow.condor_params,
+            *SlurmWorkflow.slurm_params,
+            *job_control_params,
+        }
+    )
 
     @classmethod
     def modify_param_args(cls, params, args, kwargs):

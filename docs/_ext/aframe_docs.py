@@ -310,7 +310,11 @@ def own_parameters(cls) -> list[tuple[str, object]]:
     """The parameters aframe declares on ``cls`` (not law's own)."""
     from aframe.parameters import PipelineParams
 
-    shared = {*dict(PipelineParams.get_params()), *condor_parameters()}
+    shared = {
+        *dict(PipelineParams.get_params()),
+        *job_parameters("htcondor"),
+        *job_parameters("slurm"),
+    }
     found = []
     for name, param in cls.get_params():
         if name in shared:
@@ -323,15 +327,23 @@ def own_parameters(cls) -> list[tuple[str, object]]:
     return found
 
 
-def condor_parameters() -> list[str]:
-    """The parameters aframe adds to law's HTCondor workflow."""
+def job_parameters(scheduler: str) -> list[str]:
+    """The parameters aframe gives the jobs of one scheduler's workflow
+    (``htcondor`` or ``slurm``): the resources every job has, then the
+    scheduler's own; Slurm's partition is law's."""
     from aframe.condor import CondorWorkflow
+    from aframe.jobs import JobResources
+    from aframe.slurm import SlurmWorkflow
 
-    return [
+    workflow = {"htcondor": CondorWorkflow, "slurm": SlurmWorkflow}[scheduler]
+    own = [
         name
-        for name, _ in CondorWorkflow.get_params()
-        if name in vars(CondorWorkflow)
+        for name, _ in workflow.get_params()
+        if name in vars(workflow) and name not in vars(JobResources)
     ]
+    if scheduler == "slurm":
+        own.insert(0, "slurm_partition")
+    return [*sorted(JobResources.resource_params), *own]
 
 
 def stage_tasks() -> list[type]:
@@ -357,7 +369,8 @@ def stage_tasks() -> list[type]:
 
 class ParameterTable(Directive):
     """``:kind:`` ``pipeline`` (the shared parameters), ``tasks`` (each
-    task's own) or ``condor`` (those of every HTCondor workflow)."""
+    task's own), ``condor`` or ``slurm`` (those of every HTCondor or
+    Slurm workflow)."""
 
     option_spec = {"kind": directives.unchanged_required}
 
@@ -366,8 +379,8 @@ class ParameterTable(Directive):
             kind = self.options["kind"]
             if kind == "pipeline":
                 return [self.pipeline()]
-            if kind == "condor":
-                return [self.condor()]
+            if kind in ("condor", "slurm"):
+                return [self.jobs(kind)]
             return [self.tasks()]
         except Exception as error:
             raise self.error(f"parameter-table: {error}") from error
@@ -393,16 +406,18 @@ class ParameterTable(Directive):
             rows,
         )
 
-    def condor(self) -> nodes.table:
+    def jobs(self, kind: str) -> nodes.table:
         from aframe.workflows import Workflow
 
+        scheduler = {"condor": "htcondor", "slurm": "slurm"}[kind]
         layers = cfg_layers()
         params = dict(Workflow.get_params())
         rows = [
             [
                 code("workflow"),
-                "where branches run: local (here, --workers at a time) or "
-                "htcondor (one HTCondor job per branch)",
+                "where branches run: local (here, --workers at a time), "
+                "htcondor (one HTCondor job per branch) or slurm (one "
+                "Slurm job per branch)",
                 code("local"),
                 value(layers["base"], "pipeline", "workflow"),
             ]
@@ -414,7 +429,7 @@ class ParameterTable(Directive):
                 code(code_default(params[name]._default)),
                 value(layers["base"], "pipeline", name),
             ]
-            for name in condor_parameters()
+            for name in job_parameters(scheduler)
         ]
         return table(["option", "meaning", "in the code", "base.cfg"], rows)
 

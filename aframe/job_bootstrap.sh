@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Sourced by law's job script on the HTCondor execute node before it runs
-# `law run <Task> --branch N`: it recreates the environment the workflow was
-# submitted from.  law fills in the {{...}} variables at submission (see
-# aframe/condor.py).
+# Sourced by law's job script on the execute node (HTCondor's or Slurm's)
+# before it runs `law run <Task> --branch N`: it recreates the environment
+# the workflow was submitted from.  law fills in the {{...}} variables at
+# submission (see aframe/jobs.py).
 
 aframe_bootstrap() {
     # the experiment: its data roots and its law cfg, as on the submit node
@@ -12,8 +12,9 @@ aframe_bootstrap() {
     export OMP_NUM_THREADS="{{aframe_threads}}"
 
     if [ "{{aframe_container}}" = "apptainer" ]; then
-        # HTCondor started the job inside the stage's image, whose
-        # environment has law, aframe and the stage
+        # the job runs inside the stage's image (HTCondor's container
+        # universe, or aframe's Slurm job wrapper), whose environment has
+        # law, aframe and the stage
         :
     else
         # the environment the workflow was submitted from, on a filesystem
