@@ -172,6 +172,22 @@ def test_a_glitch_table_is_read_from_omicron_or_gravity_spy_columns(
     omicron = tmp_path / "omicron.txt"
     omicron.write_text("# triggers\ntime snr ifo\n1e9 7.0 H1\n")
     assert read_glitch_table(omicron, ["H1"]).snr.tolist() == [7.0]
+    # Gravity Spy's O3 tables: the peak in full GPS seconds (event_time)
+    # beside its whole seconds and nanoseconds, which a time must not be
+    # cut to
+    o3 = tmp_path / "H1_O3a.csv"
+    o3.write_text(
+        "event_time,ifo,peak_time,peak_time_ns,snr,ml_label\n"
+        "1238166018.4375,H1,1238166018,437500000,15.2,Blip\n"
+    )
+    assert read_glitch_table(o3, ["H1"]).time.tolist() == [1238166018.4375]
+    # LIGO's sngl_burst columns: whole seconds and nanoseconds only
+    burst = tmp_path / "sngl_burst.txt"
+    burst.write_text(
+        "peak_time peak_time_ns start_time snr ifo\n"
+        "1238166018 437500000 1238166018 15.2 L1\n"
+    )
+    assert read_glitch_table(burst, ["L1"]).time.tolist() == [1238166018.4375]
 
 
 def test_a_glitch_table_without_a_column_is_named(tmp_path):

@@ -354,9 +354,13 @@ def glitchy(
     ), table
 
 
-# the names Omicron and Gravity Spy give the columns of a glitch table
+# the names Omicron and Gravity Spy give the columns of a glitch table,
+# the first found used: a glitch's time is its peak's, in full GPS
+# seconds (Gravity Spy's event_time), else in whole seconds and
+# nanoseconds (peak_time and peak_time_ns, as LIGO's sngl_burst tables
+# and Gravity Spy both hold them), else the start of its tile
 TABLE_ALIASES = {
-    "time": ("time", "gpstime", "peak_time", "event_time", "tstart"),
+    "time": ("time", "gpstime", "event_time", "peak_time", "tstart"),
     "ifo": ("ifo", "detector"),
     "snr": ("snr",),
 }
@@ -365,8 +369,8 @@ TABLE_ALIASES = {
 def read_glitch_table(path: Path, ifos: list[str]) -> GlitchTable:
     """Real glitches from a text table with a header line, comma- or
     whitespace-separated: a GPS time, an ifo and an SNR per row (column
-    names as Omicron or Gravity Spy write them: time or GPStime, ifo,
-    snr).  Rows of other ifos are left out.
+    names as Omicron or Gravity Spy write them, ``TABLE_ALIASES``).  Rows
+    of other ifos are left out.
 
     Raises:
         DataError: the file is missing, empty, or lacks a column.
@@ -400,8 +404,13 @@ def read_glitch_table(path: Path, ifos: list[str]) -> GlitchTable:
         [cell.strip() for cell in (line.split(",") if comma else line.split())]
         for line in lines[1:]
     ]
+    nanoseconds = None
+    if header[index["time"]] == "peak_time" and "peak_time_ns" in header:
+        nanoseconds = header.index("peak_time_ns")
     try:
         time = np.array([float(row[index["time"]]) for row in rows])
+        if nanoseconds is not None:
+            time += np.array([float(row[nanoseconds]) for row in rows]) * 1e-9
         snr = np.array([float(row[index["snr"]]) for row in rows])
         ifo = np.array([row[index["ifo"]] for row in rows], dtype=str)
     except (ValueError, IndexError) as error:
