@@ -1,0 +1,300 @@
+"""The two-component p_astro of the detection statistic x:
+
+    p_astro(x) = Lf(x) / (Lf(x) + Lb(x)),
+
+Lb the background's rate density (events per year per unit statistic),
+from the time-slid background, each event standing for 1 / Tb, and Lf
+the astrophysical one, from the found injections, each injection i of
+the N draws standing for
+
+    R V0 w_i / sum_j w_j   per year,
+
+R the merger rate density (Gpc^-3 yr^-1), V0 the volume the injection
+prior's redshifts are normalised over (Gpc^3) and w the draws' weights
+to the population (``aframe_plots.volume``): the rate of astrophysical
+events louder than a threshold is then R V(threshold), the sensitive
+volume's.  Both densities are those of ``density``.
+
+Two guards make the ratio a ranking: beyond the data, the foreground's
+tail may not fall faster than the background's (its slope is capped at
+the background's), and p_astro is made non-decreasing in x by taking
+the running maximum of ln(Lf / Lb) from the quiet end.  Between the
+samples a ratio of two kernel estimates wobbles; the envelope keeps an
+event from being less likely astrophysical than a quieter one.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from aframe_contracts.pastro import Calibration, PAstroModel
+from aframe_pastro import density
+from aframe_pastro.errors import PAstroError
+
+# the tail is fitted to this many of the loudest samples of each set
+TAIL_COUNT = 1000
+# how many p_astro bins the calibration has, and its halves' seed
+CALIBRATION_BINS = 10
+CALIBRATION_SEED = 20150914
+
+
+def _check_rates(
+    background_years: float, mergers_per_year: float, weights: np.ndarray
+) -> None:
+    if not (np.isfinite(background_years) and background_years > 0):
+        raise PAstroError(
+            f"background time {background_years} yr: it must be positive"
+        )
+    if not (np.isfinite(mergers_per_year) and mergers_per_year >= 0):
+        raise PAstroError(
+            f"astrophysical rate {mergers_per_year} per year: it must not "
+            "be negative"
+        )
+    if not (np.isfinite(weights).all() and (weights >= 0).all()):
+        raise PAstroError("injection weights must be finite, >= 0")
+
+
+def fit(
+    background: np.ndarray,
+    background_years: float,
+    injections: np.ndarray,
+    weights: np.ndarray,
+    mergers_per_year: float,
+    rate: float,
+    population: str,
+    tail_count: int = TAIL_COUNT,
+    attrs: dict | None = None,
+) -> PAstroModel:
+    """Fit the background and foreground rate densities.
+
+    Args:
+        background: the time-slid background events' statistics, (B,).
+        background_years: the background time they were found in (yr).
+        injections: every injection draw's statistic, -inf where it was
+            not found (rejected draws too), (N,).
+        weights: every draw's weight to the population, (N,).
+        mergers_per_year: R V0, the mergers per year in the volume the
+            draws' redshifts span.
+        rate: R (Gpc^-3 yr^-1), recorded with the model.
+        population: the population's name, recorded with the model.
+        tail_count: how many of the loudest samples the tails are fitted
+            to.
+        attrs: more to record with the model.
+
+    Raises:
+        PAstroError: no background events, no injection found, a rate
+            that is negative, or samples with no spread.
+    """
+    background = np.asarray(background, float)
+    injections = np.asarray(injections, float)
+    weights = np.asarray(weights, float)
+    if background.size == 0:
+        raise PAstroError(
+            "there are no background events: the background's rate "
+            "density cannot be fitted"
+        )
+    _check_rates(background_years, mergers_per_year, weights)
+    if not weights.sum() > 0:
+        raise PAstroError("no injection draw has weight in the population")
+    found = np.isfinite(injections) & (weights > 0)
+    if not found.any():
+        raise PAstroError(
+            "no injection was found: the foreground's rate density cannot "
+            "be fitted"
+        )
+    shares = mergers_per_year * weights / weights.sum()
+    samples = {
+        "background": (
+            background,
+            np.full(background.size, 1 / background_years),
+        ),
+        "foreground": (injections[found], shares[found]),
+    }
+    # the foreground's rate may be 0 (R = 0); its density's shape is
+    # fitted on the draws' weights, then scaled
+    shapes = {
+        "background": samples["background"][1],
+        "foreground": weights[found],
+    }
+    bandwidths, tails = {}, {}
+    for name, (x, _) in samples.items():
+        bandwidths[name] = density.bandwidth(x, shapes[name])
+        tails[name] = density.tail(x, shapes[name], tail_count)
+    widest, narrowest = max(bandwidths.values()), min(bandwidths.values())
+    lowest = min(x.min() for x, _ in samples.values())
+    top = max(start for start, _, _ in tails.values())
+    low = lowest - density.KERNEL_REACH * widest
+    high = top + density.KERNEL_REACH * widest
+    step = max(
+        narrowest / density.POINTS_PER_BANDWIDTH,
+        (high - low) / (density.MAX_POINTS - 1),
+    )
+    # grid points at top - k step, so that the table ends at the top tail
+    # start, and the kernel estimate reaches past it
+    below = int(np.ceil((top - low) / step))
+    above = int(np.ceil((high - top) / step))
+    grid = top + step * np.arange(-below, above + 1)
+    slopes = {name: slope for name, (_, _, slope) in tails.items()}
+    slopes["foreground"] = min(slopes["foreground"], slopes["background"])
+    logs = {}
+    for name, (x, w) in samples.items():
+        estimate = density.kernel_density(grid, x, w, bandwidths[name])
+        start, _, fitted = tails[name]
+        # the tail's rate density at its start, A lambda, in rates
+        with np.errstate(divide="ignore"):
+            at_start = np.log(w[x > start].sum() * fitted)
+        logs[name] = density.with_tail(
+            grid, estimate, start, at_start, slopes[name]
+        )[: below + 1]
+    record = {
+        "Tb_years": background_years,
+        "mergers_per_year": mergers_per_year,
+        "num_background": background.size,
+        "num_found": int(found.sum()),
+        "num_draws": injections.size,
+        "tail_count": tail_count,
+        **{f"{name}_bandwidth": h for name, h in bandwidths.items()},
+        **{f"{name}_tail_start": t[0] for name, t in tails.items()},
+        **(attrs or {}),
+    }
+    return PAstroModel(
+        grid[: below + 1],
+        logs["background"],
+        logs["foreground"],
+        slopes["background"],
+        slopes["foreground"],
+        rate,
+        population,
+        record,
+    )
+
+
+class PAstro:
+    """p_astro of any statistic, from a fitted model.
+
+    Args:
+        model: the tabulated rate densities.
+    """
+
+    def __init__(self, model: PAstroModel) -> None:
+        self.model = model
+        background = model.background_log_density
+        foreground = model.foreground_log_density
+        ratio = np.full(background.shape, -np.inf)
+        both = np.isfinite(background) & np.isfinite(foreground)
+        ratio[both] = foreground[both] - background[both]
+        envelope = np.maximum.accumulate(ratio)
+        finite = envelope[np.isfinite(envelope)]
+        # where the foreground has no rate, p_astro is 0: a log-odds far
+        # below every finite one, so that interpolation stays monotonic
+        self.floor = min(finite.min(), 0.0) - 1000 if finite.size else -1e3
+        self.log_odds_table = np.where(
+            np.isfinite(envelope), envelope, self.floor
+        )
+        self.growth = model.background_slope - model.foreground_slope
+
+    def log_odds(self, statistic) -> np.ndarray:
+        """ln(Lf / Lb) at each statistic, the monotonic envelope."""
+        x = np.asarray(statistic, float)
+        if np.isnan(x).any():
+            raise PAstroError("a statistic is NaN: it has no p_astro")
+        grid = self.model.statistic
+        odds = np.interp(x, grid, self.log_odds_table, left=self.floor)
+        beyond = x > grid[-1]
+        odds = np.where(
+            beyond,
+            self.log_odds_table[-1] + self.growth * (x - grid[-1]),
+            odds,
+        )
+        return odds
+
+    def __call__(self, statistic) -> np.ndarray:
+        """p_astro at each statistic (any shape; a float for a float)."""
+        p = expit(self.log_odds(statistic))
+        return float(p) if np.ndim(p) == 0 else p
+
+
+def calibrate(
+    background: np.ndarray,
+    background_years: float,
+    injections: np.ndarray,
+    weights: np.ndarray,
+    mergers_per_year: float,
+    tail_count: int = TAIL_COUNT,
+    bins: int = CALIBRATION_BINS,
+    seed: int = CALIBRATION_SEED,
+) -> Calibration:
+    """Binned p_astro against the share of events that are injections,
+    held out: the background events and the injection draws are split in
+    random halves, a model fitted to each half gives the other half's
+    events their p_astro, and in each p_astro bin the share of the
+    events' rate that the found injections make (each event counting
+    for the rate it stands for, as in ``fit``) is compared with their
+    rate-weighted mean p_astro.  A calibrated p_astro has the two equal.
+
+    The error of a share is the delta-method error of a weighted mean of
+    0s (background) and 1s (injections),
+    sqrt(sum v^2 (y - share)^2) / sum v.
+
+    Raises:
+        PAstroError: either half cannot be fitted (too few events).
+    """
+    background = np.asarray(background, float)
+    injections = np.asarray(injections, float)
+    weights = np.asarray(weights, float)
+    _check_rates(background_years, mergers_per_year, weights)
+    rng = np.random.default_rng(seed)
+    halves = {
+        "background": rng.permutation(background.size) % 2,
+        "injections": rng.permutation(injections.size) % 2,
+    }
+    p_background = np.zeros(background.size)
+    p_injections = np.zeros(injections.size)
+    for half in (0, 1):
+        fitted = halves["background"] != half
+        drawn = halves["injections"] != half
+        model = PAstro(
+            fit(
+                background[fitted],
+                background_years / 2,
+                injections[drawn],
+                weights[drawn],
+                mergers_per_year,
+                0.0,
+                "",
+                tail_count,
+            )
+        )
+        held = ~fitted
+        p_background[held] = model(background[held])
+        p_injections[~drawn] = model(injections[~drawn])
+    found = np.isfinite(injections) & (weights > 0)
+    p = np.concatenate([p_background, p_injections[found]])
+    rates = np.concatenate(
+        [
+            np.full(background.size, 1 / background_years),
+            mergers_per_year * weights[found] / weights.sum(),
+        ]
+    )
+    astrophysical = np.concatenate(
+        [np.zeros(background.size), np.ones(found.sum())]
+    )
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
+    mean, share, error = np.full((3, bins), np.nan)
+    for k in range(bins):
+        inside = index == k
+        v, y = rates[inside], astrophysical[inside]
+        total = v.sum()
+        if not total > 0:
+            continue
+        mean[k] = np.sum(v * p[inside]) / total
+        share[k] = np.sum(v * y) / total
+        error[k] = np.sqrt(np.sum(v**2 * (y - share[k]) ** 2)) / total
+    return Calibration(
+        edges,
+        mean,
+        share,
+        error,
+        np.bincount(index[: background.size], minlength=bins),
+        np.bincount(index[background.size :], minlength=bins),
+    )
