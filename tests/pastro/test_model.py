@@ -143,7 +143,7 @@ def test_calibrated_on_held_out_halves():
         ({"mergers_per_year": -1.0}, "must not be negative"),
         ({"background_years": 0.0}, "must be positive"),
         ({"injections": np.full(4, -np.inf)}, "no injection was found"),
-        ({"background": np.ones(10)}, "all 10 samples"),
+        ({"background": np.ones(10)}, "all 10 background events"),
     ],
 )
 def test_bad_input_is_one_error_naming_it(change, message):

@@ -30,10 +30,13 @@ def write_background(path, statistic, Tb=SECONDS_PER_YEAR, seed=0):
     return path
 
 
-def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
+def write_foreground(
+    path, draws, found, prior=PRIOR, num_draws=None, statistic=None
+):
     """Draws as a foreground file: found draws are injected and found,
     the rest are injected but missed (statistic -inf) where their SNR
-    reaches the threshold, and rejected otherwise.
+    reaches the threshold, and rejected otherwise.  Found draws have the
+    statistic FOUND, or each its own of ``statistic`` (N,).
 
     The SNR is a stand-in, 12 Gpc / luminosity distance; found events are
     timed within TIME_WINDOW of the coalescence, uniformly.
@@ -45,8 +48,9 @@ def write_foreground(path, draws, found, prior=PRIOR, num_draws=None):
     draws["injection_time"] = np.linspace(1.26e9, 1.27e9, n)
     accepted = found | (draws["snr"] >= SNR_THRESHOLD)
     parameters = {key: value[accepted] for key, value in draws.items()}
+    loudness = FOUND if statistic is None else statistic[accepted]
     parameters["detection_statistic"] = np.where(
-        found[accepted], FOUND, -np.inf
+        found[accepted], loudness, -np.inf
     )
     offsets = np.random.default_rng(0).uniform(-1, 1, found.sum())
     parameters["detection_time"] = np.full(accepted.sum(), np.nan)

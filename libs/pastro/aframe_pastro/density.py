@@ -8,7 +8,7 @@ for its share of the astrophysical rate), and
     rho(x) = A lambda exp(-lambda (x - x_t))     for x > x_t,
 
 a Gaussian kernel density estimate in the bulk and an exponential tail
-beyond x_t, the statistic of the ``tail_count``-th loudest sample.  The
+beyond x_t, the statistic of the k-th loudest sample (``tail_size``).  The
 tail is there because the loudest samples are few: a kernel estimate
 there is a row of bumps resting on a handful of samples each, and
 beyond the loudest sample it falls like a Gaussian, faster than any
@@ -21,8 +21,7 @@ x_t (a Poisson process of exponential excesses),
 
 the rate above x_t and the weighted mean excess's inverse.  The tail is
 not forced to meet the kernel estimate at x_t: the estimate there rests
-on a few samples, the count above x_t on ``tail_count``.  Where there
-are fewer samples than that, the tail is the whole density.
+on a few samples, the count above x_t on k.
 
 The kernel estimate is binned (the samples spread linearly onto a
 uniform grid and convolved with the sampled kernel, cut at 6 h), so a
@@ -36,6 +35,8 @@ from aframe_pastro.errors import PAstroError
 
 # the kernel is cut at this many bandwidths: exp(-18) of its peak
 KERNEL_REACH = 6.0
+# the tail holds this share of the samples, within these bounds
+TAIL_FRACTION, TAIL_MIN, TAIL_MAX = 0.01, 20, 1000
 # grid points per bandwidth, and the most grid points a table has
 POINTS_PER_BANDWIDTH = 8
 MAX_POINTS = 1 << 16
@@ -46,7 +47,9 @@ def effective_samples(weights: np.ndarray) -> float:
     return float(weights.sum() ** 2 / np.sum(weights**2))
 
 
-def bandwidth(x: np.ndarray, weights: np.ndarray) -> float:
+def bandwidth(
+    x: np.ndarray, weights: np.ndarray, what: str = "samples"
+) -> float:
     """The normal-reference bandwidth 1.06 sigma n^(-1/5), with the
     weighted standard deviation and Kish's effective n.
 
@@ -57,14 +60,23 @@ def bandwidth(x: np.ndarray, weights: np.ndarray) -> float:
     sigma = np.sqrt(np.average((x - mean) ** 2, weights=weights))
     if not sigma > 0:
         raise PAstroError(
-            f"all {x.size} samples have the statistic {x[0]:g}: a density "
+            f"all {x.size} {what} have the statistic {x[0]:g}: a density "
             "needs a spread"
         )
     return 1.06 * sigma * effective_samples(weights) ** -0.2
 
 
+def tail_size(count: int) -> int:
+    """How many of ``count`` samples the tail is fitted to: the loudest
+    1%, at least 20 (a slope from fewer is a guess) and at most 1000 (the
+    statistic's far tail, where p_astro is decided, need not fall like
+    its shoulder), and never more than there are."""
+    wanted = round(TAIL_FRACTION * count)
+    return min(count, max(TAIL_MIN, min(TAIL_MAX, wanted)))
+
+
 def tail(
-    x: np.ndarray, weights: np.ndarray, tail_count: int
+    x: np.ndarray, weights: np.ndarray, tail_count: int, what: str = "samples"
 ) -> tuple[float, float, float]:
     """The tail's start x_t, the ``tail_count``-th loudest sample (the
     quietest when there are fewer), its rate A above x_t and its slope
@@ -78,7 +90,7 @@ def tail(
     excess = np.sum(weights[above] * (x[above] - start))
     if not excess > 0:
         raise PAstroError(
-            f"the loudest {min(tail_count, x.size)} samples all have the "
+            f"the loudest {min(tail_count, x.size)} {what} all have the "
             f"statistic {start:g}: no tail can be fitted above it"
         )
     total = float(weights[above].sum())

@@ -30,11 +30,11 @@ from aframe_contracts.pastro import Calibration, PAstroModel
 from aframe_pastro import density
 from aframe_pastro.errors import PAstroError
 
-# the tail is fitted to this many of the loudest samples of each set
-TAIL_COUNT = 1000
 # how many p_astro bins the calibration has, and its halves' seed
 CALIBRATION_BINS = 10
 CALIBRATION_SEED = 20150914
+# what the samples of each density are, in errors
+WHAT = {"background": "background events", "foreground": "found injections"}
 
 
 def _check_rates(
@@ -61,7 +61,7 @@ def fit(
     mergers_per_year: float,
     rate: float,
     population: str,
-    tail_count: int = TAIL_COUNT,
+    tail_count: int | None = None,
     attrs: dict | None = None,
 ) -> PAstroModel:
     """Fit the background and foreground rate densities.
@@ -76,8 +76,8 @@ def fit(
             draws' redshifts span.
         rate: R (Gpc^-3 yr^-1), recorded with the model.
         population: the population's name, recorded with the model.
-        tail_count: how many of the loudest samples the tails are fitted
-            to.
+        tail_count: how many of the loudest samples of each set its
+            tail is fitted to; None: ``density.tail_size``.
         attrs: more to record with the model.
 
     Raises:
@@ -115,10 +115,12 @@ def fit(
         "background": samples["background"][1],
         "foreground": weights[found],
     }
-    bandwidths, tails = {}, {}
+    bandwidths, tails, counts = {}, {}, {}
     for name, (x, _) in samples.items():
-        bandwidths[name] = density.bandwidth(x, shapes[name])
-        tails[name] = density.tail(x, shapes[name], tail_count)
+        what = WHAT[name]
+        bandwidths[name] = density.bandwidth(x, shapes[name], what)
+        counts[name] = tail_count or density.tail_size(x.size)
+        tails[name] = density.tail(x, shapes[name], counts[name], what)
     widest, narrowest = max(bandwidths.values()), min(bandwidths.values())
     lowest = min(x.min() for x, _ in samples.values())
     top = max(start for start, _, _ in tails.values())
@@ -151,7 +153,7 @@ def fit(
         "num_background": background.size,
         "num_found": int(found.sum()),
         "num_draws": injections.size,
-        "tail_count": tail_count,
+        **{f"{name}_tail_count": n for name, n in counts.items()},
         **{f"{name}_bandwidth": h for name, h in bandwidths.items()},
         **{f"{name}_tail_start": t[0] for name, t in tails.items()},
         **(attrs or {}),
@@ -198,12 +200,12 @@ class PAstro:
         if np.isnan(x).any():
             raise PAstroError("a statistic is NaN: it has no p_astro")
         grid = self.model.statistic
-        odds = np.interp(x, grid, self.log_odds_table, left=self.floor)
+        odds = np.atleast_1d(
+            np.interp(x, grid, self.log_odds_table, left=self.floor)
+        ).reshape(x.shape)
         beyond = x > grid[-1]
-        odds = np.where(
-            beyond,
-            self.log_odds_table[-1] + self.growth * (x - grid[-1]),
-            odds,
+        odds[beyond] = self.log_odds_table[-1] + self.growth * (
+            x[beyond] - grid[-1]
         )
         return odds
 
@@ -219,7 +221,7 @@ def calibrate(
     injections: np.ndarray,
     weights: np.ndarray,
     mergers_per_year: float,
-    tail_count: int = TAIL_COUNT,
+    tail_count: int | None = None,
     bins: int = CALIBRATION_BINS,
     seed: int = CALIBRATION_SEED,
 ) -> Calibration:
