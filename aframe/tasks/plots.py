@@ -1,4 +1,4 @@
-"""The search's sensitive volume and the run report."""
+"""The search's p_astro model, its sensitive volume and the run report."""
 
 from pathlib import Path
 
@@ -12,6 +12,44 @@ from aframe.tasks.infer import AggregateEvents
 from aframe.tasks.mlgwsc import ChallengeScore
 from aframe.tasks.testing import TestingBackground
 from aframe.tasks.train import TrainedModelParams
+
+
+class PAstro(TrainedModelParams, StageTask):
+    """The p_astro model of the search (results/p_astro.hdf5): the
+    background's and the injections' rate densities of the statistic, at
+    the merger rate and population the cfg names; the report and the
+    online search read it."""
+
+    stage = "plots"
+    replaces_outputs = True
+
+    rate = luigi.FloatParameter(
+        description="the astrophysical BBH merger rate density "
+        "(Gpc^-3 yr^-1) the injections are scaled to"
+    )
+    population = luigi.Parameter(
+        description="the source-frame mass population the injections are "
+        "weighted to: prior (the injection prior's)"
+    )
+
+    def requires(self):
+        return AggregateEvents.req(self)
+
+    def output(self):
+        return law.LocalFileTarget(self.root("results") / "p_astro.hdf5")
+
+    def stage_call(self):
+        events = self.input()
+        return StageCall(
+            "p-astro",
+            {
+                "background": events["background"].path,
+                "foreground": events["foreground"].path,
+                "output": self.output().path,
+                "rate": self.rate,
+                "population": self.population,
+            },
+        )
 
 
 class SensitiveVolume(TrainedModelParams, StageTask):
@@ -29,6 +67,7 @@ class SensitiveVolume(TrainedModelParams, StageTask):
     def requires(self):
         reqs = {
             "events": AggregateEvents.req(self),
+            "p_astro": PAstro.req(self),
             "mlgwsc": [
                 ChallengeScore.req(self, dataset=dataset)
                 for dataset in self.mlgwsc_datasets
@@ -78,6 +117,7 @@ class SensitiveVolume(TrainedModelParams, StageTask):
                 "repository": str(Path(inputs["model"].path).parent)
                 if "model" in inputs
                 else None,
+                "p_astro_model": inputs["p_astro"].path,
                 "title": f"aframe search: {self.root('results').parent.name}",
             },
         )

@@ -18,7 +18,7 @@ from aframe.tasks.data import (
 from aframe.tasks.export import Export
 from aframe.tasks.infer import AggregateEvents, Calibrate, Infer
 from aframe.tasks.mlgwsc import ChallengeData, ChallengeEvents, ChallengeScore
-from aframe.tasks.plots import SensitiveVolume
+from aframe.tasks.plots import PAstro, SensitiveVolume
 from aframe.tasks.train import RayTune, Train
 from aframe_contracts.segments import write_segments
 
@@ -30,6 +30,23 @@ def chain(pipeline):
     export = infer.workflow_requires()["model"]
     training = export.requires()
     return volume, infer, export, training
+
+
+def test_the_report_reads_the_p_astro_model_the_cfg_asks_for(experiment):
+    """p_astro is fitted to the aggregated events at base.cfg's rate and
+    population, and the report is given the model."""
+    experiment()
+    volume = Sandbox().requires()
+    p_astro = volume.requires()["p_astro"]
+    assert isinstance(p_astro, PAstro)
+    assert isinstance(p_astro.requires(), AggregateEvents)
+    call = p_astro.stage_call()
+    assert call.subcommand == "p-astro"
+    assert call.parameters["rate"] == 28.1
+    assert call.parameters["population"] == "prior"
+    assert call.parameters["output"].endswith("results/p_astro.hdf5")
+    report = volume.stage_call().parameters
+    assert report["p_astro_model"] == call.parameters["output"]
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,7 @@ def test_tasks_whose_stage_refuses_to_replace_pass_force():
     from aframe_data import cli
     from aframe_export.export import export as export_model
     from aframe_infer import benchmark, search, timing
+    from aframe_plots.pastro import fit_p_astro
     from aframe_plots.report import make_report
 
     commands = {
@@ -161,6 +162,7 @@ def test_tasks_whose_stage_refuses_to_replace_pass_force():
         mlgwsc.ChallengeData: benchmark.mlgwsc_data,
         mlgwsc.ChallengeEvents: benchmark.mlgwsc,
         mlgwsc.ChallengeScore: benchmark.mlgwsc_score,
+        plots.PAstro: fit_p_astro,
         plots.SensitiveVolume: make_report,
     }
     for task, command in commands.items():

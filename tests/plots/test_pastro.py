@@ -4,10 +4,12 @@ bad input."""
 import numpy as np
 import pytest
 
+from aframe_contracts.events import BackgroundEvents
 from aframe_contracts.pastro import PAstroModel
 from aframe_pastro.model import PAstro
 from aframe_plots.cli import main
 from aframe_plots.pastro import GWTC3_BBH_RATE
+from aframe_plots.report import make_report
 from aframe_plots.volume import astrophysical_volume
 from aframe_priors.priors import get_prior
 from tests.plots.synthetic import PRIOR, write_background, write_foreground
@@ -101,3 +103,28 @@ def test_an_existing_model_is_replaced_only_with_force(search, tmp_path):
     assert main(p_astro_args(*search, output)) == 0
     assert main(p_astro_args(*search, output)) == 2
     assert main(p_astro_args(*search, output, "--force=true")) == 0
+
+
+def test_the_report_gives_p_astro(search, tmp_path):
+    """The loudest background events and found injections get their
+    p_astro, and the calibration check is shown, as a table and a
+    figure."""
+    model = tmp_path / "p_astro.hdf5"
+    assert main(p_astro_args(*search, model)) == 0
+    page = make_report(*search, tmp_path / "out", p_astro_model=model)
+    text = page.read_text()
+    assert (tmp_path / "out" / "p_astro.png").exists()
+    assert "<h3>The 10 loudest found injections</h3>" in text
+    assert "<th>p_astro</th>" in text
+    assert "<th>share from injections</th>" in text
+    assert text.count('<img src="data:image/png;base64,') == 5
+    loudest = PAstro(PAstroModel.read(model))(
+        BackgroundEvents.read(search[0]).statistic.max()
+    )
+    assert f"<td>{loudest:.3f}</td>" in text
+
+
+def test_a_report_without_a_model_says_so(search, tmp_path):
+    page = make_report(*search, tmp_path / "out").read_text()
+    assert "No p_astro model was given to the report." in page
+    assert not (tmp_path / "out" / "p_astro.png").exists()

@@ -11,6 +11,7 @@ import numpy as np
 
 from aframe_contracts.events import BackgroundEvents
 from aframe_contracts.score import SNR_EDGES, Score, found_by_snr
+from aframe_pastro.model import PAstro
 from aframe_plots.far import (
     OperatingPoint,
     background_years,
@@ -44,10 +45,12 @@ def render(
     timing: list[TimingBin],
     challenge: list[tuple[Score, bytes]],
     glitches: tuple[dict, bytes | str] | None = None,
+    p_astro: tuple[PAstro, bytes | str] | None = None,
 ) -> str:
     """The report page: templates/report.html, filled in; ``glitches``:
     the glitch summary and figure (``aframe_plots.glitches``), where the
-    background has glitches."""
+    background has glitches; ``p_astro``: the p_astro model and its
+    figure (or why there is none), where one was fitted."""
     summary = [
         [
             "background time Tb",
@@ -95,8 +98,14 @@ def render(
         mlgwsc="\n".join(_mlgwsc_section(challenge)) if challenge else "",
         far_figure=_figure(figures["far.png"], "FAR against threshold"),
         loudest_count=LOUDEST,
-        loudest=_loudest_table(events, draws.ifos),
+        loudest=_loudest_table(
+            events, draws.ifos, None if p_astro is None else p_astro[0]
+        ),
         glitches=_glitch_section(*glitches) if glitches else "",
+        p_astro=_p_astro_section(events, draws, *p_astro)
+        if p_astro
+        else "<h2>p_astro</h2>"
+        + _message("No p_astro model was given to the report."),
         configs=shown or "<p>No configuration files were given.</p>",
     )
 
@@ -278,7 +287,9 @@ def _glitch_section(summary: dict, figure: bytes | str) -> str:
     )
 
 
-def _loudest_table(events: BackgroundEvents, ifos: list[str]) -> str:
+def _loudest_table(
+    events: BackgroundEvents, ifos: list[str], p_astro: PAstro | None
+) -> str:
     if events.statistic.size == 0:
         return _message("There are no background events.")
     order = np.argsort(events.statistic, kind="stable")[::-1][:LOUDEST]
@@ -286,6 +297,7 @@ def _loudest_table(events: BackgroundEvents, ifos: list[str]) -> str:
     header = ["rank", "GPS time (s)"]
     header += [f"shift {_escape(ifo)} (s)" for ifo in ifos]
     header += ["statistic", "FAR (1 / yr)"]
+    header += ["p_astro"] if p_astro is not None else []
     rows = [
         [
             str(rank + 1),
@@ -293,7 +305,118 @@ def _loudest_table(events: BackgroundEvents, ifos: list[str]) -> str:
             *(f"{shift:g}" for shift in events.shift[i]),
             f"{events.statistic[i]:.6g}",
             f"{rate:.3g}",
+            *(
+                [_probability(p_astro(events.statistic[i]))]
+                if p_astro is not None
+                else []
+            ),
         ]
         for rank, (i, rate) in enumerate(zip(order, rates, strict=True))
     ]
+    return _table(header, rows)
+
+
+def _probability(p: float) -> str:
+    """A probability to the digits that tell it from 0 and from 1."""
+    if 0.001 <= p <= 0.999:
+        return f"{p:.3f}"
+    return f"{p:.3g}" if p < 0.5 else f"1 - {1 - p:.2g}"
+
+
+def _p_astro_section(
+    events: BackgroundEvents,
+    draws: Draws,
+    p_astro: PAstro,
+    figure: bytes | str,
+) -> str:
+    """The p_astro model, the loudest found injections with their
+    p_astro, and the held-out calibration check."""
+    model = p_astro.model
+    found = np.flatnonzero(np.isfinite(draws.statistic))
+    order = found[np.argsort(draws.statistic[found], kind="stable")[::-1]]
+    order = order[:LOUDEST]
+    statistic = draws.statistic[order]
+    rates = (
+        far(statistic, events.statistic, events.Tb)
+        if events.statistic.size
+        else np.full(statistic.size, np.nan)
+    )
+    header = [
+        "rank",
+        "statistic",
+        "FAR (1 / yr)",
+        "p_astro",
+        "network SNR",
+        "m1, m2 (source, M☉)",
+        "distance (Mpc)",
+    ]
+    rows = [
+        [
+            str(rank + 1),
+            f"{draws.statistic[i]:.6g}",
+            f"{rate:.3g}",
+            _probability(p_astro(draws.statistic[i])),
+            f"{draws.snr[i]:.1f}",
+            f"{draws.mass_1_source[i]:.1f}, {draws.mass_2_source[i]:.1f}",
+            f"{draws.luminosity_distance[i]:.0f}",
+        ]
+        for rank, (i, rate) in enumerate(zip(order, rates, strict=True))
+    ]
+    injections = (
+        _table(header, rows)
+        if rows
+        else _message("No injection was found, so none has a p_astro.")
+    )
+    parts = [
+        "<h2>p_astro</h2>",
+        "<p>The probability that an event is astrophysical: p_astro = "
+        "Lf / (Lf + Lb), Lb and Lf the rate densities of the statistic in "
+        "the time-slid background and among the found injections, these "
+        f"weighted to the population {_escape(model.population)} at a "
+        f"merger rate of {model.rate:g} Gpc⁻³ yr⁻¹ "
+        f"({float(model.attrs.get('mergers_per_year', np.nan)):.4g} "
+        "mergers a year in the injections' volume) (docs/p_astro.md).  "
+        "The background events above have theirs in the table of the "
+        "loudest.</p>",
+        f"<h3>The {LOUDEST} loudest found injections</h3>",
+        injections,
+        "<h3>Calibration</h3>",
+        "<p>Held out: each half of the events gets its p_astro from a "
+        "model fitted to the other half.  In each p_astro bin, the share "
+        "of the events' rate that injections make (each background event "
+        "standing for 1 / Tb, each injection for its share of the "
+        "astrophysical rate) against the rate-weighted mean p_astro; a "
+        "calibrated p_astro has the two equal.</p>",
+        _calibration_table(model.calibration),
+        _figure(figure, "p_astro calibration"),
+    ]
+    return "\n".join(parts)
+
+
+def _calibration_table(calibration) -> str:
+    if calibration is None:
+        return ""
+    header = [
+        "p_astro bin",
+        "background events",
+        "found injections",
+        "mean p_astro",
+        "share from injections",
+    ]
+    rows = []
+    edges = calibration.edges
+    for k in range(len(edges) - 1):
+        empty = not np.isfinite(calibration.fraction[k])
+        rows.append(
+            [
+                f"{edges[k]:.1f}-{edges[k + 1]:.1f}",
+                str(int(calibration.background[k])),
+                str(int(calibration.injections[k])),
+                "" if empty else f"{calibration.p_astro[k]:.3f}",
+                ""
+                if empty
+                else f"{calibration.fraction[k]:.3f} ± "
+                f"{calibration.error[k]:.3f}",
+            ]
+        )
     return _table(header, rows)

@@ -11,7 +11,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from aframe_contracts.pastro import Calibration
 from aframe_contracts.score import Score
+from aframe_pastro.model import PAstro
 from aframe_plots.efficiency import Efficiency
 from aframe_plots.far import OperatingPoint, distinct_points
 from aframe_plots.timing import TimingBin
@@ -246,4 +248,36 @@ def mlgwsc_plot(score: Score) -> bytes:
         f"MLGWSC-1 {score.name}: at the lowest FAR, {score.found.sum()} "
         f"of {score.found.size} injections found"
     )
+    return _png(figure)
+
+
+def p_astro_plot(calibration: Calibration, p_astro: PAstro) -> bytes:
+    """Left: the held-out calibration, the share of each p_astro bin's
+    rate that injections make against its mean p_astro, with the
+    diagonal a calibrated p_astro lies on.  Right: p_astro against the
+    statistic, over the fitted grid and a little beyond."""
+    figure, (left, right) = _figure(2)
+    left.plot([0, 1], [0, 1], color="gray", linestyle="--", label="calibrated")
+    populated = np.isfinite(calibration.fraction)
+    left.errorbar(
+        calibration.p_astro[populated],
+        calibration.fraction[populated],
+        yerr=calibration.error[populated],
+        marker="o",
+        linestyle="none",
+        capsize=3,
+        label="held-out events",
+    )
+    left.set_xlim(0, 1)
+    left.set_ylim(-0.02, 1.02)
+    left.set_xlabel("mean p_astro in the bin")
+    left.set_ylabel("share of the rate from injections")
+    left.legend(loc="upper left")
+    grid = p_astro.model.statistic
+    span = grid[-1] - grid[0]
+    x = np.linspace(grid[0], grid[-1] + 0.25 * span, 2000)
+    right.plot(x, p_astro(x))
+    right.set_xlabel("detection statistic")
+    right.set_ylabel("p_astro")
+    right.set_ylim(-0.02, 1.02)
     return _png(figure)

@@ -11,6 +11,7 @@
   ``message``;
 - ``far.png``, ``sensitive_volume.png``, ``efficiency.png``,
   ``timing.png`` (event time - coalescence time of the found injections);
+- ``p_astro.png``, given a p_astro model with its calibration check;
 - ``report.html``, last: one self-contained page (the figures embedded),
   whose existence marks the report complete.
 """
@@ -31,7 +32,9 @@ from aframe_contracts.files import (
     make_directory,
     write_atomic,
 )
+from aframe_contracts.pastro import PAstroModel
 from aframe_contracts.score import Score
+from aframe_pastro.model import PAstro
 from aframe_plots import page, plotting
 from aframe_plots.efficiency import bin_edges, binned_efficiency
 from aframe_plots.errors import PlotsError
@@ -140,14 +143,17 @@ def _mlgwsc_figure(score: Score) -> str:
     )
 
 
-def _output_names(scores: Sequence[Score], glitches: bool) -> list[str]:
+def _output_names(
+    scores: Sequence[Score], glitches: bool, p_astro: bool
+) -> list[str]:
     """Every file a report writes, with ``scores`` shown, and with a
-    glitch figure or not."""
+    glitch figure and a p_astro figure or not."""
     return [
         "sensitive_volume.h5",
         *PLOTS,
         *map(_mlgwsc_figure, scores),
         *(["glitches.png"] if glitches else []),
+        *(["p_astro.png"] if p_astro else []),
         "report.html",
     ]
 
@@ -187,6 +193,7 @@ def make_report(
     mlgwsc_scores: Sequence[Path] = (),
     glitch_files: Sequence[Path] = (),
     repository: Path | None = None,
+    p_astro_model: Path | None = None,
     force: bool = False,
 ) -> Path:
     """Write the sensitive volume, its figures and the HTML report.
@@ -218,6 +225,9 @@ def make_report(
             (``aframe_plots.glitches``).
         repository: the exported model that made the events: the glitch
             figure shows its output around them.
+        p_astro_model: the search's p_astro model (``aframe-plots
+            p-astro``): the loudest events get their p_astro, and its
+            calibration check is shown, also as ``p_astro.png``.
         force: replace the outputs of an earlier report.  No output is
             ever written over an input.
 
@@ -231,20 +241,22 @@ def make_report(
     configs = _read_configs(config_files)
     events = BackgroundEvents.read(background)
     draws = read_draws(foreground)
+    p_astro = None
+    if p_astro_model is not None:
+        p_astro = PAstro(PAstroModel.read(p_astro_model))
     output_dir = Path(output_dir)
     try:
         scores = [Score.read(path) for path in mlgwsc_scores]
+        names = _output_names(scores, bool(glitch_files), p_astro is not None)
         check_outputs(
-            [
-                output_dir / name
-                for name in _output_names(scores, bool(glitch_files))
-            ],
+            [output_dir / name for name in names],
             [
                 background,
                 foreground,
                 *mlgwsc_scores,
                 *config_files,
                 *glitch_files,
+                *([p_astro_model] if p_astro_model is not None else []),
             ],
             force,
         )
@@ -302,6 +314,9 @@ def make_report(
             write_atomic(output_dir / "glitches.png", glitches[1])
         else:
             (output_dir / "glitches.png").unlink(missing_ok=True)
+    p_astro_figure = None
+    if p_astro is not None:
+        p_astro_figure = _p_astro_figure(output_dir, p_astro)
     challenge = [(score, plotting.mlgwsc_plot(score)) for score in scores]
     for score, figure in challenge:
         write_atomic(output_dir / _mlgwsc_figure(score), figure)
@@ -320,6 +335,7 @@ def make_report(
         findings.timing,
         challenge,
         glitches,
+        None if p_astro is None else (p_astro, p_astro_figure),
     )
     path = output_dir / "report.html"
     write_atomic(path, text.encode())
@@ -432,6 +448,19 @@ def _write_figures(
         else:
             (output_dir / name).unlink(missing_ok=True)
     return figures
+
+
+def _p_astro_figure(output_dir: Path, p_astro: PAstro) -> bytes | str:
+    """The p_astro figure, written as p_astro.png, or why there is none."""
+    calibration = p_astro.model.calibration
+    if calibration is None:
+        (output_dir / "p_astro.png").unlink(missing_ok=True)
+        return "The model has no calibration check: " + str(
+            p_astro.model.attrs.get("calibration_message", "none was made")
+        )
+    figure = plotting.p_astro_plot(calibration, p_astro)
+    write_atomic(output_dir / "p_astro.png", figure)
+    return figure
 
 
 def _problem(
