@@ -221,12 +221,19 @@ def init_online(
                 "exported model and background: run its run.sh first",
                 file=sys.stderr,
             )
-        config = config.replace(
-            "repository: ../offline/results/model_repo",
-            f"repository: {results / 'model_repo'}",
-        ).replace(
-            "background_file: ../offline/results/background.hdf5",
-            f"background_file: {results / 'background.hdf5'}",
+        config = (
+            config.replace(
+                "repository: ../offline/results/model_repo",
+                f"repository: {results / 'model_repo'}",
+            )
+            .replace(
+                "background_file: ../offline/results/background.hdf5",
+                f"background_file: {results / 'background.hdf5'}",
+            )
+            .replace(
+                "p_astro_file: ../offline/results/p_astro.hdf5",
+                f"p_astro_file: {results / 'p_astro.hdf5'}",
+            )
         )
     texts = {"online.yaml": config, "run.sh": online_run_script()}
     return write_files(directory, texts)

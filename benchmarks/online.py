@@ -114,11 +114,13 @@ def main() -> None:
     )
     writer.start()
     output = work / "events"
+    p_astro = experiment / "results/p_astro.hdf5"
     online = search(
         repository,
         experiment / "results/background.hdf5",
         frames,
         output,
+        p_astro_file=str(p_astro) if p_astro.exists() else "",
         start=t0,
         stop=t0 + args.seconds,
     )

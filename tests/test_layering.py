@@ -11,8 +11,12 @@ def test_the_layers_are_found():
     assert {"aframe", "aframe_contracts", "aframe_serving"} <= set(found)
     assert layers.layer("aframe_infer") == "stage"
     assert layers.layer("aframe_serving") == "library"
+    assert layers.layer("aframe_pastro") == "library"
+    # a library imports the contracts only
+    assert layers.allowed("aframe_pastro") == {"aframe_contracts"}
     assert layers.allowed("aframe_online") == {
         "aframe_contracts",
+        "aframe_pastro",
         "aframe_priors",
         "aframe_serving",
         "aframe_signal",

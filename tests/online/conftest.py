@@ -4,7 +4,9 @@ loud bursts in it; the offline background that FARs are read off."""
 import numpy as np
 import pytest
 
+from aframe_contracts.events import BackgroundEvents, background_years
 from aframe_infer.search import analyse
+from aframe_pastro.model import fit
 from tests.export.conftest import power_weights  # noqa: F401
 from tests.infer.conftest import (  # noqa: F401
     background,
@@ -53,4 +55,25 @@ def offline_background(calibrated, background, tmp_path):  # noqa: F811
         )
     path = tmp_path / "background-events.hdf5"
     aggregate(branches, path, tmp_path / "foreground-events.hdf5")
+    return path
+
+
+@pytest.fixture
+def p_astro_model(offline_background, tmp_path):
+    """A p_astro model of the offline background and injections found
+    louder than most of it: statistics spread from its median to twice
+    its loudest."""
+    events = BackgroundEvents.read(offline_background)
+    quiet, loud = np.median(events.statistic), events.statistic.max()
+    found = np.random.default_rng(3).uniform(quiet, 2 * loud, 2000)
+    path = tmp_path / "p_astro.hdf5"
+    fit(
+        events.statistic,
+        background_years(events.Tb),
+        found,
+        np.ones(found.size),
+        mergers_per_year=100.0,
+        rate=1.0,
+        population="test",
+    ).write(path)
     return path

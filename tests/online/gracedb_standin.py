@@ -1,6 +1,7 @@
 """A local HTTP endpoint that stands in for a GraceDB server: it answers
-the API root as GraceDB does (the links, groups, pipelines and searches
-the ligo-gracedb client checks) and records every event created."""
+the API root as GraceDB does (the links, templates, groups, pipelines
+and searches the ligo-gracedb client checks) and records every event
+created and every log message (with its file) written to one."""
 
 import email.parser
 import email.policy
@@ -11,10 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class GraceDbStandIn:
     """``url`` is the API root; ``events`` the uploads, each a dict of
-    the form fields and the event file's name and parsed JSON."""
+    the form fields and the event file's name and parsed JSON; ``logs``
+    the log messages, each a dict of the form fields, the event's id
+    (``graceid``) and the attached file's name and parsed JSON."""
 
     def __init__(self) -> None:
         self.events: list[dict] = []
+        self.logs: list[dict] = []
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,7 +39,10 @@ class GraceDbStandIn:
                     200,
                     {
                         "links": {"events": f"{root}events/"},
-                        "templates": {},
+                        "templates": {
+                            "event-log-template": f"{root}events/"
+                            "{graceid}/log/"
+                        },
                         "groups": ["CBC", "Burst", "Test"],
                         "pipelines": ["aframe", "gstlal", "pycbc"],
                         "searches": ["AllSky", "MDC", "EarlyWarning"],
@@ -52,15 +59,21 @@ class GraceDbStandIn:
                 form = email.parser.BytesParser(
                     policy=email.policy.HTTP
                 ).parsebytes(head.encode() + body)
-                event = {}
+                fields = {}
                 for part in form.iter_parts():
                     name = part.get_param("name", header="content-disposition")
                     content = part.get_content()
-                    if name == "eventFile":
-                        event["filename"] = part.get_filename()
-                        event["file"] = json.loads(content)
+                    if name in ("eventFile", "upload"):
+                        fields["filename"] = part.get_filename()
+                        fields["file"] = json.loads(content)
                     else:
-                        event[name] = content
+                        fields[name] = content
+                parts = self.path.rstrip("/").split("/")
+                if parts[-1] == "log":
+                    standin.logs.append({"graceid": parts[-2], **fields})
+                    self.answer(201, {"N": len(standin.logs)})
+                    return
+                event = fields
                 standin.events.append(event)
                 graceid = f"T{len(standin.events):06d}"
                 self.answer(201, {"graceid": graceid, **event})

@@ -31,6 +31,7 @@ def test_online_yaml_takes_the_offline_experiments_model(tmp_path, capsys):
     assert config["background_file"] == str(
         offline / "results" / "background.hdf5"
     )
+    assert config["p_astro_file"] == str(offline / "results" / "p_astro.hdf5")
     assert config["gracedb_url"] == ""  # nothing is uploaded by default
     # its results are not there yet, and it says so
     assert "has no results yet" in capsys.readouterr().err
@@ -39,13 +40,15 @@ def test_online_yaml_takes_the_offline_experiments_model(tmp_path, capsys):
 
 
 def test_run_sh_searches_the_frames(
-    calibrated, offline_background, background, tmp_path
+    calibrated, offline_background, p_astro_model, background, tmp_path
 ):
     directory = tmp_path / "online"
     init_online(directory)
     config = yaml.safe_load((directory / "online.yaml").read_text())
     config.update(
-        repository=str(calibrated), background_file=str(offline_background)
+        repository=str(calibrated),
+        background_file=str(offline_background),
+        p_astro_file=str(p_astro_model),
     )
     (directory / "online.yaml").write_text(yaml.safe_dump(config))
     # frames already there, as after an outage: written as fast as can be
@@ -71,6 +74,7 @@ def test_run_sh_searches_the_frames(
     times = [c["gps_time"] for c in candidates]
     # events from one request's worth of data (22 s) on, until the stop
     assert candidates and T0 + 15 < min(times) and max(times) < T0 + 120
+    assert all(0 <= c["p_astro"] <= 1 for c in candidates)
 
 
 def test_every_key_of_online_yaml_is_a_search_parameter():

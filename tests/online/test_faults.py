@@ -2,19 +2,23 @@
 frames, and a restart.  None may crash the search or make a candidate
 from invalid data; alerts reach GraceDB (a local stand-in) once."""
 
+import json
 import logging
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from aframe_contracts.pastro import PAstroModel
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet
 from aframe_infer.search import branch_streams
 from aframe_online.frames import FrameName, frame_directory, write_frame
 from aframe_online.search import search
 from aframe_online.store import Candidate, CandidateStore
+from aframe_pastro.model import PAstro
 from aframe_serving.repository import ModelRepository
 from tests.infer.conftest import T0
 
@@ -100,7 +104,7 @@ def frames_with_faults(directory, strain, rate, restarted, pace=0.02):
 
 
 def test_faults_and_a_restart(
-    calibrated, offline_background, background, tmp_path, caplog
+    calibrated, offline_background, p_astro_model, background, tmp_path, caplog
 ):
     caplog.set_level(logging.INFO, logger="aframe_online")
     chunk = BackgroundStrain.read(background)
@@ -116,7 +120,11 @@ def test_faults_and_a_restart(
     writer = threading.Thread(
         target=frames_with_faults, args=(frames, strain, rate, restarted)
     )
-    options = {"frame_timeout": 1.0, "far_threshold": 1e9}
+    options = {
+        "frame_timeout": 1.0,
+        "far_threshold": 1e9,
+        "p_astro_file": str(p_astro_model),
+    }
     with GraceDbStandIn() as gracedb:
         writer.start()
         search(
@@ -171,6 +179,29 @@ def test_faults_and_a_restart(
     assert 0 < first_run < len(uploaded)
     assert all(c["gracedb_id"] for c in candidates)
     assert all((output / "alerts" / c["alert"]).exists() for c in candidates)
+    # every candidate has its p_astro, the model's at its statistic, and
+    # every upload its p_astro.json, as stored beside the alert record
+    p_astro = PAstro(PAstroModel.read(p_astro_model))
+    for candidate in candidates:
+        assert candidate["p_astro"] == pytest.approx(
+            p_astro(candidate["detection_statistic"]), abs=1e-12
+        )
+    by_id = {c["gracedb_id"]: c for c in candidates}
+    assert sorted(log["graceid"] for log in gracedb.logs) == sorted(by_id)
+    for log in gracedb.logs:
+        p = by_id[log["graceid"]]["p_astro"]
+        assert log["filename"] == "p_astro.json"
+        assert log["tagname"] == "p_astro"
+        assert log["file"] == {
+            "BBH": p,
+            "BNS": 0.0,
+            "NSBH": 0.0,
+            "Terrestrial": 1.0 - p,
+        }
+        name = by_id[log["graceid"]]["alert"].replace(".json", ".p_astro.json")
+        assert (
+            json.loads((output / "alerts" / name).read_text()) == log["file"]
+        )
     log = caplog.text
     assert (
         f"frames from GPS {int(T0) + 40} to {int(T0) + 45} are missing" in log

@@ -7,8 +7,13 @@ authenticates as it does elsewhere (a SciToken or X.509 proxy in the
 environment); without credentials it connects unauthenticated, which a
 real GraceDB refuses for uploads, and says so in the log.
 
+A candidate with a p_astro gets its ``p_astro.json`` (GraceDB's source
+classes) attached to the event, as a log message tagged ``p_astro``, the
+way GraceDB shows it.
+
 A failed upload never stops the search: it is logged, and the candidate
-stays in the store without a GraceDB id.
+stays in the store without a GraceDB id (a failed p_astro upload keeps
+the id, and is logged).
 """
 
 import json
@@ -66,4 +71,21 @@ class GraceDbAlerts:
             self.url,
             graceid,
         )
+        classes = candidate.p_astro_file()
+        if classes is not None:
+            try:
+                self.client.writeLog(
+                    graceid,
+                    "source classification (p_astro)",
+                    filename="p_astro.json",
+                    filecontents=json.dumps(classes),
+                    tag_name=["p_astro"],
+                )
+            except Exception as error:
+                logger.error(
+                    "the p_astro.json of %s did not reach %s: %s",
+                    graceid,
+                    self.url,
+                    error,
+                )
         return str(graceid)

@@ -10,9 +10,11 @@ time on (or from ``start``), one frame time at a time:
    vector says the detector was not observing, is skipped like a gap;
 3. it feeds the strain to the stream (``stream.OnlineStream``), which
    returns the events that the new data made final;
-4. each event gets its FAR from the offline background and is stored
+4. each event gets its FAR from the offline background and its p_astro
+   from the offline p_astro model (``aframe_pastro``), and is stored
    (``store.CandidateStore``); those at or below the alert threshold get
-   an alert record, and are uploaded to GraceDB when a server is named.
+   an alert record and a p_astro.json, and are uploaded to GraceDB when a
+   server is named.
 
 A gap or a skipped frame ends the stream: its last events are decided as
 the end of a segment decides them offline, and the next valid frame
@@ -32,11 +34,13 @@ import numpy as np
 
 from aframe_contracts.errors import check_not_negative, check_positive
 from aframe_contracts.events import BackgroundEvents, far
+from aframe_contracts.pastro import PAstroModel
 from aframe_online.alerts import GraceDbAlerts
 from aframe_online.frames import FrameError, read_frame
 from aframe_online.store import Candidate, CandidateStore
 from aframe_online.stream import Decimator, Event, OnlineStream
 from aframe_online.watch import FrameSet, FrameWatcher, Gap
+from aframe_pastro.model import PAstro
 from aframe_serving.backends import Serving
 from aframe_serving.errors import RepositoryError
 from aframe_serving.postprocess import check_windows
@@ -102,6 +106,7 @@ class OnlineSearch:
         cluster_window_length: float,
         sequences,
         alerts: GraceDbAlerts | None = None,
+        p_astro: PAstro | None = None,
     ) -> None:
         manifest = repository.manifest
         self.geometry = repository.geometry
@@ -115,6 +120,7 @@ class OnlineSearch:
         self.cluster = cluster_window_length
         self.sequences = sequences
         self.alerts = alerts
+        self.p_astro = p_astro
         self.stream: OnlineStream | None = None
         self.decimator: Decimator | None = None
         # the last frames fed: the store's record of a stream's end
@@ -222,7 +228,7 @@ class OnlineSearch:
         self.stream = None
 
     def record(self, events: list[Event], frames: FrameSet) -> None:
-        """Give each event its FAR, store it, and alert."""
+        """Give each event its FAR and p_astro, store it, and alert."""
         for event in events:
             rate = float(
                 far(
@@ -239,6 +245,9 @@ class OnlineSearch:
                 self.model,
                 frames.paths[self.ifos[0]].name,
                 frames.on_disk,
+                None
+                if self.p_astro is None
+                else self.p_astro(event.statistic),
             )
             alert = rate <= self.far_threshold
             latency = self.store.add(candidate, alert)
@@ -250,11 +259,14 @@ class OnlineSearch:
                 continue
             self.latencies.append(latency)
             logger.info(
-                "candidate at GPS %.3f: statistic %.3f, FAR %.3g per year"
-                "%s (%.3f s after its frame)",
+                "candidate at GPS %.3f: statistic %.3f, FAR %.3g per year, "
+                "p_astro %s%s (%.3f s after its frame)",
                 event.time,
                 event.statistic,
                 rate,
+                "none"
+                if candidate.p_astro is None
+                else f"{candidate.p_astro:.3g}",
                 ", ALERT" if alert else "",
                 latency,
             )
@@ -269,6 +281,7 @@ def search(
     background_file: Path,
     frame_dir: str,
     output_dir: Path,
+    p_astro_file: str = "",
     frame_type: str = "llhoft",
     channel: str = "GDS-CALIB_STRAIN_CLEAN",
     state_channel: str = "GDS-CALIB_STATE_VECTOR",
@@ -295,6 +308,9 @@ def search(
         frame_dir: the frame directory; ``{ifo}`` in it stands for each
             ifo (the low-latency layout: one folder per ifo).
         output_dir: gets candidates.sqlite and alerts/.
+        p_astro_file: the offline p_astro model (results/p_astro.hdf5)
+            that gives each candidate its p_astro; empty: candidates
+            have none (a warning says so).
         frame_type: the frame type of the file names (``llhoft``).
         channel: the strain channel, without the ifo prefix.
         state_channel: the state vector, without the ifo prefix.
@@ -327,6 +343,14 @@ def search(
         integration_window_length, cluster_window_length
     )
     background = BackgroundEvents.read(background_file)
+    p_astro = None
+    if p_astro_file:
+        p_astro = PAstro(PAstroModel.read(Path(p_astro_file)))
+    else:
+        logger.warning(
+            "no p_astro_file: candidates get no p_astro, and alerts no "
+            "p_astro.json"
+        )
     if sorted(background.ifos) != sorted(model.ifos):
         raise RepositoryError(
             f"{background_file} is the background of {background.ifos}, "
@@ -356,6 +380,7 @@ def search(
             cluster_window_length,
             sequences,
             alerts,
+            p_astro,
         )
         logger.info(
             "searching %s frames in %s, integration window %g s, cluster "

@@ -8,6 +8,7 @@ a JSON file for each one significant enough to alert on.
 | gps_time | the estimated coalescence time (GPS s) |
 | detection_statistic | the integrated network output |
 | far | false alarm rate from the offline background (per year) |
+| p_astro | probability it is a BBH, not noise; NULL: no p_astro model |
 | ifos | the interferometers, comma-separated |
 | model | the repository's version and manifest digest |
 | frame | the frame file whose data made the candidate final |
@@ -29,7 +30,9 @@ model's calibrated ones unless others were given):
 | started | when the run started (Unix s) |
 
 and ``<output_dir>/alerts/<gps_time>.json`` the record of each candidate
-whose FAR is at most the alert threshold, written atomically.  SQLite
+whose FAR is at most the alert threshold, with
+``<gps_time>.p_astro.json`` beside it, GraceDB's p_astro file, when the
+candidate has a p_astro; both written atomically.  SQLite
 keeps the database whole through a crash: a candidate is stored or not.
 """
 
@@ -51,6 +54,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     gps_time REAL NOT NULL,
     detection_statistic REAL NOT NULL,
     far REAL NOT NULL,
+    p_astro REAL,
     ifos TEXT NOT NULL,
     model TEXT NOT NULL,
     frame TEXT NOT NULL,
@@ -82,6 +86,20 @@ class Candidate:
     model: str
     frame: str
     frame_on_disk: float
+    p_astro: float | None = None
+
+    def p_astro_file(self) -> dict | None:
+        """GraceDB's p_astro.json: the probability of each source class.
+        This search looks for BBHs only, so every astrophysical
+        candidate is a BBH; None without a p_astro."""
+        if self.p_astro is None:
+            return None
+        return {
+            "BBH": self.p_astro,
+            "BNS": 0.0,
+            "NSBH": 0.0,
+            "Terrestrial": 1.0 - self.p_astro,
+        }
 
     def record(self) -> dict:
         """The alert record, the event file uploaded to GraceDB: GraceDB's
@@ -93,10 +111,16 @@ class Candidate:
             "pipeline": "aframe",
             "detection_statistic": self.detection_statistic,
             "far_per_year": self.far,
+            "p_astro": self.p_astro,
             "model": self.model,
             "frame": self.frame,
             "frame_on_disk": self.frame_on_disk,
         }
+
+
+def p_astro_name(candidate: Candidate) -> str:
+    """The name of a candidate's p_astro file among the alerts."""
+    return f"{candidate.gps_time:.3f}.p_astro.json"
 
 
 class CandidateStore:
@@ -120,6 +144,17 @@ class CandidateStore:
         self.connection = sqlite3.connect(self.directory / DATABASE)
         with self.connection:
             self.connection.executescript(SCHEMA)
+            columns = {
+                row[1]
+                for row in self.connection.execute(
+                    "PRAGMA table_info(candidates)"
+                )
+            }
+            if "p_astro" not in columns:
+                # a store from before p_astro: its candidates have none
+                self.connection.execute(
+                    "ALTER TABLE candidates ADD COLUMN p_astro REAL"
+                )
         (last,) = self.connection.execute(
             "SELECT MAX(run) FROM candidates"
         ).fetchone()
@@ -165,18 +200,25 @@ class CandidateStore:
         if alert:
             name = f"{candidate.gps_time:.3f}.json"
             record = json.dumps(candidate.record(), indent=2) + "\n"
+            classes = candidate.p_astro_file()
+            if classes is not None:
+                write_atomic(
+                    self.directory / ALERTS / p_astro_name(candidate),
+                    json.dumps(classes, indent=2) + "\n",
+                )
             write_atomic(self.directory / ALERTS / name, record)
         stored = time.time()
         latency = stored - candidate.frame_on_disk
         with self.connection:
             self.connection.execute(
                 "INSERT INTO candidates (gps_time, detection_statistic, far,"
-                " ifos, model, frame, frame_on_disk, stored, latency, alert,"
-                " run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " p_astro, ifos, model, frame, frame_on_disk, stored, latency,"
+                " alert, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     candidate.gps_time,
                     candidate.detection_statistic,
                     candidate.far,
+                    candidate.p_astro,
                     ",".join(candidate.ifos),
                     candidate.model,
                     candidate.frame,
