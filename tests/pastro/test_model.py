@@ -164,3 +164,25 @@ def test_bad_input_is_one_error_naming_it(change, message):
 def test_a_nan_statistic_has_no_p_astro(model):
     with pytest.raises(PAstroError, match="NaN"):
         PAstro(model)(np.array([1.0, np.nan]))
+
+
+def test_a_foreground_below_the_background_does_not_lift_the_rest():
+    """Injections matched to quiet noise events, below the whole
+    background, give Lb ~ 0 and p_astro ~ 1 there; a louder event must
+    not inherit it: the monotonic fit pools that spike with the
+    background's bulk, and p_astro where both have data stays
+    analytic."""
+    background, years, injections, weights, mergers = synthetic(5)
+    quiet = np.random.default_rng(5).normal(-3, 0.05, 20_000)
+    injections = np.concatenate([injections, quiet])
+    weights = np.ones(injections.size)
+    # the added draws carry their share of the rate: keep the found
+    # power law's rate what it was
+    mergers *= injections.size / (NUM_FOUND + NUM_MISSED)
+    p_astro = PAstro(
+        fit(background, years, injections, weights, mergers, 1, "")
+    )
+    assert p_astro(-3.0) <= p_astro(0.5) < 0.01
+    x = np.linspace(2.5, 4.5, 9)
+    error = p_astro.log_odds(x) - logit(true_p_astro(x))
+    assert np.abs(error).max() < 0.3, error

@@ -15,12 +15,15 @@ to the population (``aframe_plots.volume``): the rate of astrophysical
 events louder than a threshold is then R V(threshold), the sensitive
 volume's.  Both densities are those of ``density``.
 
-Two guards make the ratio a ranking: beyond the data, the foreground's
-tail may not fall faster than the background's (its slope is capped at
-the background's), and p_astro is made non-decreasing in x by taking
-the running maximum of ln(Lf / Lb) from the quiet end.  Between the
-samples a ratio of two kernel estimates wobbles; the envelope keeps an
-event from being less likely astrophysical than a quieter one.
+Two guards make p_astro a ranking, non-decreasing in x.  Beyond the
+data, the foreground's tail may not fall faster than the background's
+(its slope is capped at the background's).  On the grid, where a ratio
+of two kernel estimates wobbles (and spikes where one estimate reaches
+past the other's data), p_astro is replaced by its isotonic regression
+weighted by the rate density Lf + Lb (pool adjacent violators): where
+p_astro falls, the stretch is given one value, the share of its events'
+rate that is astrophysical.  A spike where there are few events is
+pooled into its neighbours; where p_astro already rises, it is kept.
 """
 
 import numpy as np
@@ -170,6 +173,36 @@ def fit(
     )
 
 
+def isotonic(
+    values: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted least-squares non-decreasing fit of ``values`` (pool
+    adjacent violators), and whether each value was pooled with others.
+
+    Args:
+        values: (n,).
+        weights: their weights, > 0, (n,).
+    """
+    means: list[float] = []
+    sums: list[float] = []
+    lengths: list[int] = []
+    for value, weight in zip(values.tolist(), weights.tolist(), strict=True):
+        means.append(value)
+        sums.append(weight)
+        lengths.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            weight = sums[-2] + sums[-1]
+            mean = (means[-2] * sums[-2] + means[-1] * sums[-1]) / weight
+            means[-2:] = [mean]
+            sums[-2:] = [weight]
+            lengths[-2:] = [lengths[-2] + lengths[-1]]
+    lengths_array = np.asarray(lengths)
+    return (
+        np.repeat(means, lengths_array),
+        np.repeat(lengths_array > 1, lengths_array),
+    )
+
+
 class PAstro:
     """p_astro of any statistic, from a fitted model.
 
@@ -179,23 +212,36 @@ class PAstro:
 
     def __init__(self, model: PAstroModel) -> None:
         self.model = model
-        background = model.background_log_density
-        foreground = model.foreground_log_density
-        ratio = np.full(background.shape, -np.inf)
-        both = np.isfinite(background) & np.isfinite(foreground)
-        ratio[both] = foreground[both] - background[both]
-        envelope = np.maximum.accumulate(ratio)
-        finite = envelope[np.isfinite(envelope)]
-        # where the foreground has no rate, p_astro is 0: a log-odds far
-        # below every finite one, so that interpolation stays monotonic
-        self.floor = min(finite.min(), 0.0) - 1000 if finite.size else -1e3
-        self.log_odds_table = np.where(
-            np.isfinite(envelope), envelope, self.floor
+        background = np.exp(model.background_log_density)
+        foreground = np.exp(model.foreground_log_density)
+        total = background + foreground
+        events = total > 0
+        # -inf - -inf where neither has events, which are left out
+        with np.errstate(invalid="ignore"):
+            ratio = model.foreground_log_density - model.background_log_density
+        fitted, pooled = isotonic(
+            foreground[events] / total[events], total[events]
         )
+        with np.errstate(divide="ignore"):
+            odds = np.where(
+                pooled, np.log(fitted) - np.log1p(-fitted), ratio[events]
+            )
+        finite = odds[np.isfinite(odds)]
+        # where there is no foreground, p_astro is 0: a log-odds far below
+        # every finite one, so that interpolation stays monotonic; the
+        # stretches without events take the value before them
+        self.floor = min(finite.min(), 0.0) - 1000 if finite.size else -1e3
+        table = np.full(total.shape, self.floor)
+        table[events] = np.clip(odds, self.floor, -self.floor)
+        last = np.maximum.accumulate(
+            np.where(events, np.arange(events.size), 0)
+        )
+        table = np.where(events[last], table[last], self.floor)
+        self.log_odds_table = np.maximum.accumulate(table)
         self.growth = model.background_slope - model.foreground_slope
 
     def log_odds(self, statistic) -> np.ndarray:
-        """ln(Lf / Lb) at each statistic, the monotonic envelope."""
+        """ln(Lf / Lb) at each statistic, made monotonic."""
         x = np.asarray(statistic, float)
         if np.isnan(x).any():
             raise PAstroError("a statistic is NaN: it has no p_astro")
