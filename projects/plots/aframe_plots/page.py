@@ -318,7 +318,7 @@ def _loudest_table(
 
 def _probability(p: float) -> str:
     """A probability to the digits that tell it from 0 and from 1."""
-    if 0.001 <= p <= 0.999:
+    if 0.001 <= p <= 0.999 or p in (0.0, 1.0):
         return f"{p:.3f}"
     return f"{p:.3g}" if p < 0.5 else f"1 - {1 - p:.2g}"
 
