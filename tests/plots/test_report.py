@@ -381,6 +381,23 @@ def test_the_glitch_figure_runs_the_model_on_the_slid_stream(
     assert unshifted.max() < outputs.max() / 10
 
 
+def test_the_glitch_figure_finds_the_event_of_its_own_timeslide():
+    """Events of two timeslides at one time: the figure takes the shifts
+    of the one the summary named."""
+    from aframe_contracts.events import BackgroundEvents
+    from aframe_plots.glitches import event_index
+
+    events = BackgroundEvents(
+        np.array([0.5, 10.0]),
+        T0 + np.array([50.0, 50.0]),
+        np.array([[0, 1.0], [0, 3.0]]),
+        1000.0,
+        ["H1", "L1"],
+    )
+    index = event_index(events, {"time": T0 + 50.0, "statistic": 10.0})
+    assert events.shift[index].tolist() == [0, 3.0]
+
+
 def test_the_glitch_figure_needs_the_models_rate(repository, tmp_path):
     from aframe_contracts.strain import BackgroundStrain
     from aframe_data import strain

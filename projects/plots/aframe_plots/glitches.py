@@ -124,7 +124,7 @@ def driven_figure(
     engine = None if repository is None else LocalEngine(repository)
     for column, event in enumerate(driven):
         ax = figure.add_subplot(grid[0, column])
-        index = int(np.flatnonzero(events.time == event["time"])[0])
+        index = event_index(events, event)
         # the GPS time of each ifo's strain the analysis saw at the event
         seen = [
             event["time"] + events.shift[index, c] for c in range(len(ifos))
@@ -167,6 +167,18 @@ def driven_figure(
         below.legend(loc="upper right", fontsize=8)
         below.grid(True, alpha=0.3)
     return _png(figure)
+
+
+def event_index(events: BackgroundEvents, event: dict) -> int:
+    """The index of a summary's event among the background events: by
+    its time and its statistic, since events of other timeslides may
+    share its time."""
+    return int(
+        np.flatnonzero(
+            (events.time == event["time"])
+            & (events.statistic == event["statistic"])
+        )[0]
+    )
 
 
 class StrainReader:
