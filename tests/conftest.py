@@ -6,7 +6,9 @@ from pathlib import Path
 import law
 import luigi
 import pytest
+from law.job.dashboard import NoJobDashboard
 from law.util import mp_manager
+from luigi.cmdline_parser import CmdlineParser
 
 from aframe import paths, provenance
 from aframe.init import init
@@ -32,6 +34,23 @@ def load_law_config(cfg: Path) -> None:
     """Make law and luigi read ``cfg`` as if the process started with it."""
     reset_config()
     law.config.Config.instance(str(cfg))
+
+
+def first_job_file(task: law.BaseWorkflow, monkeypatch, *branches) -> Path:
+    """The job file law writes for ``task``'s job of ``branches`` (the
+    arguments of its scheduler's ``create_job_file``), as ``law run``
+    would write it before submitting.
+
+    law builds the job's command line from the one it was started with,
+    so a luigi command line is set up as ``law run`` would.
+    """
+    for name in ("_root_task_parser", "_global_cmdline_args", "_full_parser"):
+        monkeypatch.setattr(law.parser, name, None)
+    with CmdlineParser.global_instance([task.task_family]):
+        proxy = task.workflow_proxy
+        proxy.dashboard = NoJobDashboard()
+        proxy.job_file_factory = proxy.create_job_file_factory()
+        return Path(proxy.create_job_file(*branches)["job"])
 
 
 @pytest.fixture

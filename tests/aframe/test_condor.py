@@ -18,15 +18,13 @@ from pathlib import Path
 import h5py
 import law
 import pytest
-from law.job.dashboard import NoJobDashboard
-from luigi.cmdline_parser import CmdlineParser
 
 from aframe.pipelines.sandbox import Benchmark, Sandbox
 from aframe.tasks import testing
 from aframe.tasks.infer import Infer
 from aframe.tasks.mlgwsc import ChallengeEvents
 from aframe_contracts.segments import write_segments
-from tests.conftest import load_law_config
+from tests.conftest import first_job_file, load_law_config
 
 pytestmark = pytest.mark.condor
 
@@ -53,19 +51,8 @@ def jobs(queue: Path) -> list[dict]:
 
 
 def submit_file(task: law.BaseWorkflow, monkeypatch) -> dict[str, str]:
-    """The submit commands law writes for the first branch of ``task``.
-
-    law builds the job's command line from the one it was started with,
-    so a luigi command line is set up as ``law run`` would.
-    """
-    for name in ("_root_task_parser", "_global_cmdline_args", "_full_parser"):
-        monkeypatch.setattr(law.parser, name, None)
-    with CmdlineParser.global_instance([task.task_family]):
-        # what law's remote workflow sets up before it submits
-        proxy = task.workflow_proxy
-        proxy.dashboard = NoJobDashboard()
-        proxy.job_file_factory = proxy.create_job_file_factory()
-        path = proxy.create_job_file({1: [0]})["job"]
+    """The submit commands law writes for the first branch of ``task``."""
+    path = first_job_file(task, monkeypatch, {1: [0]})
     commands = {}
     for line in Path(path).read_text().splitlines():
         key, sep, value = line.partition(" = ")

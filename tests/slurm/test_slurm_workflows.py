@@ -18,14 +18,13 @@ import h5py
 import law
 import numpy as np
 import pytest
-from law.job.dashboard import NoJobDashboard
-from luigi.cmdline_parser import CmdlineParser
 
 from aframe import paths
 from aframe.init import init
 from aframe.pipelines.sandbox import Sandbox
 from aframe.slurm import sbatch_memory
 from aframe.tasks import data, testing
+from tests.conftest import first_job_file
 
 pytestmark = pytest.mark.slurm
 
@@ -139,19 +138,8 @@ def assert_same(left: dict, right: dict, where: Path) -> None:
 
 def sbatch_file(task: law.BaseWorkflow, monkeypatch) -> tuple[str, str]:
     """The sbatch file law writes for the first branch of ``task``, and
-    the wrapper it runs.
-
-    law builds the job's command line from the one it was started with,
-    so a luigi command line is set up as ``law run`` would.
-    """
-    for name in ("_root_task_parser", "_global_cmdline_args", "_full_parser"):
-        monkeypatch.setattr(law.parser, name, None)
-    with CmdlineParser.global_instance([task.task_family]):
-        proxy = task.workflow_proxy
-        proxy.dashboard = NoJobDashboard()
-        proxy.job_file_factory = proxy.create_job_file_factory()
-        files = proxy.create_job_file(1, [0])
-    sbatch = Path(files["job"]).read_text()
+    the wrapper it runs."""
+    sbatch = first_job_file(task, monkeypatch, 1, [0]).read_text()
     wrapper = Path(shlex.split(sbatch.strip().splitlines()[-1])[0])
     return sbatch, wrapper.read_text()
 
