@@ -1,6 +1,8 @@
 """p_astro against known answers: an exponential background and a
 power-law foreground of known rates, whose p_astro is analytic."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy.special import logit
@@ -120,6 +122,22 @@ def test_a_model_file_with_a_shuffled_grid_is_refused(model, tmp_path):
         "test",
     ).write(path)
     with pytest.raises(ContractError, match="ascending"):
+        PAstroModel.read(path)
+
+
+def test_the_events_p_astro_read_back_and_must_be_probabilities(
+    model, tmp_path
+):
+    path = tmp_path / "p_astro.hdf5"
+    events = {"background": np.array([0.0, 0.5]), "injections": np.ones(3)}
+    dataclasses.replace(model, events=events).write(path)
+    read = PAstroModel.read(path)
+    assert read.events.keys() == events.keys()
+    assert all(np.array_equal(read.events[k], v) for k, v in events.items())
+    dataclasses.replace(model, events={"background": np.array([1.5])}).write(
+        path
+    )
+    with pytest.raises(ContractError, match=r"events/background .* \[0, 1\]"):
         PAstroModel.read(path)
 
 

@@ -4,7 +4,7 @@ bad input."""
 import numpy as np
 import pytest
 
-from aframe_contracts.events import BackgroundEvents
+from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.pastro import PAstroModel
 from aframe_pastro.model import PAstro
 from aframe_plots.cli import main
@@ -60,6 +60,16 @@ def test_the_model_of_a_search(search, tmp_path):
     # the loudest bin is mostly injections, and says so
     assert calibration.fraction[-1] > 0.9
     assert calibration.p_astro[-1] > 0.9
+    # every offline event has its p_astro, in its file's order
+    background, foreground = search
+    statistic = BackgroundEvents.read(background).statistic
+    assert np.array_equal(model.events["background"], p_astro(statistic))
+    found = ForegroundEvents.read(foreground).parameters["detection_statistic"]
+    injections = model.events["injections"]
+    assert injections.shape == found.shape
+    assert np.all(injections[~np.isfinite(found)] == 0)
+    loud = np.isfinite(found)
+    assert np.array_equal(injections[loud], p_astro(found[loud]))
 
 
 def test_a_lower_rate_is_a_lower_p_astro(search, tmp_path):

@@ -23,12 +23,19 @@ report and the online search (through ``aframe_pastro``), layout
 /calibration/error         (K,) its one-sigma error
 /calibration/background    (K,) background events in the bin
 /calibration/injections    (K,) found injections in the bin
+/events/background         (N,) p_astro of each time-slid background
+                                event, in the background file's order
+/events/injections         (M,) p_astro of each analysed injection, in
+                                the order of the foreground file's
+                                parameters/ (0 where nothing was found)
 ```
 
 Beyond the grid's last point each log density falls linearly with its
 slope (an exponential tail); below its first point both are zero.  The
 ``calibration`` group is the held-out check of the fit (see
-docs/p_astro.md); a model written without one has the group empty.
+docs/p_astro.md); a model written without one has the group empty.  The
+``events`` group gives every offline event the model was fitted to its
+p_astro, so that no reader has to evaluate the model again.
 """
 
 from dataclasses import dataclass, field
@@ -97,6 +104,8 @@ class PAstroModel:
         attrs: what the fit used, for the record (Tb, V0, counts,
             bandwidths, tail starts).
         calibration: the held-out calibration check, or None.
+        events: p_astro of the offline events, by kind (``background``,
+            ``injections``; see the layout above); empty: not given.
     """
 
     statistic: np.ndarray
@@ -108,6 +117,7 @@ class PAstroModel:
     population: str
     attrs: dict = field(default_factory=dict)
     calibration: Calibration | None = None
+    events: dict[str, np.ndarray] = field(default_factory=dict)
 
     def write(self, path: Path) -> None:
         with atomic_hdf5(path) as f:
@@ -129,6 +139,9 @@ class PAstroModel:
             if self.calibration is not None:
                 for key in CALIBRATION_KEYS:
                     group[key] = np.asarray(getattr(self.calibration, key))
+            group = f.create_group("events")
+            for kind, p_astro in self.events.items():
+                group[kind] = np.asarray(p_astro, float)
 
     @classmethod
     def read(cls, path: Path) -> "PAstroModel":
@@ -160,7 +173,20 @@ class PAstroModel:
                 calibration = Calibration(
                     **{key: group[key][()] for key in CALIBRATION_KEYS}
                 )
+            events = {
+                kind: np.asarray(values[()], float)
+                for kind, values in f.get("events", {}).items()
+            }
             attrs = unstamped(f.attrs)
+        for kind, p_astro in events.items():
+            if (
+                p_astro.ndim != 1
+                or not ((p_astro >= 0) & (p_astro <= 1)).all()
+            ):
+                raise ContractError(
+                    f"{path}: events/{kind} must hold one p_astro in [0, 1] "
+                    "per event"
+                )
         grid = columns["statistic"]
         if grid.ndim != 1 or grid.size < 2 or not (np.diff(grid) > 0).all():
             raise ContractError(
@@ -193,5 +219,6 @@ class PAstroModel:
             population=str(population),
             attrs=attrs,
             calibration=calibration,
+            events=events,
             **slopes,
         )

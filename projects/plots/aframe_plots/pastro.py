@@ -18,7 +18,7 @@ from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents, background_years
 from aframe_contracts.files import check_output
 from aframe_pastro.errors import PAstroError
-from aframe_pastro.model import calibrate, fit
+from aframe_pastro.model import PAstro, calibrate, fit
 from aframe_plots.errors import PlotsError
 from aframe_plots.io import read_draws
 from aframe_plots.volume import (
@@ -123,7 +123,22 @@ def fit_p_astro(
         logger.warning("no calibration check: %s", error)
         attrs["calibration_message"] = f"a half cannot be fitted: {error}"
         calibration = None
-    model = dataclasses.replace(model, attrs=attrs, calibration=calibration)
+    # every offline event gets its p_astro; an injection that found
+    # nothing has none to speak of
+    p_astro = PAstro(model)
+    analysed = draws.statistic[: draws.num_analysed]
+    found = np.isfinite(analysed)
+    injections = np.zeros(analysed.size)
+    injections[found] = p_astro(analysed[found])
+    model = dataclasses.replace(
+        model,
+        attrs=attrs,
+        calibration=calibration,
+        events={
+            "background": p_astro(events.statistic),
+            "injections": injections,
+        },
+    )
     model.write(output)
     logger.info(
         "p_astro at R = %g Gpc^-3 yr^-1 (%.4g mergers per year in V0 = "
