@@ -12,6 +12,7 @@ import pytest
 
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.model import ModelSettings
+from aframe_contracts.pastro import PAstroModel
 from aframe_contracts.repository import Manifest, TimeCalibration
 from aframe_contracts.segments import read_segments
 from aframe_contracts.strain import BackgroundStrain
@@ -33,6 +34,8 @@ CONTRACTS = {
     "results/infer/*/foreground.hdf5": ForegroundEvents.read,
     "results/background.hdf5": BackgroundEvents.read,
     "results/foreground.hdf5": ForegroundEvents.read,
+    # the report and the online search read it
+    "results/p_astro.hdf5": PAstroModel.read,
 }
 # the plots stage's product, which no stage reads
 PRODUCTS = {"results/sensitive_volume.h5"}
