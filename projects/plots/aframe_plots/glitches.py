@@ -130,6 +130,7 @@ def driven_figure(
             event["time"] + events.shift[index, c] for c in range(len(ifos))
         ]
         for c, ifo in enumerate(ifos):
+            # the strain this ifo fed the analysis around the event, with
             # a second either side for the whitening's taper
             span = strain.span(
                 ifo, seen[c] - HALF_SPAN - 1, seen[c] + HALF_SPAN + 1
@@ -182,8 +183,9 @@ def event_index(events: BackgroundEvents, event: dict) -> int:
 
 
 class StrainReader:
-    """Spans of the testing background files, each ifo whitened by the
-    Welch PSD of the whole file that holds it."""
+    """Spans of the testing background files, and each ifo's Welch PSD
+    of the whole file that holds a time (what whitens the figure's
+    data)."""
 
     def __init__(self, files: list[Path]) -> None:
         self.headers = {path: BackgroundStrain.header(path) for path in files}
@@ -221,7 +223,8 @@ def detector_output(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The detector's raw outputs around an event, each at the merger
     time it points to (the end of its window less the centre of the
-    model's response), from the event (s).
+    model's response), from the event (s): the event's statistic is
+    their moving average over the integration window, where it is not 0.
 
     ``seen`` is the GPS time of each ifo's strain at the event: the
     stream is made of those stretches, as the timeslide made it.
