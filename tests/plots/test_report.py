@@ -360,23 +360,16 @@ def test_the_glitch_figure_runs_the_model_on_the_slid_stream(
 
     testing = glitchy_testing_file(tmp_path / "testing.hdf5")
     model = ModelRepository.open(repository)
+    engine, strain = LocalEngine(model), StrainReader([testing])
     times, outputs = detector_output(
-        LocalEngine(model),
-        model,
-        StrainReader([testing]),
-        ["H1", "L1"],
-        [T0 + 50.0, T0 + 53.0],
+        engine, model, strain, ["H1", "L1"], [T0 + 50.0, T0 + 53.0]
     )
     assert np.all(np.abs(times) <= 1.5) and times.size >= 11
     loud = times[outputs > outputs.max() / 2]
     assert abs(loud.mean() - 0.2) < 0.15
     # without the timeslide, the stream holds no burst
     _, unshifted = detector_output(
-        LocalEngine(model),
-        model,
-        StrainReader([testing]),
-        ["H1", "L1"],
-        [T0 + 50.0, T0 + 50.0],
+        engine, model, strain, ["H1", "L1"], [T0 + 50.0, T0 + 50.0]
     )
     assert unshifted.max() < outputs.max() / 10
 

@@ -21,6 +21,7 @@ from aframe_contracts.strain import BackgroundStrain
 from aframe_plots.errors import PlotsError
 from aframe_plots.plotting import _png
 from aframe_serving.engine import LocalEngine
+from aframe_serving.errors import RepositoryError
 from aframe_serving.repository import ModelRepository
 from aframe_signal.glitches import loudest_near_glitches
 from aframe_signal.psd import welch_psd
@@ -73,15 +74,6 @@ def glitch_summary(
     driven = list(driven.values())[:SHOWN]
     if not driven:
         return summary, "No loud background event lies near a glitch."
-    if repository is not None and repository.manifest.platform != "onnx":
-        # the figure runs the model here, on the CPU
-        logger.warning(
-            "the glitch figure shows no detector output: %s holds a %s "
-            "detector, which runs on a GPU only",
-            repository.path,
-            repository.manifest.platform,
-        )
-        repository = None
     return summary, driven_figure(events, ifos, files, driven, repository)
 
 
@@ -113,7 +105,17 @@ def driven_figure(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rows = 1 if repository is None else 2
+    engine = None
+    if repository is not None:
+        # the figure runs the model here, on the CPU, where only an ONNX
+        # detector runs
+        try:
+            engine = LocalEngine(repository)
+        except RepositoryError as error:
+            logger.warning(
+                "the glitch figure shows no detector output: %s", error
+            )
+    rows = 1 if engine is None else 2
     figure = Figure(
         figsize=(5.5 * len(driven), 4.2 + 2.3 * (rows - 1)),
         layout="constrained",
@@ -121,7 +123,6 @@ def driven_figure(
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(rows, len(driven), height_ratios=[2, 1][:rows])
     strain = StrainReader(files)
-    engine = None if repository is None else LocalEngine(repository)
     for column, event in enumerate(driven):
         ax = figure.add_subplot(grid[0, column])
         index = event_index(events, event)
