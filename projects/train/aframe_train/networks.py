@@ -355,14 +355,9 @@ class TemplateBank(torch.nn.Module):
         signal.
         """
         batch, channels, _ = X.shape
-        count, size = self.templates, self.template_size
-        index = lags.unsqueeze(-1) + torch.arange(size, device=X.device)
-        windows = torch.gather(
-            X.unsqueeze(2).expand(-1, -1, count, -1), -1, index
-        )
-        # (B, C, K, 1, T) @ (K, T, 2 bins): each band's two phases
-        parts = torch.matmul(windows.unsqueeze(-2), self.bins)
-        parts = parts.reshape(batch, channels, count, self.chisq_bins, 2)
+        parts = per_template(X, lags, self.bins, self.template_size)
+        # each band's two phases
+        parts = parts.reshape(batch, channels, -1, self.chisq_bins, 2)
         total = parts.sum(-2, keepdim=True)
         residual = parts - self.bin_weights.unsqueeze(-1) * total
         return ((residual**2).sum(-1) / self.bin_weights).sum(-1)
@@ -374,18 +369,12 @@ class TemplateBank(torch.nn.Module):
         template in each ifo's window at ``lags`` (B, C, K): the sum of
         the squared SNRs of the template's tiles, centred on its merger,
         over their degrees of freedom."""
-        count, half = self.templates, self.tile_size // 2
+        half = self.tile_size // 2
         # the merger of a template at lag l is at l + size - post_merger;
         # the data are padded so that a tile may reach past the kernel
         padded = torch.nn.functional.pad(X, (half, half))
         first = lags + (self.template_size - self.post_merger)
-        index = first.unsqueeze(-1) + torch.arange(
-            self.tile_size, device=X.device
-        )
-        windows = torch.gather(
-            padded.unsqueeze(2).expand(-1, -1, count, -1), -1, index
-        )
-        snrs = torch.matmul(windows.unsqueeze(-2), self.tiles)[..., 0, :]
+        snrs = per_template(padded, first, self.tiles, self.tile_size)
         return (snrs**2).sum(-1) / self.tile_dof
 
     def ranked_snrs(self, X: torch.Tensor) -> torch.Tensor:
@@ -546,6 +535,28 @@ def tile_frequencies(lowest: float, highest: float, q: float) -> list[float]:
         frequencies.append(frequency)
         frequency *= 1 + 2.5 / q
     return frequencies
+
+
+def per_template(
+    X: torch.Tensor, starts: torch.Tensor, filters: torch.Tensor, size: int
+) -> torch.Tensor:
+    """Each template's filters applied where it starts in each window:
+    (B, C, K, F) from windows X (B, C, N), starts (B, C, K) and the
+    templates' filters (K, size, F).
+
+    One matrix product per template over every window and ifo: a
+    product broadcast over the batch instead copies the filters once per
+    window, and took 10x longer.
+    """
+    batch, channels, _ = X.shape
+    count = filters.shape[0]
+    index = starts.unsqueeze(-1) + torch.arange(size, device=X.device)
+    windows = torch.gather(
+        X.unsqueeze(2).expand(-1, -1, count, -1), -1, index
+    )  # (B, C, K, size)
+    windows = windows.reshape(batch * channels, count, size).transpose(0, 1)
+    products = torch.bmm(windows, filters)  # (K, B C, F)
+    return products.transpose(0, 1).reshape(batch, channels, count, -1)
 
 
 def loudest_other(rho: torch.Tensor) -> torch.Tensor:
