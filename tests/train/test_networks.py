@@ -356,8 +356,8 @@ def test_sine_gaussian_test_downweights_a_blip_above_the_band():
 
 def test_the_ranking_sees_no_ifo_louder_than_the_ratio_allows():
     """A chirp at SNR 12 in H1 and 3 in L1 (a ratio of 4, which a signal
-    seen by both LIGO sites rarely has) reaches the ranking as 7.5 and 3
-    with max_snr_ratio 2.5; at 9 and 6 it passes as it is."""
+    seen by both LIGO sites rarely has) reaches the ranking as 12 / 1.6 =
+    7.5 and 3 with max_snr_ratio 2.5; at 9 and 6 it passes as it is."""
     torch.manual_seed(6)
     rate = 1024.0
     capped = sine_gaussian_bank(rate, max_snr_ratio=2.5).double()
@@ -373,6 +373,36 @@ def test_the_ranking_sees_no_ifo_louder_than_the_ratio_allows():
         assert float(seen[0, 1, 1]) == pytest.approx(amplitudes[1], 1e-3)
         expected = 2.5 * amplitudes[1] if ratio_capped else amplitudes[0]
         assert float(seen[0, 0, 1]) == pytest.approx(expected, 1e-3)
+
+
+def test_the_ratio_is_of_the_snrs_before_the_tests():
+    """A blip of SNR 17 in H1, which the tests reweight to a few, beside
+    a chirp of SNR 3 in L1: the reweighted SNRs are within 2.5 of each
+    other, but the SNRs are 5.7 apart, and the ranking sees H1's
+    reweighted SNR divided by that excess, 5.7 / 2.5."""
+    torch.manual_seed(7)
+    rate = 1024.0
+    capped = sine_gaussian_bank(rate, max_snr_ratio=2.5).double()
+    free = sine_gaussian_bank(rate).double()
+    size = capped.template_size
+    t = (torch.arange(size, dtype=torch.float64) - (size - 51)) / rate
+    blip = torch.exp(-((t / 0.004) ** 2)) * torch.cos(2 * torch.pi * 90 * t)
+    window = torch.zeros(1, 2, 2 * size, dtype=torch.float64)
+    window[0, 0, 200 : 200 + size] = blip
+    window[0, 1, 200 : 200 + size] = 3 * capped.bank[2, 0]
+    peak, _ = free.peaks(free.snrs(window))
+    # scaled so that the template of the chirp sees the blip at SNR 17
+    window[0, 0] *= 17 / float(peak[0, 0, 1].sqrt())
+    peak, _ = free.peaks(free.snrs(window))
+    snr = peak[0, :, 1].sqrt()
+    assert float(snr[0]) == pytest.approx(17, 1e-3)
+    reweighted = free.ranked_snrs(window)[0, :, 1]
+    assert float(reweighted[0]) < 2.5 * float(reweighted[1])
+    seen = capped.ranked_snrs(window)[0, :, 1]
+    excess = float(snr[0] / (2.5 * snr[1]))
+    assert excess == pytest.approx(17 / 7.5, 1e-2)
+    assert float(seen[0]) == pytest.approx(float(reweighted[0]) / excess)
+    assert float(seen[1]) == pytest.approx(float(reweighted[1]))
 
 
 @pytest.mark.parametrize(

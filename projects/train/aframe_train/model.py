@@ -111,7 +111,8 @@ class Aframe(pl.LightningModule):
         sine_gaussian_threshold: the reduced sine-Gaussian chi-squared
             above which the bank's SNRs are reweighted (bank).
         max_snr_ratio: the largest ratio of an ifo's SNR to the other
-            ifos' that the bank's ranking sees; 0: no cap (bank).
+            ifos' that a signal has; the bank's ranking sees an ifo
+            beyond it divided by the excess; 0: no such veto (bank).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.

@@ -151,10 +151,16 @@ class TemplateBank(torch.nn.Module):
     comparable SNRs, since their arms are nearly aligned: over random
     skies and orientations, weighted by the volume each is seen in, one
     site's amplitude exceeds 2.5 times the other's for 1% of signals.
-    With ``max_snr_ratio`` > 0, the ranking sees each ifo's SNR capped at
-    that many times the largest of the other ifos', so that no ranking,
-    however trained, can call a loud event in one ifo alone a signal.
-    Like the sine-Gaussian test, the cap vetoes in evaluation mode only.
+    With ``max_snr_ratio`` > 0, an ifo whose SNR exceeds that many times
+    the largest of the other ifos' has its reweighted SNR divided by the
+    excess, so that no ranking, however trained, can call a loud event
+    in one ifo alone a signal.  The ratio is of the SNRs before the
+    tests, the amplitudes the argument is about: a blip of SNR 17
+    that the tests reweight to 6 beside noise of 3 in the other ifo is
+    still 5.7 times louder there, and reaches the ranking at 2.6, where
+    capping the reweighted SNRs at 2.5 times each other would pass it.
+    Like the sine-Gaussian test, the ratio vetoes in evaluation mode
+    only.
 
     The bank starts empty and is filled by ``initialise`` from whitened
     training signals before training (``Aframe.on_fit_start``); it is
@@ -179,7 +185,8 @@ class TemplateBank(torch.nn.Module):
         sine_gaussian_threshold: the reduced sine-Gaussian chi-squared
             above which the SNR is reweighted.
         max_snr_ratio: the largest ratio of an ifo's SNR to the other
-            ifos' largest that the ranking sees; 0: no cap.
+            ifos' largest that a signal has; an ifo beyond it has its
+            reweighted SNR divided by the excess.  0: no such veto.
     """
 
     def __init__(
@@ -218,9 +225,10 @@ class TemplateBank(torch.nn.Module):
             )
         if max_snr_ratio and (max_snr_ratio < 1 or num_ifos < 2):
             raise ValueError(
-                "max_snr_ratio caps an ifo's SNR at that many times the "
-                "other ifos': it needs 2 or more ifos and a value >= 1 "
-                f"(0: no cap), got {max_snr_ratio} with {num_ifos} ifo(s)"
+                "max_snr_ratio is the largest ratio of an ifo's SNR to "
+                "the other ifos' a signal has: it needs 2 or more ifos and "
+                f"a value >= 1 (0: no such veto), got {max_snr_ratio} with "
+                f"{num_ifos} ifo(s)"
             )
         self.max_snr_ratio = max_snr_ratio
         if sine_gaussian_threshold <= 0:
@@ -382,7 +390,7 @@ class TemplateBank(torch.nn.Module):
         ifo at its coincident peak, reweighted by the consistency tests
         the bank has."""
         peak, lags = self.peaks(self.snrs(X))
-        rho = (peak + 1e-6).sqrt()
+        rho = snr = (peak + 1e-6).sqrt()
         if self.chisq_bins:
             rho = reweighted_snr(
                 rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
@@ -396,7 +404,8 @@ class TemplateBank(torch.nn.Module):
             excess = excess / self.sine_gaussian_threshold
             rho = rho * torch.clamp(excess, min=1.0).rsqrt()
         if self.max_snr_ratio and not self.training:
-            rho = torch.minimum(rho, self.max_snr_ratio * loudest_other(rho))
+            excess = snr / (self.max_snr_ratio * loudest_other(snr))
+            rho = rho / torch.clamp(excess, min=1.0)
         return rho
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
