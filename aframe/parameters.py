@@ -120,6 +120,14 @@ class PipelineParams(ContainerParams):
         description="'local' runs the exported model in process; 'triton' "
         "serves it with a Triton server",
     )
+    local_engine = luigi.ChoiceParameter(
+        choices=("auto", "stream", "bank"),
+        significant=False,
+        description="what the local backend runs: 'auto' filters a "
+        "template bank once per update at FFT cost and streams any other "
+        "network through the exported files; 'stream' always streams; "
+        "'bank' requires a bank",
+    )
     triton_url = luigi.Parameter(
         significant=False,
         description="gRPC address of a running Triton server; empty "

@@ -2,20 +2,31 @@
 
 Streams ``--duration`` seconds of two-detector strain twice (background
 and foreground, as every inference branch does) through an exported
-repository of a randomly initialised ResNet1D at the quickstart geometry,
-and times
+repository of a randomly initialised network at the quickstart geometry
+(``--network resnet``: a ResNet1D of ``--layers``; ``bank``: the
+quickstart's template bank, 32 templates of 1 s with its chi-squared,
+sine-Gaussian and SNR-ratio tests), and times
 
 * ``naive``: a batched torch loop that cuts every window out of the
   strain and whitens each with the PSD of its own preceding psd_length
   (the way training whitens), then runs the torch detector;
-* ``local``: the embedded engine (snapshotter + whitener + ONNX detector,
-  one PSD per request of batch_size windows);
+* ``local engine, stream``: the exported files (snapshotter + whitener +
+  ONNX detector, one PSD per request of batch_size windows);
+* ``local engine, bank`` (bank only): the bank backend, the same
+  whitening and network with the bank's filtering done once per update
+  at FFT cost (``aframe_serving.bank``);
 * ``triton``: the same repository served by the nvidia-pytriton server
   (.venv-triton), when it exists.
 
+For the bank it also times the filtering alone, per ifo stream: every
+window correlated with every template directly, as the exported ONNX
+detector does (in onnxruntime, and in torch), against each update's
+whitened span filtered by FFT; ratios against onnxruntime's.
+
 Ratios are against the naive loop measured in the same run.  Usage::
 
-    .venv/bin/python benchmarks/inference.py [--duration 600] [--layers 1 1]
+    .venv/bin/python benchmarks/inference.py [--duration 600] \
+        [--network resnet|bank] [--layers 1 1]
 """
 
 import argparse
@@ -29,22 +40,57 @@ import torch
 
 from aframe_contracts.model import WhiteningSpec
 from aframe_export.export import export
+from aframe_serving.bank import BankEngine, local_engine
 from aframe_serving.engine import LocalEngine, TritonEngine
 from aframe_serving.repository import ModelRepository
 from aframe_serving.server import TritonServer, default_server
+from aframe_signal.bank import TemplateBank, save_network
 from aframe_signal.whitening import STRAIN_SCALE, Whitener
 from aframe_train.model import resnet
 
 # the quickstart preset's geometry
-RATE, KERNEL, FDURATION, PSD_LENGTH = 1024, 1.0, 1.0, 64.0
+RATE, KERNEL, FDURATION, PSD_LENGTH = 1024, 1.25, 1.0, 64.0
 INFERENCE_RATE, BATCH = 4.0, 64
+# its template bank
+TEMPLATES, TEMPLATE_LENGTH = 32, 1.0
 
 
-def save_weights(directory: Path, layers: list[int]) -> Path:
-    network = resnet(2, layers, 16).eval()
+def quickstart_bank() -> TemplateBank:
+    """The quickstart's bank and tests, its templates chirps sweeping
+    from 20-80 Hz to their mergers, its ranking at random."""
+    size = round(TEMPLATE_LENGTH * RATE)
+    t = torch.arange(size, dtype=torch.float64) / RATE
+    tau = t[-1] + 0.01 - t
+    chirps = torch.stack(
+        [
+            torch.sin(2 * torch.pi * f0 * tau ** (5 / 8) * 2) * tau**-0.25
+            for f0 in torch.linspace(20, 80, 2 * TEMPLATES)
+        ]
+    )
+    bank = TemplateBank(
+        2,
+        RATE,
+        TEMPLATES,
+        TEMPLATE_LENGTH,
+        chisq_bins=16,
+        sine_gaussian_q=12,
+        max_snr_ratio=2.5,
+    )
+    bank.initialise(chirps.float())
+    return bank.eval()
+
+
+def save_weights(directory: Path, network_name: str, layers) -> Path:
+    torch.manual_seed(0)
+    bank = network_name == "bank"
+    network = quickstart_bank() if bank else resnet(2, layers, 16).eval()
     example = torch.zeros(1, 2, round(KERNEL * RATE))
     path = directory / "model.pt"
-    torch.jit.trace(network, example).save(str(path))
+    save_network(
+        torch.jit.trace(network, example),
+        path,
+        network.settings if bank else None,
+    )
     settings = {
         "ifos": ["H1", "L1"],
         "sample_rate": RATE,
@@ -55,9 +101,78 @@ def save_weights(directory: Path, layers: list[int]) -> Path:
         "highpass": 32.0,
         "lowpass": None,
         "strain_scale": STRAIN_SCALE,
+        "checkpoint": "a benchmark: no checkpoint",
+        "valid_auroc": 0.5,
+        "response": network.response(round(KERNEL * RATE)) if bank else None,
     }
     (directory / "model.json").write_text(json.dumps(settings))
     return path
+
+
+class Correlation(torch.nn.Module):
+    """The bank's filtering alone, as its exported detector runs it."""
+
+    def __init__(self, bank: TemplateBank) -> None:
+        super().__init__()
+        self.bank = bank
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.bank.snrs(X)
+
+
+def onnx_session(module: torch.nn.Module, example: torch.Tensor, path):
+    """``module`` exported as the detector is, in an onnxruntime session
+    set up as the local engine sets up its own."""
+    import onnxruntime
+
+    torch.onnx.export(
+        module, (example,), str(path), opset_version=17, dynamo=False
+    )
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def filtering(
+    engine: BankEngine, updates: list[np.ndarray], work: Path
+) -> dict:
+    """Seconds to correlate every whitened window with every template:
+    directly, window by window, as the exported detector does
+    (onnxruntime) and in torch, and by FFT of each update's span."""
+    bank, whitener = engine.bank, engine.whitener
+    size = engine.manifest.buffer_size
+    spans = []
+    with torch.no_grad():
+        for stream in updates:
+            buffer = np.zeros((2, size), np.float32)
+            for update in stream:
+                buffer = np.concatenate([buffer, update], -1)[:, -size:]
+                spans.append(whitener.whitened(torch.from_numpy(buffer)))
+        kernels = [
+            span.unfold(-1, engine.kernel_size, whitener.stride)
+            for span in spans
+        ]
+        kernels = [k.transpose(0, 1).contiguous() for k in kernels]
+        session = onnx_session(
+            Correlation(bank), kernels[0], work / "correlation.onnx"
+        )
+        seconds = {}
+        start = time.perf_counter()
+        for batch in kernels:
+            session.run(None, {session.get_inputs()[0].name: batch.numpy()})
+        seconds["per window, onnxruntime"] = time.perf_counter() - start
+        start = time.perf_counter()
+        for batch in kernels:
+            bank.snrs(batch)
+        seconds["per window, torch"] = time.perf_counter() - start
+        start = time.perf_counter()
+        for span in spans:
+            bank.series_snrs(span, engine.spectra)
+        seconds["FFT of the span"] = time.perf_counter() - start
+    return seconds
 
 
 def naive(weights: Path, strains: list[np.ndarray]) -> None:
@@ -79,11 +194,14 @@ def naive(weights: Path, strains: list[np.ndarray]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=600.0)
+    parser.add_argument(
+        "--network", choices=["resnet", "bank"], default="resnet"
+    )
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 1])
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aframe-bench-"))
-    weights = save_weights(work, args.layers)
+    weights = save_weights(work, args.network, args.layers)
     repository = work / "repo"
     export(
         weights,
@@ -114,7 +232,12 @@ def main() -> None:
     engine = LocalEngine(model)
     start = time.perf_counter()
     engine.infer(updates)
-    timings["local engine"] = time.perf_counter() - start
+    timings["local engine, stream"] = time.perf_counter() - start
+    if args.network == "bank":
+        bank = local_engine(model, "bank")
+        start = time.perf_counter()
+        bank.infer(updates)
+        timings["local engine, bank"] = time.perf_counter() - start
 
     if (default_server() / "bin" / "python").exists():
         with TritonServer(repository, log=work / "triton.log") as server:
@@ -124,9 +247,14 @@ def main() -> None:
             timings["triton (pytriton, CPU)"] = time.perf_counter() - start
 
     baseline = timings["naive torch loop"]
+    network = (
+        f"a bank of {TEMPLATES} templates with its tests"
+        if args.network == "bank"
+        else f"ResNet1D {args.layers}"
+    )
     print(
         f"{args.duration:.0f} s x 2 streams, {RATE} Hz, batch {BATCH}, "
-        f"ResNet1D {args.layers}, torch threads {torch.get_num_threads()}"
+        f"{network}, torch threads {torch.get_num_threads()}"
     )
     print(f"{'engine':<26}{'s':>8}{'strain s/s':>12}{'vs naive':>10}")
     for name, seconds in timings.items():
@@ -134,6 +262,17 @@ def main() -> None:
             f"{name:<26}{seconds:>8.1f}{analysed / seconds:>12.0f}"
             f"{baseline / seconds:>10.2f}"
         )
+    if args.network == "bank":
+        # per ifo stream: each stream holds two
+        seconds = filtering(bank, updates, work)
+        direct = seconds["per window, onnxruntime"]
+        header = f"{'filtering, per ifo':<26}{'s':>8}{'strain s/s':>12}"
+        print(f"{header}{'ratio':>10}")
+        for name, value in seconds.items():
+            print(
+                f"{name:<26}{value:>8.1f}{2 * analysed / value:>12.0f}"
+                f"{direct / value:>10.2f}"
+            )
 
 
 if __name__ == "__main__":

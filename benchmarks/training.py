@@ -55,9 +55,9 @@ import torch
 from aframe_contracts.strain import BackgroundStrain
 from aframe_data import cli as data_cli
 from aframe_data import strain
+from aframe_signal.bank import TemplateBank
 from aframe_train.data import AframeDataModule
 from aframe_train.model import Aframe
-from aframe_train.networks import TemplateBank
 
 IFOS = ["H1", "L1"]
 

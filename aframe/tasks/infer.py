@@ -15,9 +15,9 @@ from aframe_contracts.repository import Manifest, TimeCalibration
 
 class InferenceParams(TrainedModelParams):
     """What serves the exported model and turns its outputs into events:
-    the ``[pipeline]`` settings backend, triton_url, triton_server (the
-    stage's ``serving`` group), integration_window_length and
-    cluster_window_length."""
+    the ``[pipeline]`` settings backend, local_engine, triton_url,
+    triton_server (the stage's ``serving`` group),
+    integration_window_length and cluster_window_length."""
 
     def recorded_parameters(self, call):
         # where and how the model is served, not what it computes: a
@@ -35,6 +35,7 @@ class InferenceParams(TrainedModelParams):
             "cluster_window_length": self.cluster_window_length,
             "serving": {
                 "backend": self.backend,
+                "local_engine": self.local_engine,
                 "triton_url": self.triton_url,
                 # relative to the cfg, like the cfg's other paths
                 "triton_server": str(resolve_config_path(self.triton_server))

@@ -50,16 +50,24 @@ def test_repository_whitener_matches_training(weights, tmp_path):
     strain = rng.standard_normal((2, manifest["buffer_size"])) * 1e-21
     kernels = preprocessor(torch.as_tensor(strain).float())
     assert kernels.shape == (8, 2, RATE)
-    # the training whitener, given the same PSD window and the last kernel
+    # the training whitener, given the same PSD window, on each window:
+    # the same to float32 rounding of the raw strain (the preprocessor
+    # filters the batch's span at once)
     whitener = Whitener(WhiteningSpec(RATE, 1.0, 1.0, 8.0, None, 20.0, None))
     x = torch.as_tensor(strain * STRAIN_SCALE)[None]
     psd = whitener.psd(x)
-    window = 2 * RATE
-    last = whitener(x[..., -window:].float(), psd)
-    np.testing.assert_allclose(
-        kernels[-1].numpy(), last[0].numpy(), rtol=1e-4, atol=1e-4
-    )
+    window, stride = 2 * RATE, RATE // 4
+    windows = x[0, :, -(7 * stride + window) :].unfold(-1, window, stride)
+    each = whitener(windows.transpose(0, 1).float(), psd[0])
+    np.testing.assert_allclose(kernels.numpy(), each.numpy(), atol=2e-3)
     assert abs(kernels.std().item() - 1) < 0.1
+    # every kernel a slice of one whitened series, as the bank engine
+    # filters it
+    for i in range(1, 8):
+        np.testing.assert_array_equal(
+            kernels[i, :, : RATE - stride].numpy(),
+            kernels[i - 1, :, stride:].numpy(),
+        )
 
 
 def test_reexport_is_a_noop_and_new_weights_a_new_version(weights, tmp_path):

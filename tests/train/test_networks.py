@@ -7,15 +7,10 @@ import torch
 from ml4gw.nn.norm import GroupNorm1D
 
 from aframe_contracts.model import ModelSettings
+from aframe_signal.bank import TemplateBank, quadratures, reweighted_snr
 from aframe_train.cli import main
 from aframe_train.model import ModelError, network
-from aframe_train.networks import (
-    ConvNet,
-    TemplateBank,
-    quadratures,
-    receptive_field,
-    reweighted_snr,
-)
+from aframe_train.networks import ConvNet, receptive_field
 from tests.train.tiny import RATE, fit_args
 
 CONVNET = {

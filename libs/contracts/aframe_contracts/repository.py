@@ -9,7 +9,10 @@ beside the old one, and the manifest then describes it.  It holds the
 sha256 of each file of its version (``files``) and of its own contents
 (``digest``): a repository whose files or manifest were changed after
 export is refused (``Manifest.verify``), since its outputs would be
-wrong without an error.
+wrong without an error.  A template bank's detector directory also
+holds ``aframe/<v>/network.pt`` (``NETWORK_FILE``), the trained network's
+TorchScript with the bank's settings inside, which the embedded engine's
+bank backend runs in parts (``aframe_serving.bank``).
 
 ``$AFRAME_RESULTS_DIR/model_repo/timing.json``, layout
 ``time-calibration`` version 1, written by ``aframe-infer calibrate``: a
@@ -31,6 +34,8 @@ from aframe_contracts.layout import (
 from aframe_contracts.model import ModelSettings, WhiteningSpec
 
 MANIFEST_FILE, TIMING_FILE = "manifest.json", "timing.json"
+# a bank's network, in the detector's version directory
+NETWORK_FILE = "network.pt"
 # the Triton model of a repository that streams are sent to: export names
 # it, a server loads it, a client sends to it
 ENSEMBLE = "aframe-stream"

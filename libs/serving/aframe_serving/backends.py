@@ -5,7 +5,7 @@ Triton server (started for the run unless one is named).
 command that serves one: on their command lines ``--serving.backend
 triton --serving.triton_url host:8001``, in their YAMLs a ``serving:``
 mapping, and from the pipeline the ``[pipeline]`` keys ``backend``,
-``triton_url`` and ``triton_server``.
+``triton_url``, ``triton_server`` and ``local_engine``.
 """
 
 from collections.abc import Callable, Iterator
@@ -17,7 +17,8 @@ from typing import Literal
 import numpy as np
 
 from aframe_contracts.files import make_directory
-from aframe_serving.engine import LocalEngine, TritonEngine, with_retries
+from aframe_serving.bank import ENGINES, local_engine
+from aframe_serving.engine import TritonEngine, with_retries
 from aframe_serving.errors import RepositoryError
 from aframe_serving.repository import ModelRepository
 from aframe_serving.server import TritonServer
@@ -37,16 +38,26 @@ class Serving:
         triton_server: the server to start: the nvidia-pytriton
             environment (default: .venv-triton beside this venv), a
             tritonserver binary, or an Apptainer image of NVIDIA's Triton.
+        local_engine: what the local backend runs: auto (a template
+            bank's filtering at FFT cost, ``aframe_serving.bank``, for a
+            bank; the exported files otherwise), stream (the exported
+            files, whatever the network) or bank.
     """
 
     backend: Literal["local", "triton"] = "local"
     triton_url: str = ""
     triton_server: str = ""
+    local_engine: Literal["auto", "stream", "bank"] = "auto"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise RepositoryError(
                 f"backend {self.backend!r}: choose 'local' or 'triton'"
+            )
+        if self.local_engine not in ENGINES:
+            raise RepositoryError(
+                f"local_engine {self.local_engine!r}: choose one of "
+                f"{', '.join(ENGINES)}"
             )
 
 
@@ -69,7 +80,7 @@ def streamer(
     manifest, geometry = repository.manifest, repository.geometry
     server = None
     if serving.backend == "local":
-        infer = LocalEngine(repository).infer
+        infer = local_engine(repository, serving.local_engine).infer
     else:
         url = serving.triton_url
         if not url:

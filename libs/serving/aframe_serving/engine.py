@@ -1,16 +1,20 @@
 """The engines that stream strain through an exported model repository.
 
-Both take the update arrays of several streams (stream.Geometry.updates)
-and return each stream's detector responses, (R, batch_size):
+Each takes the update arrays of several streams (stream.Geometry.updates)
+and returns each stream's detector responses, (R, batch_size):
 
 - ``LocalEngine`` runs the repository's own files in process: the
   snapshotter and detector ONNX graphs through onnxruntime, the whitener's
   TorchScript through torch.
+- ``aframe_serving.bank.BankEngine``, for a template bank, runs the same
+  whitening and network in process, the bank's filtering done once over
+  each update's whitened span at FFT cost instead of per window.
 - ``TritonEngine`` sends every stream as a sequence of the aframe-stream
   ensemble to a Triton server over gRPC.
 
-The files and the sequence semantics are the same, so the two return the
-same numbers.
+The files and the sequence semantics are the same, so they return the
+same numbers (to float rounding).  ``local_engine`` picks the in-process
+one.
 """
 
 import logging
@@ -28,7 +32,24 @@ from aframe_serving.repository import ModelRepository
 logger = logging.getLogger("aframe_serving")
 
 
-class LocalEngine:
+class InProcessEngine:
+    """An engine whose streams run in this process, an update at a time,
+    as sequences (``sequence``: an object whose ``push`` takes a
+    (C, update_size) update and returns its (batch_size,) responses)."""
+
+    def infer(self, streams: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """(R, batch_size) responses of each stream's (R, C, u) updates."""
+        results = []
+        for updates in streams:
+            sequence = self.sequence(updates.shape[1])
+            results.append(np.stack([sequence.push(u) for u in updates]))
+        return results
+
+    def sequence(self, channels: int):
+        raise NotImplementedError
+
+
+class LocalEngine(InProcessEngine):
     """The repository's models on this machine's CPU.
 
     GPU nodes serve the repository with Triton (the triton backend): the
@@ -67,14 +88,6 @@ class LocalEngine:
             str(repository.path / "preprocessor" / version / "model.pt"),
             map_location="cpu",
         )
-
-    def infer(self, streams: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """(R, batch_size) responses of each stream's (R, C, u) updates."""
-        results = []
-        for updates in streams:
-            sequence = self.sequence(updates.shape[1])
-            results.append(np.stack([sequence.push(u) for u in updates]))
-        return results
 
     def sequence(self, channels: int) -> "LocalSequence":
         """A new stream of ``channels`` channels, from a zero state."""

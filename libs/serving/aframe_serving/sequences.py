@@ -2,7 +2,8 @@
 
 A sequence takes one update at a time and keeps the snapshotter's state
 between them.  The local backend runs the repository's files in this
-process (``aframe_serving.engine.LocalSequence``); the triton backend sends
+process (``aframe_serving.engine.LocalSequence``, or for a template bank
+``aframe_serving.bank.BankSequence``); the triton backend sends
 each update to a Triton server as one request of a sequence of the
 aframe-stream ensemble, the server keeping the state, as offline.  Each
 stretch of valid data is a new sequence: a new id, started from a zero
@@ -16,7 +17,8 @@ import numpy as np
 
 from aframe_contracts.repository import Manifest
 from aframe_serving.backends import Serving
-from aframe_serving.engine import LocalEngine, TritonEngine
+from aframe_serving.bank import local_engine
+from aframe_serving.engine import TritonEngine
 from aframe_serving.errors import RepositoryError, ServerError
 from aframe_serving.repository import ModelRepository
 
@@ -24,8 +26,8 @@ from aframe_serving.repository import ModelRepository
 class LocalSequences:
     """Sequences of the repository's files in this process."""
 
-    def __init__(self, repository: ModelRepository) -> None:
-        self.engine = LocalEngine(repository)
+    def __init__(self, repository: ModelRepository, engine: str) -> None:
+        self.engine = local_engine(repository, engine)
 
     def open(self):
         return self.engine.sequence(len(self.engine.manifest.ifos))
@@ -104,7 +106,7 @@ def open_sequences(
 ) -> Iterator[LocalSequences | TritonSequences]:
     """The sequences of a backend, for the length of a search."""
     if serving.backend == "local":
-        yield LocalSequences(repository)
+        yield LocalSequences(repository, serving.local_engine)
         return
     if not serving.triton_url:
         raise RepositoryError(

@@ -14,6 +14,9 @@ resampling and where injections go.
     the times of injections spread over a stretch of strain.
 ``glitches``
     simulated glitches (gengli blips) and their record.
+``bank``
+    the template-bank network: trained by the train stage, and run in
+    parts by the inference engine's bank backend.
 
 Each has one definition.  Where there are two implementations, one in
 numpy for whole files (the data stage, the benchmark) and one in torch

@@ -2,8 +2,11 @@
 
     model_repo/
       snapshotter/<v>/model.onnx     the stream's state: updates -> buffers
-      preprocessor/<v>/model.pt      the training whitener (TorchScript)
+      preprocessor/<v>/model.pt      training's whitening of the batch's
+                                     span (TorchScript)
       aframe/<v>/model.onnx|plan     the detector
+      aframe/<v>/network.pt          a template bank's TorchScript, for
+                                     the embedded engine's bank backend
       aframe-stream/<v>/             the ensemble of the three
       */config.pbtxt, manifest.json
 
@@ -26,11 +29,12 @@ from aframe_contracts.errors import ContractError, check_positive
 from aframe_contracts.files import check_directory, make_directory, sha256
 from aframe_contracts.model import FILE as SETTINGS_FILE
 from aframe_contracts.model import ModelSettings
-from aframe_contracts.repository import MANIFEST_FILE, Manifest
+from aframe_contracts.repository import MANIFEST_FILE, NETWORK_FILE, Manifest
 from aframe_export import triton
-from aframe_export.preprocess import BatchWhitener
 from aframe_export.snapshotter import Snapshotter, export_onnx
 from aframe_export.triton import Tensor
+from aframe_signal.bank import load_bank
+from aframe_signal.whitening import BatchWhitener
 
 logger = logging.getLogger("aframe_export")
 
@@ -291,15 +295,20 @@ def load_network(weights: Path, dims: tuple[int, ...]) -> torch.nn.Module:
 def write_detector(
     writer: RepositoryWriter,
     tensors: Tensors,
+    weights: Path,
     network: torch.nn.Module,
     platform: str,
     fp16: bool,
     instances: int,
 ) -> None:
-    """The network, as ONNX or a TensorRT engine built from it."""
+    """The network, as ONNX or a TensorRT engine built from it; a bank's
+    TorchScript beside it too."""
     target = writer.model_dir("aframe")
     example = torch.zeros(tensors.whitened.dims)
     onnx_detector(network, example, target / "model.onnx")
+    if load_bank(weights) is not None:
+        # the bank backend of the embedded engine runs it in parts
+        shutil.copyfile(weights, target / NETWORK_FILE)
     if platform == "tensorrt":
         tensorrt_detector(target / "model.onnx", target / "model.plan", fp16)
         (target / "model.onnx").unlink()
@@ -421,7 +430,7 @@ def export(
         write_snapshotter(writer, tensors)
         write_preprocessor(writer, tensors, whitener, streams_per_gpu)
         write_detector(
-            writer, tensors, network, platform, fp16, aframe_instances
+            writer, tensors, weights, network, platform, fp16, aframe_instances
         )
         writer.model_dir(triton.ENSEMBLE)
         (repository / triton.ENSEMBLE / "config.pbtxt").write_text(

@@ -8,8 +8,9 @@ import lightning.pytorch as pl
 import torch
 
 from aframe_contracts.errors import check_not_negative, check_positive
+from aframe_signal.bank import TemplateBank
 from aframe_train.metrics import found_fraction, max_pool, partial_auroc
-from aframe_train.networks import ConvNet, TemplateBank, resnet
+from aframe_train.networks import ConvNet, resnet
 
 logger = logging.getLogger("aframe_train")
 

@@ -16,9 +16,9 @@ import torch
 from aframe_contracts.files import atomic_path
 from aframe_contracts.model import FILE as SETTINGS_FILE
 from aframe_contracts.model import ModelSettings, WhiteningSpec
+from aframe_signal.bank import TemplateBank, save_network
 from aframe_signal.whitening import STRAIN_SCALE
 from aframe_train.model import Aframe
-from aframe_train.networks import TemplateBank
 from aframe_train.validation import held_out_span
 
 logger = logging.getLogger("aframe_train")
@@ -72,8 +72,10 @@ def write_weights(checkpoint: Path, run_dir: Path, score: float) -> None:
     )
     settings.write(run_dir / SETTINGS_FILE)
     # model.pt is the task's output: written last, atomically
+    # a bank's settings go with it, for the bank backend of inference
+    bank = network.settings if isinstance(network, TemplateBank) else None
     with atomic_path(run_dir / WEIGHTS_FILE) as tmp:
-        traced.save(str(tmp))
+        save_network(traced, tmp, bank)
     logger.info("best model (valid_auroc %.4f): %s", score, checkpoint)
 
 
