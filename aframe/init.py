@@ -26,11 +26,13 @@ from aframe_contracts.errors import DataError
 from aframe_contracts.files import check_directory, write_atomic
 
 DEFAULT_PRESET = "default"
-PIPELINES = {"sandbox": "Sandbox", "tune": "Tune"}
+# review: the Sandbox pipeline on the fixed spans of review.cfg
+PIPELINES = {"sandbox": "Sandbox", "tune": "Tune", "review": "Sandbox"}
 # the files of each mode, besides base.cfg and the preset's layer
 MODE_FILES = {
     "sandbox": ("sandbox.cfg", "train.yaml", "export.yaml"),
     "tune": ("tune.cfg", "train.yaml", "tune.yaml", "export.yaml"),
+    "review": ("review.cfg", "train.yaml", "export.yaml"),
 }
 
 

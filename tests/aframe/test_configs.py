@@ -23,7 +23,7 @@ def test_cfg_layers_parse(experiment, mode, preset):
         param = params[name]
         assert cfg.has_option("pipeline", name), name
         param.parse(cfg.get_expanded("pipeline", name))
-    pipeline = {"sandbox": Sandbox, "tune": Tune}[mode]()
+    pipeline = {"sandbox": Sandbox, "tune": Tune, "review": Sandbox}[mode]()
     if preset in ("quickstart", "mlgwsc1"):
         assert pipeline.data_source == "simulated"
         assert pipeline.sample_rate == 1024
@@ -32,6 +32,14 @@ def test_cfg_layers_parse(experiment, mode, preset):
         assert pipeline.mlgwsc_datasets == (
             (1, 3) if preset == "mlgwsc1" else ()
         )
+    elif mode == "review":
+        # upstream's review spans, a month of background
+        assert pipeline.data_source == "gwosc"
+        assert (pipeline.train_start, pipeline.test_stop) == (
+            1250900000,
+            1251109263,
+        )
+        assert pipeline.Tb == 30 * 24 * 3600
     else:
         assert pipeline.data_source == "gwosc"
         assert pipeline.sample_rate == 2048

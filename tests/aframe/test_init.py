@@ -64,7 +64,9 @@ def test_run_script(tmp_path, mode):
     for name, variable in paths.ROOTS.items():
         expected = f'"$EXPERIMENT/{paths.ROOT_LAYOUT[name]}"'
         assert f"export {variable}={expected}\n" in text
-    pipeline = {"sandbox": "Sandbox", "tune": "Tune"}[mode]
+    pipeline = {"sandbox": "Sandbox", "tune": "Tune", "review": "Sandbox"}[
+        mode
+    ]
     law = Path(sys.executable).parent / "law"
     assert f'LAW_CONFIG_FILE="$EXPERIMENT/{mode}.cfg"' in text
     assert f"{law} run \\\n    aframe.pipelines.sandbox.{pipeline}" in text
@@ -165,8 +167,8 @@ def test_refuses_a_file(tmp_path):
 
 
 def test_unknown_mode_and_preset(tmp_path):
-    with pytest.raises(InitError, match="unknown mode 'review'.*sandbox"):
-        init(tmp_path / "a", "review")
+    with pytest.raises(InitError, match="unknown mode 'replay'.*sandbox"):
+        init(tmp_path / "a", "replay")
     with pytest.raises(InitError, match="unknown preset 'huge'.*quickstart"):
         init(tmp_path / "b", "sandbox", "huge")
     assert not (tmp_path / "a").exists()
@@ -182,3 +184,22 @@ def test_cli(tmp_path, capsys):
     assert main([*args, "--force", "--preset", "quickstart"]) == 0
     assert main(["offline", "--mode", "x", "--directory", "y"]) == 2
     assert "sandbox, tune" in capsys.readouterr().err
+
+
+def test_review_mode_is_the_fixed_review_run(tmp_path):
+    """--mode review writes review.cfg over base.cfg, with upstream's
+    review spans and a month of background, and law resolves the
+    Sandbox pipeline's whole tree from it (print-status), as a reviewer
+    would start it."""
+    directory = tmp_path / "review"
+    written = {path.name for path in init(directory, "review")}
+    assert written == {
+        "base.cfg",
+        "review.cfg",
+        "train.yaml",
+        "export.yaml",
+        "run.sh",
+    }
+    status = print_status(directory / "run.sh", tmp_path)
+    assert "Sandbox(" in status
+    assert "Train(" in status
