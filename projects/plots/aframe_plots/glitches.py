@@ -20,7 +20,8 @@ from aframe_contracts.glitches import GlitchTable
 from aframe_contracts.strain import BackgroundStrain
 from aframe_plots.errors import PlotsError
 from aframe_plots.plotting import _png
-from aframe_serving.engine import LocalEngine
+from aframe_serving.bank import local_engine
+from aframe_serving.engine import InProcessEngine
 from aframe_serving.errors import RepositoryError
 from aframe_serving.repository import ModelRepository
 from aframe_signal.glitches import loudest_near_glitches
@@ -107,10 +108,10 @@ def driven_figure(
 
     engine = None
     if repository is not None:
-        # the figure runs the model here, on the CPU, where only an ONNX
-        # detector runs
+        # the figure runs the model here, on the CPU, as the local backend
+        # does (a TensorRT detector runs only if it is a template bank)
         try:
-            engine = LocalEngine(repository)
+            engine = local_engine(repository)
         except RepositoryError as error:
             logger.warning(
                 "the glitch figure shows no detector output: %s", error
@@ -216,7 +217,7 @@ class StrainReader:
 
 
 def detector_output(
-    engine: LocalEngine,
+    engine: InProcessEngine,
     repository: ModelRepository,
     strain: StrainReader,
     ifos: list[str],
