@@ -24,7 +24,7 @@ from aframe_serving.repository import ModelRepository
 
 
 class LocalSequences:
-    """Sequences of the repository's files in this process."""
+    """Sequences in this process, of the local backend's engine."""
 
     def __init__(self, repository: ModelRepository, engine: str) -> None:
         self.engine = local_engine(repository, engine)
