@@ -10,7 +10,8 @@ table docs/architecture.md shows, both read from the source here.
   only the libraries;
 - a library, ``libs/<lib>/aframe_<lib>``, imports no stage: the
   contracts import nothing of the project (numpy and h5py only), the
-  other libraries the contracts.
+  other libraries the contracts, and the libraries ``BUILDS_ON`` says
+  they build on.
 
 Only the source is read (``ast``); nothing is imported.
 """
@@ -22,6 +23,12 @@ from aframe.paths import REPO_DIR
 
 ORCHESTRATION = "aframe"
 CONTRACTS = "aframe_contracts"
+# the libraries a library may import besides the contracts, and why
+BUILDS_ON = {
+    # the bank backend runs the template bank and the whitening that
+    # training runs, the same code
+    "aframe_serving": {"aframe_signal"},
+}
 
 
 def packages(root: Path = REPO_DIR) -> dict[str, Path]:
@@ -51,7 +58,9 @@ def allowed(package: str, root: Path = REPO_DIR) -> set[str]:
         return {CONTRACTS}
     if kind == "stage":
         return {p for p in packages(root) if layer(p, root) == "library"}
-    return set() if package == CONTRACTS else {CONTRACTS}
+    if package == CONTRACTS:
+        return set()
+    return {CONTRACTS, *BUILDS_ON.get(package, ())}
 
 
 def modules(root: Path = REPO_DIR) -> dict[str, Path]:

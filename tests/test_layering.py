@@ -12,8 +12,13 @@ def test_the_layers_are_found():
     assert layers.layer("aframe_infer") == "stage"
     assert layers.layer("aframe_serving") == "library"
     assert layers.layer("aframe_pastro") == "library"
-    # a library imports the contracts only
+    # a library imports the contracts, and what it builds on
     assert layers.allowed("aframe_pastro") == {"aframe_contracts"}
+    assert layers.allowed("aframe_serving") == {
+        "aframe_contracts",
+        "aframe_signal",
+    }
+    assert layers.allowed("aframe_contracts") == set()
     assert layers.allowed("aframe_online") == {
         "aframe_contracts",
         "aframe_pastro",
