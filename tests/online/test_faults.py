@@ -176,6 +176,25 @@ def test_faults_and_a_restart(
     # once, with its GraceDB id in the store
     uploaded = [e["file"]["gpstime"] for e in gracedb.events]
     assert sorted(uploaded) == sorted(found.tolist())
+    # each upload is what upstream aframe uploads: its group, pipeline
+    # and search, and the event's fields
+    for event in gracedb.events:
+        assert (event["group"], event["pipeline"], event["search"]) == (
+            "Test",
+            "aframe",
+            "AllSky",
+        )
+        fields = event["file"]
+        assert fields["ifos"] == "H1,L1"
+        assert fields["channels"] == (
+            "H1:GDS-CALIB_STRAIN_CLEAN,L1:GDS-CALIB_STRAIN_CLEAN"
+        )
+        assert {"detection_statistic", "far"} <= set(fields)
+        seconds, nanoseconds = fields["end_time"], fields["end_time_ns"]
+        assert isinstance(seconds, int) and 0 <= nanoseconds < 10**9
+        assert seconds + nanoseconds * 1e-9 == pytest.approx(
+            fields["gpstime"], abs=1e-6
+        )
     assert 0 < first_run < len(uploaded)
     assert all(c["gracedb_id"] for c in candidates)
     assert all((output / "alerts" / c["alert"]).exists() for c in candidates)

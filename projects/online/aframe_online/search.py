@@ -248,6 +248,7 @@ class OnlineSearch:
                 None
                 if self.p_astro is None
                 else self.p_astro(event.statistic),
+                tuple(f"{ifo}:{self.frames.channel}" for ifo in self.ifos),
             )
             alert = rate <= self.far_threshold
             latency = self.store.add(candidate, alert)

@@ -37,6 +37,7 @@ keeps the database whole through a crash: a candidate is stored or not.
 """
 
 import json
+import math
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ class Candidate:
     frame: str
     frame_on_disk: float
     p_astro: float | None = None
+    # the strain channels searched, "H1:GDS-CALIB_STRAIN_CLEAN", ...
+    channels: tuple[str, ...] = ()
 
     def p_astro_file(self) -> dict | None:
         """GraceDB's p_astro.json: the probability of each source class.
@@ -103,11 +106,16 @@ class Candidate:
 
     def record(self) -> dict:
         """The alert record, the event file uploaded to GraceDB: GraceDB's
-        names (gpstime, far in Hz, ifos comma-separated) first."""
+        names (gpstime, far in Hz, ifos and channels comma-separated, the
+        time's whole seconds and nanoseconds) first."""
+        seconds = math.floor(self.gps_time)
         return {
             "gpstime": self.gps_time,
             "far": self.far / SECONDS_PER_YEAR,
             "ifos": ",".join(self.ifos),
+            "channels": ",".join(self.channels),
+            "end_time": seconds,
+            "end_time_ns": round((self.gps_time - seconds) * 1e9),
             "pipeline": "aframe",
             "detection_statistic": self.detection_statistic,
             "far_per_year": self.far,
