@@ -41,7 +41,7 @@ import torch
 from aframe_contracts.model import WhiteningSpec
 from aframe_export.export import export
 from aframe_serving.bank import BankEngine, local_engine
-from aframe_serving.engine import LocalEngine, TritonEngine
+from aframe_serving.engine import LocalEngine, TritonEngine, cpu_session
 from aframe_serving.repository import ModelRepository
 from aframe_serving.server import TritonServer, default_server
 from aframe_signal.bank import TemplateBank, save_network
@@ -123,17 +123,10 @@ class Correlation(torch.nn.Module):
 def onnx_session(module: torch.nn.Module, example: torch.Tensor, path):
     """``module`` exported as the detector is, in an onnxruntime session
     set up as the local engine sets up its own."""
-    import onnxruntime
-
     torch.onnx.export(
         module, (example,), str(path), opset_version=17, dynamo=False
     )
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(
-        str(path), options, providers=["CPUExecutionProvider"]
-    )
+    return cpu_session(path)
 
 
 def filtering(
@@ -153,9 +146,10 @@ def filtering(
                 spans.append(whitener.whitened(torch.from_numpy(buffer)))
         kernels = [
             span.unfold(-1, engine.kernel_size, whitener.stride)
+            .transpose(0, 1)
+            .contiguous()
             for span in spans
         ]
-        kernels = [k.transpose(0, 1).contiguous() for k in kernels]
         session = onnx_session(
             Correlation(bank), kernels[0], work / "correlation.onnx"
         )

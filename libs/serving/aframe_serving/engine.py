@@ -21,6 +21,7 @@ import logging
 import queue
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,6 +50,22 @@ class InProcessEngine:
         raise NotImplementedError
 
 
+def cpu_session(path: Path):
+    """An onnxruntime session of the ONNX graph at ``path`` on the CPU,
+    as the local engine runs its graphs."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # as many threads as torch was given (OMP_NUM_THREADS)
+    options.intra_op_num_threads = torch.get_num_threads()
+    # idle onnxruntime threads spin by default, and took the CPU from
+    # the whitener that runs between the ONNX graphs (2x slower)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"]
+    )
+
+
 class LocalEngine(InProcessEngine):
     """The repository's models on this machine's CPU.
 
@@ -57,8 +74,6 @@ class LocalEngine(InProcessEngine):
     """
 
     def __init__(self, repository: ModelRepository) -> None:
-        import onnxruntime
-
         self.manifest = repository.manifest
         if self.manifest.platform != "onnx":
             raise RepositoryError(
@@ -67,19 +82,10 @@ class LocalEngine(InProcessEngine):
                 "backend"
             )
         version = str(self.manifest.version)
-        options = onnxruntime.SessionOptions()
-        # as many threads as torch was given (OMP_NUM_THREADS)
-        options.intra_op_num_threads = torch.get_num_threads()
-        # idle onnxruntime threads spin by default, and took the CPU from
-        # the whitener that runs between the ONNX graphs (2x slower)
-        options.add_session_config_entry(
-            "session.intra_op.allow_spinning", "0"
-        )
 
         def session(model: str):
-            path = repository.path / model / version / "model.onnx"
-            return onnxruntime.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
+            return cpu_session(
+                repository.path / model / version / "model.onnx"
             )
 
         self.snapshotter = session("snapshotter")
