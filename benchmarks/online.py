@@ -9,9 +9,14 @@ the candidate it made final is in the store.  Also given:
 
 - per frame: from the frame on disk to the frame analysed;
 - from the coalescence to the store (at 1x real time only: the replay's
-  clock is GPS time): the wait for the rest of the update the event is
-  in and for half a cluster window of outputs after it, which the
-  repository's ``batch_size`` and the cluster window set;
+  clock is GPS time): for the alerts that found an injection, from its
+  true coalescence; and for the other candidates, from their estimated
+  one.  An alert is stored at its first crossing: it waits for the rest
+  of the update its crossing is in, which the repository's
+  ``batch_size`` sets.  Another candidate waits, as well, for half a
+  cluster window of outputs after its peak.  ``--far-threshold`` sets
+  what alerts; by default, events louder than all but one event of the
+  offline background (2 / Tb): the loud injections;
 - the baseline, measured in the same run: one update of the repository
   through the same engine, from memory; the ratio is the candidate
   latency's median over it (a candidate's frame runs one update, so the
@@ -19,12 +24,14 @@ the candidate it made final is in the store.  Also given:
 
 ``--batch-size`` re-exports the experiment's model with that many
 outputs per update (1 s updates at 4 Hz with 4) and calibrates its time
-window, as a low-latency deployment would, before the replay.
+window, as a low-latency deployment would, before the replay;
+``--repository`` uses one exported so before instead.
 
 Usage::
 
     .venv/bin/python benchmarks/online.py --experiment quickstart-run \\
-        [--seconds 300] [--speed 1] [--batch-size 4]
+        [--seconds 300] [--speed 1] [--batch-size 4 | --repository R] \\
+        [--far-threshold 2000]
 """
 
 import argparse
@@ -83,9 +90,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=0)
+    parser.add_argument("--repository", type=Path, default=None)
+    parser.add_argument("--far-threshold", type=float, default=None)
     args = parser.parse_args()
 
+    from aframe_contracts.events import BackgroundEvents, background_years
     from aframe_contracts.repository import Manifest
+    from aframe_contracts.waveforms import WaveformSet
     from aframe_online.replay import replay
     from aframe_online.search import search
     from aframe_online.store import CandidateStore
@@ -93,8 +104,15 @@ def main() -> None:
     experiment = args.experiment.resolve()
     work = Path(tempfile.mkdtemp(prefix="aframe-online-"))
     repository = experiment / "results/model_repo"
-    if args.batch_size:
+    if args.repository is not None:
+        repository = args.repository.resolve()
+    elif args.batch_size:
         repository = low_latency_repository(experiment, args.batch_size, work)
+    background = experiment / "results/background.hdf5"
+    far_threshold = args.far_threshold
+    if far_threshold is None:
+        Tb = BackgroundEvents.read(background).Tb
+        far_threshold = 2 / background_years(Tb)
     strain = sorted((experiment / "data/test/background").glob("*.hdf5"))[0]
     t0 = int(strain.stem.split("-")[1])
     injections = strain.parent.parent / "injections"
@@ -117,20 +135,21 @@ def main() -> None:
     p_astro = experiment / "results/p_astro.hdf5"
     online = search(
         repository,
-        experiment / "results/background.hdf5",
+        background,
         frames,
         output,
         p_astro_file=str(p_astro) if p_astro.exists() else "",
         start=t0,
         stop=t0 + args.seconds,
+        far_threshold=far_threshold,
     )
+    manifest = Manifest.read(repository)
     store = CandidateStore(output, 8.0)
     candidates = store.candidates()
     store.close()
     latency = np.array([c["latency"] for c in candidates])
     per_frame = np.array(online.frame_latencies)
     baseline = update_time(repository)
-    manifest = Manifest.read(repository)
     print(
         f"repository: {manifest.batch_size} outputs per update "
         f"({manifest.update_size / manifest.sample_rate:g} s), "
@@ -147,13 +166,38 @@ def main() -> None:
         )
     if args.speed == 1.0:
         # GPS t was on disk at started + (t - t0) (the replay's clock)
-        delay = np.array(
-            [c["stored"] - (started + c["gps_time"] - t0) for c in candidates]
-        )
-        print(
-            f"coalescence -> stored: median {np.median(delay):.2f} s, "
-            f"max {delay.max():.2f} s"
-        )
+        def on_disk(gps):
+            return started + np.asarray(gps) - t0
+
+        alerts = [c for c in candidates if c["alert"]]
+        times = np.zeros(0)
+        if injections:
+            signals = WaveformSet.read(injections[0], manifest.ifos)
+            times = signals.parameters["injection_time"]
+        found = []
+        for alert in alerts:
+            nearest = times[np.argmin(np.abs(times - alert["gps_time"]))]
+            if abs(nearest - alert["gps_time"]) < 1.0:
+                found.append(alert["stored"] - on_disk(nearest))
+        others = [
+            c["stored"] - on_disk(c["gps_time"])
+            for c in candidates
+            if not c["alert"]
+        ]
+        print(f"alert threshold: FAR {far_threshold:.4g} per year")
+        for name, delay in (
+            ("alerts, from the injection's coalescence", found),
+            ("other candidates, from the estimated coalescence", others),
+        ):
+            if not delay:
+                print(f"coalescence -> stored, {name}: none")
+                continue
+            delay = np.asarray(delay)
+            print(
+                f"coalescence -> stored, {name}: n = {delay.size}, median "
+                f"{np.median(delay):.2f} s, 99% "
+                f"{np.quantile(delay, 0.99):.2f} s, max {delay.max():.2f} s"
+            )
     print(
         f"baseline, one update through the engine: {baseline:.3f} s; "
         f"candidate latency median / baseline: "

@@ -1,7 +1,8 @@
 """A local HTTP endpoint that stands in for a GraceDB server: it answers
 the API root as GraceDB does (the links, templates, groups, pipelines
 and searches the ligo-gracedb client checks) and records every event
-created and every log message (with its file) written to one."""
+created, every event file replaced, and every log message (with its
+file) written to one."""
 
 import email.parser
 import email.policy
@@ -12,12 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class GraceDbStandIn:
     """``url`` is the API root; ``events`` the uploads, each a dict of
-    the form fields and the event file's name and parsed JSON; ``logs``
-    the log messages, each a dict of the form fields, the event's id
-    (``graceid``) and the attached file's name and parsed JSON."""
+    the form fields and the event file's name and parsed JSON;
+    ``replacements`` the event files replaced, the same with the event's
+    id (``graceid``); ``logs`` the log messages, each a dict of the form
+    fields, the event's id and the attached file's name and parsed
+    JSON."""
 
     def __init__(self) -> None:
         self.events: list[dict] = []
+        self.replacements: list[dict] = []
         self.logs: list[dict] = []
         standin = self
 
@@ -41,7 +45,9 @@ class GraceDbStandIn:
                         "links": {"events": f"{root}events/"},
                         "templates": {
                             "event-log-template": f"{root}events/"
-                            "{graceid}/log/"
+                            "{graceid}/log/",
+                            "event-detail-template": f"{root}events/"
+                            "{graceid}",
                         },
                         "groups": ["CBC", "Burst", "Test"],
                         "pipelines": ["aframe", "gstlal", "pycbc"],
@@ -51,7 +57,9 @@ class GraceDbStandIn:
                     },
                 )
 
-            def do_POST(self):
+            def form(self) -> dict:
+                """The request's multipart form: its fields, and the
+                attached file's name and parsed JSON."""
                 length = int(self.headers["Content-Length"])
                 body = self.rfile.read(length)
                 # the multipart form, parsed as the MIME message it is
@@ -68,6 +76,16 @@ class GraceDbStandIn:
                         fields["file"] = json.loads(content)
                     else:
                         fields[name] = content
+                return fields
+
+            def do_PUT(self):
+                fields = self.form()
+                graceid = self.path.rstrip("/").split("/")[-1]
+                standin.replacements.append({"graceid": graceid, **fields})
+                self.answer(202, {"graceid": graceid})
+
+            def do_POST(self):
+                fields = self.form()
                 parts = self.path.rstrip("/").split("/")
                 if parts[-1] == "log":
                     standin.logs.append({"graceid": parts[-2], **fields})

@@ -11,6 +11,11 @@ A candidate with a p_astro gets its ``p_astro.json`` (GraceDB's source
 classes) attached to the event, as a log message tagged ``p_astro``, the
 way GraceDB shows it.
 
+An alert is uploaded at its first crossing; a louder event within the
+cluster window after it replaces the event file of the same GraceDB
+event (``GraceDb.replace_event``), with its p_astro.json again, rather
+than creating a second event.
+
 A failed upload never stops the search: it is logged, and the candidate
 stays in the store without a GraceDB id (a failed p_astro upload keeps
 the id, and is logged).
@@ -45,25 +50,19 @@ class GraceDbAlerts:
 
     def upload(self, candidate: Candidate) -> str | None:
         """Create the event; return its GraceDB id, or None on failure."""
-        record = candidate.record()
         try:
             response = self.client.create_event(
                 self.group,
                 "aframe",
-                f"aframe-{candidate.gps_time:.3f}.json",
+                event_file(candidate),
                 search=self.search,
-                filecontents=json.dumps(record),
+                filecontents=json.dumps(candidate.record()),
             )
-            graceid = response.json()["graceid"]
+            graceid = str(response.json()["graceid"])
         except Exception as error:
             # the client raises HTTPError, connection errors, or KeyError
             # for an answer without an id: each is one failed upload
-            logger.error(
-                "GraceDB upload of the candidate at %.3f to %s failed: %s",
-                candidate.gps_time,
-                self.url,
-                error,
-            )
+            self.failed("upload of", candidate, error)
             return None
         logger.info(
             "uploaded the candidate at %.3f to %s as %s",
@@ -71,21 +70,58 @@ class GraceDbAlerts:
             self.url,
             graceid,
         )
+        self.attach_p_astro(graceid, candidate)
+        return graceid
+
+    def replace(self, graceid: str, candidate: Candidate) -> None:
+        """Replace the event file of ``graceid`` with a louder event's."""
+        try:
+            self.client.replace_event(
+                graceid,
+                event_file(candidate),
+                filecontents=json.dumps(candidate.record()),
+            )
+        except Exception as error:
+            self.failed(f"update of {graceid} by", candidate, error)
+            return
+        logger.info(
+            "updated %s on %s to the candidate at %.3f",
+            graceid,
+            self.url,
+            candidate.gps_time,
+        )
+        self.attach_p_astro(graceid, candidate)
+
+    def attach_p_astro(self, graceid: str, candidate: Candidate) -> None:
         classes = candidate.p_astro_file()
-        if classes is not None:
-            try:
-                self.client.writeLog(
-                    graceid,
-                    "source classification (p_astro)",
-                    filename="p_astro.json",
-                    filecontents=json.dumps(classes),
-                    tag_name=["p_astro"],
-                )
-            except Exception as error:
-                logger.error(
-                    "the p_astro.json of %s did not reach %s: %s",
-                    graceid,
-                    self.url,
-                    error,
-                )
-        return str(graceid)
+        if classes is None:
+            return
+        try:
+            self.client.writeLog(
+                graceid,
+                "source classification (p_astro)",
+                filename="p_astro.json",
+                filecontents=json.dumps(classes),
+                tag_name=["p_astro"],
+            )
+        except Exception as error:
+            logger.error(
+                "the p_astro.json of %s did not reach %s: %s",
+                graceid,
+                self.url,
+                error,
+            )
+
+    def failed(self, what: str, candidate: Candidate, error) -> None:
+        logger.error(
+            "GraceDB %s the candidate at %.3f to %s failed: %s",
+            what,
+            candidate.gps_time,
+            self.url,
+            error,
+        )
+
+
+def event_file(candidate: Candidate) -> str:
+    """The name of a candidate's event file on GraceDB."""
+    return f"aframe-{candidate.gps_time:.3f}.json"

@@ -9,12 +9,17 @@ time on (or from ``start``), one frame time at a time:
    be read, holds NaNs, has another rate than the others, or whose state
    vector says the detector was not observing, is skipped like a gap;
 3. it feeds the strain to the stream (``stream.OnlineStream``), which
-   returns the events that the new data made final;
+   returns the events that the new data made final, and the first
+   crossings of the alert level: outputs whose FAR is already at most
+   the alert threshold;
 4. each event gets its FAR from the offline background and its p_astro
    from the offline p_astro model (``aframe_pastro``), and is stored
-   (``store.CandidateStore``); those at or below the alert threshold get
-   an alert record and a p_astro.json, and are uploaded to GraceDB when a
-   server is named.
+   (``store.CandidateStore``).  A first crossing is stored at once with
+   an alert record and a p_astro.json, and uploaded to GraceDB when a
+   server is named; the final events of the cluster window after it
+   that are louder replace its values (and its GraceDB event file)
+   instead of alerting again.  A final event at or below the threshold
+   outside that window alerts when it is stored.
 
 A gap or a skipped frame ends the stream: its last events are decided as
 the end of a segment decides them offline, and the next valid frame
@@ -26,6 +31,7 @@ cluster window), so nothing is alerted twice.
 """
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from aframe_contracts.errors import check_not_negative, check_positive
-from aframe_contracts.events import BackgroundEvents, far
+from aframe_contracts.events import BackgroundEvents, background_years, far
 from aframe_contracts.pastro import PAstroModel
 from aframe_online.alerts import GraceDbAlerts
 from aframe_online.frames import FrameError, read_frame
@@ -90,6 +96,38 @@ def read_settled(path: Path, settings: FrameSettings):
             time.sleep(min(0.05, SETTLE - age))
 
 
+@dataclass
+class OpenAlert:
+    """An alert stored at a first crossing, which the louder final
+    events of the cluster window after ``first_time`` update."""
+
+    row: int
+    first_time: float
+    candidate: Candidate
+    graceid: str | None
+
+
+def alert_level(background: BackgroundEvents, far_threshold: float) -> float:
+    """The statistic above which the FAR read off ``background`` is at
+    most ``far_threshold`` (per year): the (m + 1)th loudest background
+    event, for the m events the threshold allows in Tb; -inf when it
+    allows them all, inf when it allows fewer than one (the FAR is
+    floored at 1 / Tb)."""
+    years = background_years(background.Tb)
+    # the most events n with n / years <= threshold, in far's arithmetic
+    allowed = math.floor(far_threshold * years)
+    while (allowed + 1) / years <= far_threshold:
+        allowed += 1
+    while allowed >= 1 and allowed / years > far_threshold:
+        allowed -= 1
+    if allowed < 1:
+        return math.inf
+    statistic = np.sort(background.statistic)[::-1]
+    if allowed >= statistic.size:
+        return -math.inf
+    return float(statistic[allowed])
+
+
 class OnlineSearch:
     """The search's state between frames: the model's sequences, the
     stream of the current stretch of valid data, the store and the
@@ -121,6 +159,8 @@ class OnlineSearch:
         self.sequences = sequences
         self.alerts = alerts
         self.p_astro = p_astro
+        self.alert_level = alert_level(background, far_threshold)
+        self.open: OpenAlert | None = None
         self.stream: OnlineStream | None = None
         self.decimator: Decimator | None = None
         # the last frames fed: the store's record of a stream's end
@@ -195,6 +235,7 @@ class OnlineSearch:
                 len(self.ifos),
                 self.integration,
                 self.cluster,
+                self.alert_level,
             )
             logger.info(
                 "stream starts at GPS %d: events from %.0f s of data on",
@@ -228,53 +269,99 @@ class OnlineSearch:
         self.stream = None
 
     def record(self, events: list[Event], frames: FrameSet) -> None:
-        """Give each event its FAR and p_astro, store it, and alert."""
+        """Give each event its FAR and p_astro, store it, and alert: at
+        a first crossing, or a final event's update of the open alert."""
         for event in events:
-            rate = float(
-                far(
-                    np.asarray(event.statistic),
-                    self.background.statistic,
-                    self.background.Tb,
-                )
-            )
-            candidate = Candidate(
-                event.time,
-                event.statistic,
-                rate,
-                self.ifos,
-                self.model,
-                frames.paths[self.ifos[0]].name,
-                frames.on_disk,
-                None
-                if self.p_astro is None
-                else self.p_astro(event.statistic),
-                tuple(f"{ifo}:{self.frames.channel}" for ifo in self.ifos),
-            )
-            alert = rate <= self.far_threshold
-            latency = self.store.add(candidate, alert)
-            if latency is None:
-                logger.info(
-                    "candidate at %.3f was stored by an earlier run: skipped",
-                    event.time,
-                )
+            candidate = self.candidate(event, frames)
+            open_alert = self.open
+            if open_alert is not None and (
+                event.time - open_alert.first_time > self.cluster
+            ):
+                # its refractory period is over
+                open_alert = self.open = None
+            if open_alert is not None:
+                # the refractory period: a crossing adds nothing, a
+                # louder final event updates the alert, a quieter one is
+                # stored without
+                if not event.final:
+                    continue
+                if event.statistic >= open_alert.candidate.detection_statistic:
+                    self.update(open_alert, candidate)
+                else:
+                    self.add(candidate, False, True)
                 continue
-            self.latencies.append(latency)
+            alert = candidate.far <= self.far_threshold
+            row = self.add(candidate, alert, event.final)
+            if row is not None and alert:
+                graceid = None
+                if self.alerts is not None:
+                    graceid = self.alerts.upload(candidate)
+                    if graceid is not None:
+                        self.store.uploaded(row, graceid)
+                self.open = OpenAlert(row, event.time, candidate, graceid)
+
+    def candidate(self, event: Event, frames: FrameSet) -> Candidate:
+        """An event with its FAR, p_astro and provenance."""
+        rate = far(
+            np.asarray(event.statistic),
+            self.background.statistic,
+            self.background.Tb,
+        )
+        return Candidate(
+            event.time,
+            event.statistic,
+            float(rate),
+            self.ifos,
+            self.model,
+            frames.paths[self.ifos[0]].name,
+            frames.on_disk,
+            None if self.p_astro is None else self.p_astro(event.statistic),
+            tuple(f"{ifo}:{self.frames.channel}" for ifo in self.ifos),
+        )
+
+    def add(
+        self, candidate: Candidate, alert: bool, final: bool
+    ) -> int | None:
+        """Store a candidate; its row, or None when an earlier run
+        stored it."""
+        stored = self.store.add(candidate, alert, final)
+        if stored is None:
             logger.info(
-                "candidate at GPS %.3f: statistic %.3f, FAR %.3g per year, "
-                "p_astro %s%s (%.3f s after its frame)",
-                event.time,
-                event.statistic,
-                rate,
-                "none"
-                if candidate.p_astro is None
-                else f"{candidate.p_astro:.3g}",
-                ", ALERT" if alert else "",
-                latency,
+                "candidate at %.3f was stored by an earlier run: skipped",
+                candidate.gps_time,
             )
-            if alert and self.alerts is not None:
-                graceid = self.alerts.upload(candidate)
-                if graceid is not None:
-                    self.store.uploaded(candidate.gps_time, graceid)
+            return None
+        row, latency = stored
+        self.latencies.append(latency)
+        logger.info(
+            "%s at GPS %.3f: statistic %.3f, FAR %.3g per year, p_astro "
+            "%s%s (%.3f s after its frame)",
+            "candidate" if final else "first crossing",
+            candidate.gps_time,
+            candidate.detection_statistic,
+            candidate.far,
+            "none"
+            if candidate.p_astro is None
+            else f"{candidate.p_astro:.3g}",
+            ", ALERT" if alert else "",
+            latency,
+        )
+        return row
+
+    def update(self, open_alert: OpenAlert, candidate: Candidate) -> None:
+        """The open alert takes a louder final event's values."""
+        self.store.replace(open_alert.row, candidate)
+        logger.info(
+            "alert at GPS %.3f updated to the event at %.3f: statistic "
+            "%.3f, FAR %.3g per year",
+            open_alert.first_time,
+            candidate.gps_time,
+            candidate.detection_statistic,
+            candidate.far,
+        )
+        open_alert.candidate = candidate
+        if self.alerts is not None and open_alert.graceid is not None:
+            self.alerts.replace(open_alert.graceid, candidate)
 
 
 def search(

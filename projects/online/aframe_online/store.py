@@ -11,13 +11,21 @@ a JSON file for each one significant enough to alert on.
 | p_astro | probability it is a BBH, not noise; NULL: no p_astro model |
 | ifos | the interferometers, comma-separated |
 | model | the repository's version and manifest digest |
-| frame | the frame file whose data made the candidate final |
+| frame | the frame file whose data made the candidate (first stored) |
 | frame_on_disk | when that frame was on disk (its mtime, Unix s) |
-| stored | when the candidate was stored (Unix s) |
+| stored | when the candidate was first stored (Unix s) |
 | latency | stored - frame_on_disk (s) |
 | alert | the alert record's file name, or NULL below the threshold |
 | gracedb_id | the event's GraceDB id once uploaded, or NULL |
 | run | which start of the search stored it (1, 2, ...) |
+| final | 1: an offline event; 0: a first crossing, not replaced |
+| updated | when an event replaced a crossing's values (Unix s) |
+
+An alert is stored at the first crossing of the alert level, and its
+row then takes the values of the louder final events within the cluster
+window after it (``replace``): one row, one alert record and one GraceDB
+event per alert.  A final event it gave way to keeps a row of its own,
+so the final rows are the offline search's events.
 
 and ``runs``, the windows each run found its candidates with (the
 model's calibrated ones unless others were given):
@@ -32,7 +40,8 @@ model's calibrated ones unless others were given):
 and ``<output_dir>/alerts/<gps_time>.json`` the record of each candidate
 whose FAR is at most the alert threshold, with
 ``<gps_time>.p_astro.json`` beside it, GraceDB's p_astro file, when the
-candidate has a p_astro; both written atomically.  SQLite
+candidate has a p_astro; both written atomically, named by the time the
+alert was first stored with and rewritten when its values are replaced.  SQLite
 keeps the database whole through a crash: a candidate is stored or not.
 """
 
@@ -48,6 +57,14 @@ from aframe_contracts.files import make_directory, write_atomic
 
 DATABASE = "candidates.sqlite"
 ALERTS = "alerts"
+# the columns a store made before them lacks, and their types
+ADDED_COLUMNS = {
+    "p_astro": "REAL",
+    "final": "INTEGER NOT NULL DEFAULT 1",
+    "updated": "REAL",
+}
+# the columns of a candidate's values, which ``replace`` changes
+VALUES = ("gps_time", "detection_statistic", "far", "p_astro")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -64,7 +81,9 @@ CREATE TABLE IF NOT EXISTS candidates (
     latency REAL NOT NULL,
     alert TEXT,
     gracedb_id TEXT,
-    run INTEGER NOT NULL
+    run INTEGER NOT NULL,
+    final INTEGER NOT NULL DEFAULT 1,
+    updated REAL
 );
 CREATE INDEX IF NOT EXISTS by_time ON candidates (gps_time);
 CREATE TABLE IF NOT EXISTS runs (
@@ -126,9 +145,9 @@ class Candidate:
         }
 
 
-def p_astro_name(candidate: Candidate) -> str:
-    """The name of a candidate's p_astro file among the alerts."""
-    return f"{candidate.gps_time:.3f}.p_astro.json"
+def p_astro_name(alert: str) -> str:
+    """The name of the p_astro file beside an alert record."""
+    return alert.removesuffix(".json") + ".p_astro.json"
 
 
 class CandidateStore:
@@ -158,11 +177,13 @@ class CandidateStore:
                     "PRAGMA table_info(candidates)"
                 )
             }
-            if "p_astro" not in columns:
-                # a store from before p_astro: its candidates have none
-                self.connection.execute(
-                    "ALTER TABLE candidates ADD COLUMN p_astro REAL"
-                )
+            # a store from before these columns: its candidates have no
+            # p_astro, and are final events stored once
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in columns:
+                    self.connection.execute(
+                        f"ALTER TABLE candidates ADD COLUMN {name} {kind}"
+                    )
         (last,) = self.connection.execute(
             "SELECT MAX(run) FROM candidates"
         ).fetchone()
@@ -199,29 +220,26 @@ class CandidateStore:
         ).fetchone()
         return row is not None
 
-    def add(self, candidate: Candidate, alert: bool) -> float | None:
+    def add(
+        self, candidate: Candidate, alert: bool, final: bool = True
+    ) -> tuple[int, float] | None:
         """Store a candidate (and its alert record when ``alert``);
-        return its latency (s), or None when an earlier run stored it."""
+        ``final``: False for a first crossing.  Return its row and its
+        latency (s), or None when an earlier run stored it."""
         if self.known(candidate.gps_time):
             return None
         name = None
         if alert:
             name = f"{candidate.gps_time:.3f}.json"
-            record = json.dumps(candidate.record(), indent=2) + "\n"
-            classes = candidate.p_astro_file()
-            if classes is not None:
-                write_atomic(
-                    self.directory / ALERTS / p_astro_name(candidate),
-                    json.dumps(classes, indent=2) + "\n",
-                )
-            write_atomic(self.directory / ALERTS / name, record)
+            self.write_alert(name, candidate)
         stored = time.time()
         latency = stored - candidate.frame_on_disk
         with self.connection:
-            self.connection.execute(
+            cursor = self.connection.execute(
                 "INSERT INTO candidates (gps_time, detection_statistic, far,"
                 " p_astro, ifos, model, frame, frame_on_disk, stored, latency,"
-                " alert, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " alert, run, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?)",
                 (
                     candidate.gps_time,
                     candidate.detection_statistic,
@@ -235,16 +253,59 @@ class CandidateStore:
                     latency,
                     name,
                     self.run,
+                    int(final),
                 ),
             )
-        return latency
+        return cursor.lastrowid, latency
 
-    def uploaded(self, gps_time: float, gracedb_id: str) -> None:
-        """Record the GraceDB id of the candidate at ``gps_time``."""
+    def replace(self, row: int, candidate: Candidate) -> None:
+        """Give a stored alert the values of a louder final event (its
+        time, statistic, FAR and p_astro), and rewrite its alert record.
+        A final event the row held before keeps a row of its own, without
+        an alert."""
+        (before,) = self.rows("SELECT * FROM candidates WHERE id = ?", (row,))
+        with self.connection:
+            if before["final"]:
+                kept = {
+                    k: v
+                    for k, v in before.items()
+                    if k not in ("id", "alert", "gracedb_id", "updated")
+                }
+                self.connection.execute(
+                    f"INSERT INTO candidates ({', '.join(kept)}) VALUES "
+                    f"({', '.join('?' * len(kept))})",
+                    tuple(kept.values()),
+                )
+            self.connection.execute(
+                "UPDATE candidates SET gps_time = ?, detection_statistic = ?,"
+                " far = ?, p_astro = ?, final = 1, updated = ? WHERE id = ?",
+                (
+                    *(getattr(candidate, name) for name in VALUES),
+                    time.time(),
+                    row,
+                ),
+            )
+        if before["alert"]:
+            self.write_alert(before["alert"], candidate)
+
+    def write_alert(self, name: str, candidate: Candidate) -> None:
+        """The alert record ``name`` of a candidate, and its p_astro file
+        beside it when it has a p_astro."""
+        classes = candidate.p_astro_file()
+        if classes is not None:
+            write_atomic(
+                self.directory / ALERTS / p_astro_name(name),
+                json.dumps(classes, indent=2) + "\n",
+            )
+        record = json.dumps(candidate.record(), indent=2) + "\n"
+        write_atomic(self.directory / ALERTS / name, record)
+
+    def uploaded(self, row: int, gracedb_id: str) -> None:
+        """Record the GraceDB id of the candidate in ``row``."""
         with self.connection:
             self.connection.execute(
-                "UPDATE candidates SET gracedb_id = ? WHERE gps_time = ?",
-                (gracedb_id, gps_time),
+                "UPDATE candidates SET gracedb_id = ? WHERE id = ?",
+                (gracedb_id, row),
             )
 
     def candidates(self) -> list[dict]:
@@ -255,7 +316,7 @@ class CandidateStore:
         """Every run's windows, by run."""
         return self.rows("SELECT * FROM runs ORDER BY run")
 
-    def rows(self, query: str) -> list[dict]:
-        cursor = self.connection.execute(query)
+    def rows(self, query: str, parameters: tuple = ()) -> list[dict]:
+        cursor = self.connection.execute(query, parameters)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -1,7 +1,8 @@
 """A live stream of strain through the model, and the events it makes.
 
 ``OnlineStream`` is one continuous stretch of data: it is fed strain as
-frames arrive and returns each event once it is final.  It streams as
+frames arrive and returns each event once it is final, and, before that,
+the first output loud enough to alert on (a first crossing).  It streams as
 the offline search does (``aframe_serving.stream.Geometry``): the stream
 is front-padded so that the first response whose buffer is all real data
 covers its first ``buffer_size`` samples, and the warm-up responses
@@ -12,6 +13,16 @@ changes it.  So the events of a stream are those the offline search
 finds in the same stretch of data, and their FARs, read off the same
 offline background, agree.
 
+An alert cannot wait that long: half a cluster window is 4 s.  With an
+``alert_level``, the stream also returns a first crossing as soon as an
+output's integrated statistic exceeds the level (the loudest background
+statistic the alert threshold allows), one per cluster window (the
+refractory period, as upstream's 8 s).  Its statistic is at most the
+peak of the event it belongs to, so the FAR read off the offline
+background of cluster peaks is at least that event's: the alert is
+never more significant than the offline search would call it
+(docs/online.md).
+
 A gap in the data ends a stream: ``flush`` returns the events the end
 makes final, as the end of a segment does offline, and the next data
 start a new stream (and a new warm-up).
@@ -20,13 +31,14 @@ start a new stream (and a new warm-up).
 own) to the model's rate, continuously across frames.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import firwin, lfilter
 
-from aframe_serving.postprocess import peak_events
+from aframe_serving.postprocess import integrate, locate, peak_events
 from aframe_serving.stream import Geometry
 
 # the anti-aliasing filter's half-length, in output samples
@@ -35,10 +47,12 @@ DECIMATOR_HALF_LENGTH = 16
 
 @dataclass(frozen=True)
 class Event:
-    """A final event of a stream."""
+    """An event of a stream: final, or a first crossing of the alert
+    level whose cluster is still undecided."""
 
     statistic: float
     time: float  # the estimated coalescence time (GPS s)
+    final: bool = True
 
 
 class OnlineStream:
@@ -52,6 +66,8 @@ class OnlineStream:
         channels: the number of ifos.
         integration_length: the statistic's moving average (s).
         cluster_length: one event per this many seconds (s).
+        alert_level: first crossings are outputs whose integrated
+            statistic exceeds it; inf: none.
     """
 
     def __init__(
@@ -62,6 +78,7 @@ class OnlineStream:
         channels: int,
         integration_length: float,
         cluster_length: float,
+        alert_level: float = math.inf,
     ) -> None:
         self.push = push
         self.geometry = geometry
@@ -70,9 +87,9 @@ class OnlineStream:
         self.cluster_length = cluster_length
         self.rate = geometry.sample_rate / geometry.stride
         self.half = int(round(cluster_length * self.rate / 2))
-        window = int(round(integration_length * self.rate)) + 1
+        self.window = window = int(round(integration_length * self.rate)) + 1
         start, stop = geometry.response
-        length = max(1, int(round((stop - start) * self.rate)))
+        self.length = length = max(1, int(round((stop - start) * self.rate)))
         # outputs an undecided peak's statistic, cluster and location
         # look back over
         self.history = self.half + window + length + 2
@@ -85,6 +102,11 @@ class OnlineStream:
         # peaks up to this index are decided; the last peak seen there
         self.decided = -1
         self.last_peak: int | None = None
+        self.alert_level = alert_level
+        # outputs up to this index were looked at for crossings; the
+        # index of the last crossing, which starts a refractory period
+        self.scanned = -1
+        self.crossed: int | None = None
 
     @property
     def duration(self) -> float:
@@ -92,7 +114,8 @@ class OnlineStream:
         return self.samples / self.geometry.sample_rate
 
     def add(self, strain: np.ndarray) -> list[Event]:
-        """Feed (C, n) strain; return the events it made final."""
+        """Feed (C, n) strain; return the events it made final and the
+        first crossings in it, in the order of their outputs."""
         geometry = self.geometry
         self.samples += strain.shape[-1]
         self.pending = np.concatenate([self.pending, strain], axis=1)
@@ -108,15 +131,53 @@ class OnlineStream:
             return []
         self.outputs = np.concatenate([self.outputs, *new])
         end = self.first + self.outputs.size
-        return self._decide(end - 1 - self.half)
+        return ordered(self._crossings() + self._decide(end - 1 - self.half))
 
     def flush(self) -> list[Event]:
         """The events still undecided, as the end of the data decides
         them; the stream takes no more strain after it."""
-        return self._decide(self.first + self.outputs.size - 1)
+        return ordered(self._decide(self.first + self.outputs.size - 1))
 
-    def _decide(self, limit: int) -> list[Event]:
-        """The events whose peaks lie in (decided, limit]."""
+    def _time(self, index: np.ndarray) -> np.ndarray:
+        """The coalescence times (GPS s) of the events at these output
+        indices, located on the outputs kept (``peak_events``)."""
+        centres = locate(
+            self.outputs, index - self.first, self.window, self.length
+        )
+        start, stop = self.geometry.response
+        t_first = self.geometry.output_times(1, self.t0)[0]
+        return (
+            t_first + (self.first + centres) / self.rate - (start + stop) / 2
+        )
+
+    def _crossings(self) -> list[tuple[int, Event]]:
+        """The new outputs that cross the alert level outside the
+        refractory period of the last crossing, by output index."""
+        end = self.first + self.outputs.size
+        scan = max(self.scanned + 1, self.first)
+        self.scanned = end - 1
+        if self.alert_level == math.inf:
+            return []
+        statistic = integrate(self.outputs, self.window)
+        above = np.flatnonzero(
+            statistic[scan - self.first :] > self.alert_level
+        )
+        found = []
+        for index in above + scan:
+            if (
+                self.crossed is not None
+                and index - self.crossed <= 2 * self.half
+            ):
+                continue
+            self.crossed = int(index)
+            time = self._time(np.array([index]))[0]
+            stat = statistic[index - self.first]
+            found.append((int(index), Event(float(stat), float(time), False)))
+        return found
+
+    def _decide(self, limit: int) -> list[tuple[int, Event]]:
+        """The events whose peaks lie in (decided, limit], by output
+        index."""
         if limit <= self.decided or self.outputs.size == 0:
             return []
         peaks, statistic, offset = peak_events(
@@ -137,7 +198,8 @@ class OnlineStream:
             # offline's clustering keeps the first of two peaks within
             # half a window (a plateau), whichever side of a frame
             if self.last_peak is None or peak - self.last_peak > self.half:
-                found.append(Event(float(stat), float(t_first + off)))
+                event = Event(float(stat), float(t_first + off))
+                found.append((int(peak), event))
             self.last_peak = int(peak)
         self.decided = limit
         # keep what the undecided peaks look back on
@@ -145,6 +207,13 @@ class OnlineStream:
         self.outputs = self.outputs[drop:]
         self.first += drop
         return found
+
+
+def ordered(events: list[tuple[int, Event]]) -> list[Event]:
+    """Events by output index, a first crossing before the final event
+    of the same output (which then updates it)."""
+    events = sorted(events, key=lambda item: (item[0], item[1].final))
+    return [event for _, event in events]
 
 
 class Decimator:
