@@ -337,6 +337,76 @@ def test_interrupting_law_cancels_its_jobs(slurm_cluster, tmp_path, signum):
     assert not list(job_dir.glob("slurm_jobs_*.json"))
 
 
+class BothBackgrounds(law.WrapperTask):
+    """Two Slurm workflows at once: training's and testing's background."""
+
+    def requires(self):
+        return [data.TrainingBackground(), testing.TestingBackground()]
+
+
+def test_sigterm_with_several_workers_cancels_every_workflows_jobs(
+    slurm_cluster, tmp_path
+):
+    """run.sh's lock holder gets SIGTERM (a batch system ending the
+    pipeline) while two workflows wait on their jobs, each in a worker
+    process of its own: both cancel their jobs."""
+    directory = tmp_path / "exp"
+    env = make_experiment(directory, SLURM_CFG)
+    repo = str(Path(__file__).parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (repo, env.get("PYTHONPATH")) if p
+    )
+    wrapper = f"{__name__}.{BothBackgrounds.__name__}"
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aframe.run_lock",
+            str(directory),
+            *law_command(wrapper, "--workers", "2"),
+        ],
+        env=env,
+        cwd=directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    names = {"training_background", "testing_background"}
+
+    def families():
+        """The workflows with jobs waiting or running (law's job
+        directory is condor/slurm/<family>)."""
+        return {
+            name
+            for j in slurm_jobs(directory)
+            if j["state"] in ("PENDING", "RUNNING")
+            for name in names
+            if f"/{name}" in j["dir"]
+        }
+
+    try:
+        wait_for(
+            lambda: (
+                families() == {"training_background", "testing_background"}
+            ),
+            90,
+            "both workflows' jobs",
+        )
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=90)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode != 0
+    assert output.count("cancelled Slurm job(s)") == 2, output
+    wait_for(
+        lambda: all(j["state"] == "CANCELLED" for j in slurm_jobs(directory)),
+        30,
+        "every job to be cancelled",
+    )
+
+
 def test_a_rerun_after_a_kill_resumes_only_unfinished_branches(
     slurm_cluster, tmp_path
 ):
