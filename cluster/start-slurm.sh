@@ -2,6 +2,10 @@
 # Start a one-node Slurm cluster on this machine: munged, slurmctld and
 # slurmd, from Debian's packages (installed when missing), for aframe's
 # Slurm tests and for trying `workflow = slurm` without a real cluster.
+# With accounting (the default; AFRAME_SLURM_ACCOUNTING=0: none), also a
+# MariaDB server and slurmdbd, so that sacct reads finished jobs from a
+# real accounting database; where those cannot be installed or started,
+# the cluster starts without, and says so.
 #
 #   cluster/start-slurm.sh          # then: export SLURM_CONF=<printed path>
 #   cluster/stop-slurm.sh           # stops what this script started
@@ -21,6 +25,9 @@ PIDS="$STATE/pids"
 PARTITION="${AFRAME_SLURM_PARTITION:-debug}"
 # seconds to wait for the node to become idle
 WAIT="${AFRAME_SLURM_WAIT:-60}"
+ACCOUNTING="${AFRAME_SLURM_ACCOUNTING:-1}"
+# the accounting database's port, on 127.0.0.1 only
+DB_PORT="${AFRAME_SLURM_DB_PORT:-33061}"
 
 fail() {
     >&2 echo "start-slurm: $*"
@@ -89,13 +96,103 @@ reinstall munge (its postinst creates the key)"
 /var/log/munge/munged.log"
 fi
 
+# ----------------------------------------------------------- accounting
+# MariaDB as the mysql user, its data and socket in $STATE, listening on
+# 127.0.0.1 only; slurmdbd as root, its slurmdbd.conf beside slurm.conf
+# (where slurmdbd looks for it, through SLURM_CONF)
+install_accounting() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends mariadb-server slurmdbd >/dev/null
+}
+
+start_accounting() {
+    local missing=() data="$STATE/mysql-data" run="$STATE/mysql-run"
+    for command in mariadbd mariadb-install-db slurmdbd; do
+        command -v "$command" >/dev/null 2>&1 || missing+=("$command")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        command -v apt-get >/dev/null 2>&1 || return 1
+        echo "start-slurm: installing mariadb-server slurmdbd"
+        # the package lists first, where they are missing or stale
+        install_accounting || (apt-get update -qq && install_accounting) \
+            || return 1
+    fi
+    mkdir -p "$data" "$run"
+    chown mysql:mysql "$data" "$run"
+    if [ ! -d "$data/mysql" ]; then
+        mariadb-install-db --user=mysql --datadir="$data" \
+            --auth-root-authentication-method=socket --skip-test-db \
+            >"$STATE/mariadb-install.log" 2>&1 || return 1
+    fi
+    if ! recorded_running mariadbd; then
+        rm -f "$run/mariadbd.pid"
+        # its log in its own folder: it runs as mysql
+        mariadbd --user=mysql --datadir="$data" --bind-address=127.0.0.1 \
+            --port="$DB_PORT" --socket="$run/mysqld.sock" \
+            --pid-file="$run/mariadbd.pid" --log-error="$run/mariadb.log" \
+            >/dev/null 2>&1 &
+        for _ in $(seq 100); do
+            mariadb -S "$run/mysqld.sock" -e "SELECT 1" >/dev/null 2>&1 \
+                && break
+            sleep 0.1
+        done
+        [ -f "$run/mariadbd.pid" ] || return 1
+        cp "$run/mariadbd.pid" "$PIDS/mariadbd.pid"
+    fi
+    mariadb -S "$run/mysqld.sock" -e "CREATE DATABASE IF NOT EXISTS
+        slurm_acct_db; CREATE USER IF NOT EXISTS 'slurm'@'localhost'
+        IDENTIFIED BY 'aframe'; GRANT ALL ON slurm_acct_db.* TO
+        'slurm'@'localhost';" || return 1
+    # slurmdbd refuses a configuration others can read
+    install -m 0600 /dev/null "$STATE/slurmdbd.conf"
+    cat >"$STATE/slurmdbd.conf" <<DBD
+# written by aframe's cluster/start-slurm.sh: the test cluster's
+# accounting, in its own MariaDB
+AuthType=auth/munge
+DbdHost=localhost
+DbdAddr=127.0.0.1
+SlurmUser=root
+PidFile=$PIDS/slurmdbd.pid
+LogFile=$STATE/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$DB_PORT
+StorageUser=slurm
+StoragePass=aframe
+StorageLoc=slurm_acct_db
+DBD
+    if ! recorded_running slurmdbd; then
+        rm -f "$PIDS/slurmdbd.pid"
+        slurmdbd || return 1
+    fi
+    # slurmctld needs slurmdbd answering (it writes its pid file before
+    # it listens, on its default port, 6819)
+    for _ in $(seq 100); do
+        (: <>/dev/tcp/127.0.0.1/6819) 2>/dev/null && break
+        sleep 0.1
+    done
+    recorded_running mariadbd && recorded_running slurmdbd
+}
+
+storage="AccountingStorageType=accounting_storage/none"
+if [ "$ACCOUNTING" != 0 ]; then
+    if start_accounting; then
+        storage="AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1"
+    else
+        >&2 echo "start-slurm: no accounting database (see" \
+            "$STATE/mysql-run/mariadb.log and $STATE/slurmdbd.log):" \
+            "starting without; sacct reads the job completion log"
+    fi
+fi
+
 # ----------------------------------------------------------- slurm.conf
 host="$(hostname -s)"
 # the node as slurmd sees it (CPUs, sockets, cores, memory)
 node="$(slurmd -C | head -n 1)"
 cat >"$CONF" <<EOF
 # written by aframe's cluster/start-slurm.sh: a one-node cluster on
-# localhost, without cgroups, systemd or an accounting database
+# localhost, without cgroups or systemd
 ClusterName=aframe
 SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
@@ -116,9 +213,10 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=none
 ReturnToService=2
-# no slurmdbd: finished jobs stay in squeue --states=all for MinJobAge
-# seconds, and every job's end is written to the completion log
-AccountingStorageType=accounting_storage/none
+# finished jobs stay in squeue --states=all for MinJobAge seconds, and
+# every job's end is written to the completion log; with slurmdbd, the
+# accounting database has them too
+$storage
 JobCompType=jobcomp/filetxt
 JobCompLoc=$STATE/jobcomp.log
 MinJobAge=900

@@ -33,9 +33,9 @@ then
     fi
 fi
 
-# then the daemons that run them, munged (which signs their
-# messages) last
-for name in slurmd slurmctld munged; do
+# then the daemons that run them, the accounting database after
+# slurmdbd, and munged (which signs their messages) last
+for name in slurmd slurmctld slurmdbd mariadbd munged; do
     file="$PIDS/$name.pid"
     [ -f "$file" ] || continue
     pid="$(cat "$file")"

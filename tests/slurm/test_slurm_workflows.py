@@ -22,7 +22,7 @@ import pytest
 from aframe import paths
 from aframe.init import init
 from aframe.pipelines.sandbox import Sandbox
-from aframe.slurm import sbatch_memory
+from aframe.slurm import SlurmJobs, sbatch_memory
 from aframe.tasks import data, testing
 from tests.conftest import first_job_file
 
@@ -456,3 +456,87 @@ def test_a_rerun_after_a_kill_resumes_only_unfinished_branches(
     ]
     assert done.stat().st_mtime_ns == written
     assert len(list(background.glob("background-*.hdf5"))) == 2
+
+
+# ----------------------------------------- jobs squeue no longer lists
+
+
+def finished_jobs(directory: Path) -> tuple[int, int]:
+    """Two jobs run to their end: one that succeeds, one that exits 3."""
+    ids = []
+    for command in ("true", "exit 3"):
+        result = subprocess.run(
+            ["sbatch", "--parsable", "--wait", "--output=/dev/null"]
+            + ["--wrap", command],
+            capture_output=True,
+            text=True,
+            cwd=directory,
+            timeout=120,
+        )
+        ids.append(int(result.stdout.strip().split(";")[0]))
+    return ids[0], ids[1]
+
+
+def assert_read(states: dict, done: int, failed: int) -> None:
+    assert states[done]["status"] == SlurmJobs.FINISHED
+    assert states[done]["code"] == 0
+    assert states[failed]["status"] == SlurmJobs.FAILED
+    assert states[failed]["code"] == 3
+
+
+def test_finished_jobs_are_read_from_the_completion_log(
+    slurm_cluster, tmp_path, monkeypatch
+):
+    """Without accounting (the cluster's slurm.conf with none), sacct
+    reads the job completion log."""
+    done, failed = finished_jobs(tmp_path)
+    conf = tmp_path / "slurm.conf"
+    lines = slurm_cluster.read_text().splitlines()
+    lines = [line for line in lines if not line.startswith("Accounting")]
+    conf.write_text(
+        "\n".join(lines) + "\nAccountingStorageType=accounting_storage/none\n"
+    )
+    monkeypatch.setenv("SLURM_CONF", str(conf))
+    states = wait_for(
+        lambda: (
+            (s := SlurmJobs().query_history([done, failed]))
+            and len(s) == 2
+            and s
+        ),
+        30,
+        "the completion log",
+    )
+    assert_read(states, done, failed)
+
+
+def test_finished_jobs_are_read_from_the_accounting_database(
+    slurm_cluster, tmp_path
+):
+    """With slurmdbd (start-slurm.sh starts it with its own MariaDB),
+    sacct reads the accounting database."""
+    config = subprocess.run(
+        ["scontrol", "show", "config"], capture_output=True, text=True
+    ).stdout
+    if "accounting_storage/slurmdbd" not in config:
+        pytest.skip(
+            "the cluster has no accounting database: start-slurm.sh could "
+            "not start MariaDB and slurmdbd (see its message)"
+        )
+    done, failed = finished_jobs(tmp_path)
+    # the database's own answer, not the completion log's
+    accounting = subprocess.run(
+        ["sacct", "--noheader", "-X", "--jobs", f"{done},{failed}"],
+        capture_output=True,
+        text=True,
+    )
+    assert accounting.returncode == 0, accounting.stderr
+    states = wait_for(
+        lambda: (
+            (s := SlurmJobs().query_history([done, failed]))
+            and len(s) == 2
+            and s
+        ),
+        30,
+        "the accounting database",
+    )
+    assert_read(states, done, failed)
