@@ -6,6 +6,7 @@ The pipelines are tiny and law polls every second, to keep these quick.
 """
 
 import base64
+import json
 import os
 import shlex
 import signal
@@ -27,6 +28,9 @@ from aframe.tasks import data, testing
 from tests.conftest import first_job_file
 
 pytestmark = pytest.mark.slurm
+
+# the stand-in for the apptainer command (tests/apptainer's docstring)
+STAND_IN = Path(__file__).parents[1] / "apptainer"
 
 # few injections, so that the jobs are quick
 SMALL_CFG = """
@@ -540,3 +544,62 @@ def test_finished_jobs_are_read_from_the_accounting_database(
         "the accounting database",
     )
     assert_read(states, done, failed)
+
+
+# -------------------------------------------------- a job in its image
+
+
+def test_a_container_job_runs_in_its_stages_image(slurm_cluster, tmp_path):
+    """``container = apptainer``: each Slurm job runs law's job script
+    through ``apptainer exec`` in the stage's image.  No Apptainer exists
+    here: the stand-in ``tests/apptainer`` (on the jobs' PATH, which
+    sbatch passes on) checks the call as the real command would and runs
+    it with a container's environment (``--cleanenv``)."""
+    directory = tmp_path / "exp"
+    env = make_experiment(
+        directory,
+        SMALL_CFG
+        + """
+[pipeline]
+workflow = slurm
+poll_interval = 1s
+container = apptainer
+image_dir = images
+""",
+    )
+    bin_dir = Path(sys.executable).parent
+    calls = tmp_path / "apptainer-calls.jsonl"
+    env.update(
+        PATH=os.pathsep.join([str(STAND_IN), env["PATH"]]),
+        FAKE_APPTAINER_LOG=str(calls),
+        FAKE_APPTAINER_BIN=str(bin_dir),
+        FAKE_APPTAINER_STATE=str(tmp_path / "state"),
+    )
+    build = subprocess.run(
+        [str(bin_dir / "aframe-build-containers"), "data"],
+        env=env,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    image = directory / "images" / "data.sif"
+
+    result = law_run(env, "aframe.tasks.testing.TestingBackground")
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = slurm_jobs(directory)
+    assert len(jobs) == 2 and {j["state"] for j in jobs} == {"COMPLETED"}
+    assert len(list((directory / "data").rglob("background-*.hdf5"))) == 2
+    # each job ran its job script in the image, with a clean environment
+    # and the job directory bound
+    execs = [
+        json.loads(line)["argv"]
+        for line in calls.read_text().splitlines()
+        if json.loads(line)["argv"][0] == "exec"
+    ]
+    jobs_dir = str(directory / "condor/slurm/testing_background")
+    in_jobs = [a for a in execs if any(jobs_dir in x for x in a)]
+    assert len(in_jobs) == 2, execs
+    for argv in in_jobs:
+        assert "--cleanenv" in argv and str(image) in argv
+        assert argv[argv.index(str(image)) + 1] == "bash"
