@@ -18,8 +18,8 @@ time on (or from ``start``), one frame time at a time:
    an alert record and a p_astro.json, and uploaded to GraceDB when a
    server is named; the final events of the cluster window after it
    that are louder replace its values (and its GraceDB event file)
-   instead of alerting again.  A final event at or below the threshold
-   outside that window alerts when it is stored.
+   instead of alerting again.  A final event whose FAR is at most the
+   threshold, outside that window, alerts when it is stored.
 
 A gap or a skipped frame ends the stream: its last events are decided as
 the end of a segment decides them offline, and the next valid frame
