@@ -481,7 +481,18 @@ def finished_jobs(directory: Path) -> tuple[int, int]:
     return ids[0], ids[1]
 
 
-def assert_read(states: dict, done: int, failed: int) -> None:
+def assert_read(done: int, failed: int, source: str) -> None:
+    """The job manager reads both jobs' ends (from ``source``, once it
+    has them): finished with 0, and failed with 3."""
+    states = wait_for(
+        lambda: (
+            (s := SlurmJobs().query_history([done, failed]))
+            and len(s) == 2
+            and s
+        ),
+        30,
+        source,
+    )
     assert states[done]["status"] == SlurmJobs.FINISHED
     assert states[done]["code"] == 0
     assert states[failed]["status"] == SlurmJobs.FAILED
@@ -501,16 +512,7 @@ def test_finished_jobs_are_read_from_the_completion_log(
         "\n".join(lines) + "\nAccountingStorageType=accounting_storage/none\n"
     )
     monkeypatch.setenv("SLURM_CONF", str(conf))
-    states = wait_for(
-        lambda: (
-            (s := SlurmJobs().query_history([done, failed]))
-            and len(s) == 2
-            and s
-        ),
-        30,
-        "the completion log",
-    )
-    assert_read(states, done, failed)
+    assert_read(done, failed, "the completion log")
 
 
 def test_finished_jobs_are_read_from_the_accounting_database(
@@ -534,16 +536,7 @@ def test_finished_jobs_are_read_from_the_accounting_database(
         text=True,
     )
     assert accounting.returncode == 0, accounting.stderr
-    states = wait_for(
-        lambda: (
-            (s := SlurmJobs().query_history([done, failed]))
-            and len(s) == 2
-            and s
-        ),
-        30,
-        "the accounting database",
-    )
-    assert_read(states, done, failed)
+    assert_read(done, failed, "the accounting database")
 
 
 # -------------------------------------------------- a job in its image
