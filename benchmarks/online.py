@@ -15,7 +15,7 @@ the candidate it made final is in the store.  Also given:
   of the update its crossing is in, which the repository's
   ``batch_size`` sets.  Another candidate waits, as well, for half a
   cluster window of outputs after its peak.  ``--far-threshold`` sets
-  what alerts; by default, events louder than all but one event of the
+  what alerts; by default, events louder than all but two events of the
   offline background (2 / Tb): the loud injections;
 - the baseline, measured in the same run: one update of the repository
   through the same engine, from memory; the ratio is the candidate
@@ -175,7 +175,7 @@ def main() -> None:
             signals = WaveformSet.read(injections[0], manifest.ifos)
             times = signals.parameters["injection_time"]
         found = []
-        for alert in alerts:
+        for alert in alerts if times.size else []:
             nearest = times[np.argmin(np.abs(times - alert["gps_time"]))]
             if abs(nearest - alert["gps_time"]) < 1.0:
                 found.append(alert["stored"] - on_disk(nearest))
