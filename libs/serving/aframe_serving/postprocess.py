@@ -154,10 +154,27 @@ def peak_events(
     peaks = cluster(statistic, int(round(cluster_length * rate / 2)))
     if peaks.size == 0:
         return peaks, np.zeros(0), np.zeros(0)
+    offsets = coalescence_offsets(
+        outputs, peaks, rate, integration_length, response
+    )
+    return peaks, statistic[peaks], offsets
+
+
+def coalescence_offsets(
+    outputs: np.ndarray,
+    indices: np.ndarray,
+    rate: float,
+    integration_length: float,
+    response: tuple[float, float],
+) -> np.ndarray:
+    """The coalescence time of the events at output ``indices`` less the
+    first output's time (s): each one's response located on the outputs
+    (``locate``), less the centre of the response span."""
+    window = int(round(integration_length * rate)) + 1
     start, stop = response
     length = max(1, int(round((stop - start) * rate)))
-    centres = locate(outputs, peaks, window, length)
-    return peaks, statistic[peaks], centres / rate - (start + stop) / 2
+    centres = locate(outputs, indices, window, length)
+    return centres / rate - (start + stop) / 2
 
 
 def match(

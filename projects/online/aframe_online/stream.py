@@ -38,7 +38,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import firwin, lfilter
 
-from aframe_serving.postprocess import integrate, locate, peak_events
+from aframe_serving.postprocess import (
+    coalescence_offsets,
+    integrate,
+    peak_events,
+)
 from aframe_serving.stream import Geometry
 
 # the anti-aliasing filter's half-length, in output samples
@@ -87,12 +91,13 @@ class OnlineStream:
         self.cluster_length = cluster_length
         self.rate = geometry.sample_rate / geometry.stride
         self.half = int(round(cluster_length * self.rate / 2))
-        self.window = window = int(round(integration_length * self.rate)) + 1
+        # outputs the statistic averages
+        self.window = int(round(integration_length * self.rate)) + 1
         start, stop = geometry.response
-        self.length = length = max(1, int(round((stop - start) * self.rate)))
+        length = max(1, int(round((stop - start) * self.rate)))
         # outputs an undecided peak's statistic, cluster and location
         # look back over
-        self.history = self.half + window + length + 2
+        self.history = self.half + self.window + length + 2
         self.pending = np.zeros((channels, geometry.front_padding))
         self.responses = 0
         self.samples = 0
@@ -138,17 +143,10 @@ class OnlineStream:
         them; the stream takes no more strain after it."""
         return ordered(self._decide(self.first + self.outputs.size - 1))
 
-    def _time(self, index: np.ndarray) -> np.ndarray:
-        """The coalescence times (GPS s) of the events at these output
-        indices, located on the outputs kept (``peak_events``)."""
-        centres = locate(
-            self.outputs, index - self.first, self.window, self.length
-        )
-        start, stop = self.geometry.response
+    def _first_time(self) -> float:
+        """GPS time of the first output kept (s)."""
         t_first = self.geometry.output_times(1, self.t0)[0]
-        return (
-            t_first + (self.first + centres) / self.rate - (start + stop) / 2
-        )
+        return t_first + self.first / self.rate
 
     def _crossings(self) -> list[tuple[int, Event]]:
         """The new outputs that cross the alert level outside the
@@ -170,7 +168,14 @@ class OnlineStream:
             ):
                 continue
             self.crossed = int(index)
-            time = self._time(np.array([index]))[0]
+            (offset,) = coalescence_offsets(
+                self.outputs,
+                np.array([index - self.first]),
+                self.rate,
+                self.integration_length,
+                self.geometry.response,
+            )
+            time = self._first_time() + offset
             stat = statistic[index - self.first]
             found.append((int(index), Event(float(stat), float(time), False)))
         return found
@@ -187,8 +192,7 @@ class OnlineStream:
             self.cluster_length,
             self.geometry.response,
         )
-        t_first = self.geometry.output_times(1, self.t0)[0]
-        t_first += self.first / self.rate
+        t_first = self._first_time()
         found = []
         for peak, stat, off in zip(
             self.first + peaks, statistic, offset, strict=True
