@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from aframe_contracts.errors import check_not_negative, check_positive
-from aframe_contracts.events import BackgroundEvents, background_years, far
+from aframe_contracts.events import BackgroundEvents, far
 from aframe_contracts.pastro import PAstroModel
 from aframe_online.alerts import GraceDbAlerts
 from aframe_online.frames import FrameError, read_frame
@@ -109,23 +109,20 @@ class OpenAlert:
 
 def alert_level(background: BackgroundEvents, far_threshold: float) -> float:
     """The statistic above which the FAR read off ``background`` is at
-    most ``far_threshold`` (per year): the (m + 1)th loudest background
-    event, for the m events the threshold allows in Tb; -inf when it
-    allows them all, inf when it allows fewer than one (the FAR is
-    floored at 1 / Tb)."""
-    years = background_years(background.Tb)
-    # the most events n with n / years <= threshold, in far's arithmetic
-    allowed = math.floor(far_threshold * years)
-    while (allowed + 1) / years <= far_threshold:
-        allowed += 1
-    while allowed >= 1 and allowed / years > far_threshold:
-        allowed -= 1
-    if allowed < 1:
+    most ``far_threshold`` (per year): the loudest background event whose
+    own FAR exceeds it; -inf when none does (all alert), inf when even a
+    statistic above every event does (the FAR is floored at 1 / Tb).
+
+    ``far`` falls with the statistic and is constant between background
+    events, so this is exact, with ``far``'s own arithmetic.
+    """
+    statistic, Tb = background.statistic, background.Tb
+    if far(np.asarray(math.inf), statistic, Tb) > far_threshold:
         return math.inf
-    statistic = np.sort(background.statistic)[::-1]
-    if allowed >= statistic.size:
+    too_frequent = statistic[far(statistic, statistic, Tb) > far_threshold]
+    if too_frequent.size == 0:
         return -math.inf
-    return float(statistic[allowed])
+    return float(too_frequent.max())
 
 
 class OnlineSearch:
