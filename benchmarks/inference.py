@@ -196,12 +196,12 @@ def bank_parts(engine: BankEngine, repeats: int = 10) -> dict[str, float]:
     parts = {}
     with torch.no_grad():
         parts["whitening"], whitened = timed(lambda: whitener.whitened(buffer))
-        parts["FFT filtering"], snr2 = timed(
+        parts["FFT filtering"], _ = timed(
             lambda: bank.series_snrs(whitened, engine.spectra)
         )
-        snr2 = snr2.unfold(-1, engine.lags, stride).permute(2, 0, 1, 3)
-        snr2 = snr2.contiguous()
-        X = whitened.unfold(-1, engine.kernel_size, stride).transpose(0, 1)
+        X, snr2 = bank.windows(
+            whitened, engine.kernel_size, stride, engine.spectra
+        )
         parts["coincidence"], (_, lags) = timed(lambda: bank.peaks(snr2))
         if bank.chisq_bins:
             parts["chi-squared"], _ = timed(lambda: bank.chisq(X, lags))

@@ -58,6 +58,7 @@ class TrainingTask(PipelineParams, StageTask):
                 "fftlength": self.fftlength,
                 "highpass": self.highpass,
                 "lowpass": self.lowpass,
+                "inference_psd_length": self.inference_psd_length,
                 "background_files": paths(inputs["background"]),
                 "training_waveforms": paths(inputs["training_waveforms"]),
                 "validation_waveforms": inputs["validation_waveforms"].path,

@@ -17,6 +17,7 @@ from aframe_serving.repository import ModelRepository
 from aframe_serving.stream import shifted
 from aframe_signal.bank import TemplateBank, load_bank, save_network
 from tests.export.conftest import RATE, SETTINGS
+from tests.train.test_glitch_tails import with_fitted_tails
 from tests.train.test_networks import chirps
 
 KERNEL, TEMPLATE = 1.0, 0.5
@@ -28,6 +29,8 @@ def bank_repository(directory, **tests) -> ModelRepository:
     size = round(TEMPLATE * RATE)
     bank = TemplateBank(2, RATE, 4, TEMPLATE, **tests)
     bank.initialise(chirps(6, size, RATE).float())
+    if bank.glitch_tails:
+        with_fitted_tails(bank)
     bank = bank.eval()
     run = directory / "run"
     run.mkdir(parents=True)
@@ -53,8 +56,12 @@ def bank_repository(directory, **tests) -> ModelRepository:
 
 @pytest.mark.parametrize(
     "tests",
-    [{}, {"chisq_bins": 4, "sine_gaussian_q": 6, "max_snr_ratio": 2.5}],
-    ids=["snrs", "with-its-tests"],
+    [
+        {},
+        {"chisq_bins": 4, "sine_gaussian_q": 6, "max_snr_ratio": 2.5},
+        {"chisq_bins": 4, "glitch_tails": True},
+    ],
+    ids=["snrs", "with-its-tests", "with-glitch-tails"],
 )
 def test_the_bank_engine_gives_the_streams_outputs_and_events(tests, tmp_path):
     """Coloured noise with a loud chirp, in three timeslides: the bank

@@ -400,10 +400,21 @@ def test_the_ratio_is_of_the_snrs_before_the_tests():
     assert float(seen[1]) == pytest.approx(float(reweighted[1]))
 
 
+def glitch_tails_bank() -> TemplateBank:
+    from tests.train.test_glitch_tails import with_fitted_tails
+
+    bank = sine_gaussian_bank(max_snr_ratio=2.5, glitch_tails=True)
+    return with_fitted_tails(bank)
+
+
 @pytest.mark.parametrize(
     "make_bank",
-    [chisq_bank, lambda: sine_gaussian_bank(max_snr_ratio=2.5)],
-    ids=["chisq", "sine-gaussian-and-ratio-cap"],
+    [
+        chisq_bank,
+        lambda: sine_gaussian_bank(max_snr_ratio=2.5),
+        glitch_tails_bank,
+    ],
+    ids=["chisq", "sine-gaussian-and-ratio-cap", "glitch-tails"],
 )
 def test_a_bank_with_its_tests_exports_to_onnx(make_bank, tmp_path):
     """The reweightings and vetoes run in onnxruntime as in torch,
@@ -413,7 +424,8 @@ def test_a_bank_with_its_tests_exports_to_onnx(make_bank, tmp_path):
 
     torch.manual_seed(2)
     bank = make_bank().float().eval()
-    window = torch.randn(3, 2, 700)
+    # loud enough for a glitchy template's map to matter
+    window = 2 * torch.randn(3, 2, 700)
     torch.jit.trace(bank, window).save(tmp_path / "bank.pt")
     path = tmp_path / "bank.onnx"
     torch.onnx.export(

@@ -52,8 +52,6 @@ class BankEngine(InProcessEngine):
             manifest.settings.strain_scale,
         )
         self.kernel_size = whitening.kernel_size
-        # a window's lags: where its template fits in its kernel
-        self.lags = self.kernel_size - bank.template_size + 1
         # the filters' spectra, once
         self.spectra = bank.filter_spectra()
 
@@ -62,16 +60,12 @@ class BankEngine(InProcessEngine):
 
     def respond(self, buffer: np.ndarray) -> np.ndarray:
         """The (batch_size,) responses to a (C, buffer_size) buffer."""
-        stride = self.whitener.stride
         with torch.no_grad():
             whitened = self.whitener.whitened(torch.from_numpy(buffer))
-            # each window's squared SNRs: (C, K, lags) of the series
-            snr2 = self.bank.series_snrs(whitened, self.spectra)
-            snr2 = snr2.unfold(-1, self.lags, stride).permute(2, 0, 1, 3)
-            # copied once, the coincidence's pooling runs 2x faster
-            snr2 = snr2.contiguous()
-            kernels = whitened.unfold(-1, self.kernel_size, stride)
-            scores = self.bank(kernels.transpose(0, 1), snr2)
+            kernels, snr2 = self.bank.windows(
+                whitened, self.kernel_size, self.whitener.stride, self.spectra
+            )
+            scores = self.bank(kernels, snr2)
         return scores[:, 0].numpy()
 
 

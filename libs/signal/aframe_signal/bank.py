@@ -8,8 +8,35 @@ stream, filtered once at FFT cost, instead of per window.
 """
 
 import json
+import math
 
 import torch
+
+from aframe_contracts.model import WhiteningSpec
+from aframe_signal.whitening import BatchWhitener
+
+# the noise model of ``glitch_tails`` (``TemplateBank.fit_tails``): the
+# Gaussian tail of a reweighted SNR is fitted from TAIL_START (below it
+# Gaussian noise makes hundreds of triggers per template and hour)
+TAIL_START = 4.5
+# its slope is fitted from how many fewer triggers lie TAIL_STEP above
+# it; fewer triggers there than MIN_TAIL_TRIGGERS cannot fix it
+TAIL_STEP = 0.5
+MIN_TAIL_TRIGGERS = 20
+# glitches are counted above the reweighted SNR that Gaussian noise
+# reaches this many times in all templates and ifos of the background
+# fitted: a template's trigger there is a glitch but one time in ten
+GAUSSIAN_COUNT_ABOVE_GLITCHES = 0.1
+# the glitches' slope beta is drawn towards 1 per unit SNR, as if this
+# many triggers with it were among those fitted
+BETA_PRIOR = 1.0
+BETA_PRIOR_COUNT = 3
+# single-ifo triggers: one per template and ifo per TAIL_CLUSTER seconds
+# of background, searched TAIL_BATCH windows at a time
+TAIL_CLUSTER = 1.0
+TAIL_BATCH = 64
+# the log glitch excess of a template with none: exp() of it is 0
+NO_GLITCHES = -1e4
 
 
 class TemplateBank(torch.nn.Module):
@@ -96,6 +123,10 @@ class TemplateBank(torch.nn.Module):
         max_snr_ratio: the largest ratio of an ifo's SNR to the other
             ifos' largest that a signal has; an ifo beyond it has its
             reweighted SNR divided by the excess.  0: no such veto.
+        glitch_tails: the search maps each ifo's reweighted SNR in each
+            template to the value Gaussian noise reaches as often, from
+            a fit of the training background's single-ifo peaks
+            (``fit_tails``).
     """
 
     def __init__(
@@ -113,6 +144,7 @@ class TemplateBank(torch.nn.Module):
         sine_gaussian_fmax: float = 0.8,
         sine_gaussian_threshold: float = 2.0,
         max_snr_ratio: float = 0.0,
+        glitch_tails: bool = False,
     ) -> None:
         super().__init__()
         # what rebuilds it around its weights (``settings``)
@@ -130,6 +162,7 @@ class TemplateBank(torch.nn.Module):
             "sine_gaussian_fmax": sine_gaussian_fmax,
             "sine_gaussian_threshold": sine_gaussian_threshold,
             "max_snr_ratio": max_snr_ratio,
+            "glitch_tails": glitch_tails,
         }
         if chisq_bins < 0 or chisq_bins == 1:
             raise ValueError(
@@ -204,6 +237,17 @@ class TemplateBank(torch.nn.Module):
             tiles = torch.zeros(templates, self.tile_size, 2 * count)
             self.register_buffer("tiles", tiles)
             self.register_buffer("tile_dof", torch.ones(templates))
+        # the noise model of each ifo's reweighted SNR in each template
+        # (``fit_tails``): the Gaussian tail's slope, the glitches' slope
+        # and the SNR they are counted above, and the log of each
+        # template's glitch rate over the Gaussian rate (NO_GLITCHES
+        # where it has none)
+        self.glitch_tails = glitch_tails
+        if glitch_tails:
+            self.register_buffer("tail_model", torch.ones(3))
+            excess = torch.full((num_ifos, templates), NO_GLITCHES)
+            self.register_buffer("log_glitch_excess", excess)
+            self.register_buffer("tails_fitted", torch.tensor(False))
         self.bias = torch.nn.Parameter(torch.zeros(templates))
         self.rank = torch.nn.Sequential(
             torch.nn.Linear(num_ifos, head),
@@ -365,15 +409,32 @@ class TemplateBank(torch.nn.Module):
         snr2 = snr2.permute(0, 2, 1, 3).reshape(channels, count, -1)
         return snr2[..., :lags]
 
-    def ranked_snrs(
-        self, X: torch.Tensor, snr2: torch.Tensor | None = None
+    def windows(
+        self,
+        whitened: torch.Tensor,
+        kernel_size: int,
+        stride: int,
+        spectra: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The kernels (B, C, kernel_size), one every ``stride`` samples
+        of a whitened series (C, N), and their squared SNRs
+        (B, C, K, lags), filtered once at FFT cost (``series_snrs``):
+        what ``forward`` takes, as the bank backend and ``fit_tails``'s
+        triggers run it."""
+        lags = kernel_size - self.template_size + 1
+        snr2 = self.series_snrs(whitened, spectra)
+        snr2 = snr2.unfold(-1, lags, stride).permute(2, 0, 1, 3)
+        # copied once, the coincidence's pooling runs 2x faster
+        snr2 = snr2.contiguous()
+        kernels = whitened.unfold(-1, kernel_size, stride).transpose(0, 1)
+        return kernels, snr2
+
+    def tested_snrs(
+        self, X: torch.Tensor, snr: torch.Tensor, lags: torch.Tensor
     ) -> torch.Tensor:
-        """What the ranking sees: each template's SNR (B, C, K) in each
-        ifo at its coincident peak, reweighted by the consistency tests
-        the bank has.  ``snr2``: the windows' squared SNRs (``snrs``),
-        where they were computed already."""
-        peak, lags = self.peaks(self.snrs(X) if snr2 is None else snr2)
-        rho = snr = (peak + 1e-6).sqrt()
+        """The SNRs (B, C, K) of each template in each ifo at ``lags``,
+        reweighted by the consistency tests the bank has."""
+        rho = snr
         if self.chisq_bins:
             rho = reweighted_snr(
                 rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
@@ -386,10 +447,115 @@ class TemplateBank(torch.nn.Module):
             excess = self.sine_gaussian_chisq(X, lags)
             excess = excess / self.sine_gaussian_threshold
             rho = rho * torch.clamp(excess, min=1.0).rsqrt()
+        return rho
+
+    def ranked_snrs(
+        self, X: torch.Tensor, snr2: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What the ranking sees: each template's SNR (B, C, K) in each
+        ifo at its coincident peak, reweighted by the consistency tests
+        the bank has.  ``snr2``: the windows' squared SNRs (``snrs``),
+        where they were computed already."""
+        peak, lags = self.peaks(self.snrs(X) if snr2 is None else snr2)
+        snr = (peak + 1e-6).sqrt()
+        rho = self.tested_snrs(X, snr, lags)
+        if self.glitch_tails and not self.training:
+            rho = self.gaussian_equivalent(rho)
         if self.max_snr_ratio and not self.training:
             excess = snr / (self.max_snr_ratio * loudest_other(snr))
             rho = rho / torch.clamp(excess, min=1.0)
         return rho
+
+    def single_ifo_peaks(
+        self, X: torch.Tensor, snr2: torch.Tensor
+    ) -> torch.Tensor:
+        """Each template's loudest reweighted SNR (B, C, K) in each ifo
+        of each window, alone: the single-ifo triggers ``fit_tails``
+        fits."""
+        peak, lags = snr2.max(-1)
+        return self.tested_snrs(X, (peak + 1e-6).sqrt(), lags)
+
+    def gaussian_equivalent(self, rho: torch.Tensor) -> torch.Tensor:
+        """Each ifo's reweighted SNR (B, C, K) in each template mapped
+        to the value at which Gaussian noise alone is as common.
+
+        The fitted noise rate above rho is a Gaussian tail,
+        R exp(-alpha (rho - TAIL_START)), shared by all templates, plus
+        the template's glitches, G exp(-beta (rho - rho_g)); the value
+        where the Gaussian tail alone has that rate is rho less
+        ln(1 + G / R exp(alpha (rho - TAIL_START) - beta (rho - rho_g)))
+        / alpha.  A template without glitches keeps its SNRs; in one
+        where glitches pass the tests, a loud trigger counts for as much
+        as Gaussian noise that common, as PyCBC's per-template fits of
+        its noise make it (Nitz et al. 2017, ApJ 849, 118).
+        """
+        alpha, beta, start = (self.tail_model[i] for i in range(3))
+        exponent = (
+            self.log_glitch_excess
+            + alpha * (rho - TAIL_START)
+            - beta * (rho - start)
+        )
+        return rho - torch.nn.functional.softplus(exponent) / alpha
+
+    @torch.no_grad()
+    def fit_tails(self, peaks: torch.Tensor, duration: float) -> dict:
+        """Fit the noise model of ``gaussian_equivalent`` to single-ifo
+        triggers of background: ``peaks`` (N, C, K), each template's
+        loudest reweighted SNR in each ifo per cluster, over
+        ``duration`` seconds.
+
+        Gaussian noise, all templates and ifos together: its slope alpha
+        from how many fewer triggers lie TAIL_STEP above TAIL_START than
+        above it, and its rate per template R, the median template's
+        above TAIL_START.  Glitches: the SNR rho_g that the Gaussian
+        tail of all templates and ifos reaches
+        GAUSSIAN_COUNT_ABOVE_GLITCHES times in ``duration``; each
+        template's rate G of triggers above rho_g; their slope beta,
+        all together (with BETA_PRIOR_COUNT triggers of slope
+        BETA_PRIOR, since a short background holds few).
+
+        Returns:
+            what was fitted, to log.
+
+        Raises:
+            ValueError: too few triggers to fit the Gaussian tail.
+        """
+        peaks = peaks.double()
+        above = (peaks > TAIL_START).sum(0).double()  # (C, K)
+        further = float((peaks > TAIL_START + TAIL_STEP).sum())
+        if further < MIN_TAIL_TRIGGERS:
+            raise ValueError(
+                f"{further:.0f} single-ifo triggers above a reweighted "
+                f"SNR of {TAIL_START + TAIL_STEP} in {duration:.0f} s of "
+                f"background, in {above.numel()} templates and ifos; "
+                f"fitting the noise needs {MIN_TAIL_TRIGGERS}: give it "
+                "more background"
+            )
+        alpha = math.log(float(above.sum()) / further) / TAIL_STEP
+        count = float(above.median())
+        start = TAIL_START + (
+            math.log(count * above.numel() / GAUSSIAN_COUNT_ABOVE_GLITCHES)
+            / alpha
+        )
+        loud = peaks > start
+        glitches = loud.sum(0).double()
+        excess = float((peaks - start)[loud].sum())
+        beta = (float(loud.sum()) + BETA_PRIOR_COUNT) / (
+            excess + BETA_PRIOR_COUNT / BETA_PRIOR
+        )
+        log_excess = torch.log(glitches / count).clamp(min=NO_GLITCHES)
+        self.tail_model.copy_(torch.tensor([alpha, beta, start]))
+        self.log_glitch_excess.copy_(log_excess.float())
+        self.tails_fitted.fill_(True)
+        return {
+            "duration": duration,
+            "alpha": alpha,
+            "beta": beta,
+            "glitch_start": start,
+            "gaussian_rate": count / duration,
+            "glitch_triggers": int(loud.sum()),
+            "glitchy_templates": int((glitches > 0).sum()),
+        }
 
     def forward(
         self, X: torch.Tensor, snr2: torch.Tensor | None = None
@@ -560,6 +726,66 @@ def per_template(
     windows = windows.reshape(batch * channels, count, size).transpose(0, 1)
     products = torch.bmm(windows, filters)  # (K, B C, F)
     return products.transpose(0, 1).reshape(batch, channels, count, -1)
+
+
+@torch.no_grad()
+def background_triggers(
+    bank: TemplateBank,
+    whitener: BatchWhitener,
+    strain: torch.Tensor,
+    cluster: int,
+) -> torch.Tensor:
+    """The single-ifo triggers (N, C, K) of a (C, T) background, whitened
+    and filtered as the search does: each template's loudest reweighted
+    SNR in each ifo (``single_ifo_peaks``) per ``cluster`` consecutive
+    windows, the windows one ``whitener.stride`` apart."""
+    spectra = bank.filter_spectra()
+    step = whitener.batch_size * whitener.stride
+    peaks = []
+    for start in range(0, strain.shape[-1] - whitener.buffer_size + 1, step):
+        whitened = whitener.whitened(
+            strain[:, start : start + whitener.buffer_size]
+        )
+        kernels, snr2 = bank.windows(
+            whitened, whitener.kernel_size, whitener.stride, spectra
+        )
+        peaks.append(bank.single_ifo_peaks(kernels, snr2))
+    peaks = torch.cat(peaks)
+    clusters = peaks.shape[0] // cluster
+    peaks = peaks[: clusters * cluster].unflatten(0, (clusters, cluster))
+    return peaks.amax(1)
+
+
+def fit_background_tails(
+    bank: TemplateBank, spec: WhiteningSpec, strains: list[torch.Tensor]
+) -> dict:
+    """Fit ``bank``'s noise model (``fit_tails``) to background: (C, T)
+    pieces of scaled strain, whitened with ``spec`` over ``psd_length``
+    of the past, as the search whitens, and searched at every lag with
+    the search's tests.
+
+    Returns:
+        what was fitted, to log.
+    """
+    # windows that tile the lags: a power of 2 that divides the rate
+    lags = spec.kernel_size - bank.template_size + 1
+    stride = 1 << (lags.bit_length() - 1)
+    whitener = BatchWhitener(spec, spec.sample_rate / stride, TAIL_BATCH, 1)
+    cluster = max(1, round(TAIL_CLUSTER * spec.sample_rate / stride))
+    device = bank.bank.device
+    whitener.to(device)
+    training = bank.training
+    bank.eval()
+    peaks = torch.cat(
+        [
+            background_triggers(bank, whitener, x.to(device), cluster)
+            for x in strains
+            if x.shape[-1] >= whitener.buffer_size
+        ]
+    )
+    bank.train(training)
+    duration = peaks.shape[0] * cluster * stride / spec.sample_rate
+    return bank.fit_tails(peaks, duration)
 
 
 def loudest_other(rho: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ the model can put them back together.
 
 import functools
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -104,6 +105,9 @@ class AframeDataModule(pl.LightningDataModule):
             DDP splits them between the ranks).
         fftlength: FFT length of the PSD (s); None: kernel + fduration.
         lowpass: the whitening lowpass (Hz); None for none.
+        inference_psd_length: the background before a window whose PSD
+            whitens it in the search (s), as the bank's noise fit
+            (``model.glitch_tails``) whitens; None: psd_length.
         waveform_prob: probability that a window gets a signal.
         swap_prob: probability of a signal with one ifo's channel taken
             from another signal, labelled background.
@@ -152,6 +156,7 @@ class AframeDataModule(pl.LightningDataModule):
         batches_per_epoch: int,
         fftlength: float | None = None,
         lowpass: float | None = None,
+        inference_psd_length: float | None = None,
         waveform_prob: float = 0.5,
         swap_prob: float = 0.0,
         mute_prob: float = 0.0,
@@ -181,6 +186,7 @@ class AframeDataModule(pl.LightningDataModule):
             sample_rate=sample_rate,
             kernel_length=kernel_length,
             psd_length=psd_length,
+            inference_psd_length=inference_psd_length or psd_length,
             batch_size=batch_size,
             batches_per_epoch=batches_per_epoch,
             snr_min=snr_min,
@@ -247,6 +253,10 @@ class AframeDataModule(pl.LightningDataModule):
             lowpass,
         )
         self.whitener = Whitener(self.whitening)
+        # the search's whitening: a longer PSD of the past, as a rule
+        self.search_whitening = replace(
+            self.whitening, psd_length=inference_psd_length or psd_length
+        )
         self.waveform_files = [Path(p) for p in training_waveforms]
         attrs = WaveformSet.attributes(self.waveform_files[0])
         self.injector = Injector(

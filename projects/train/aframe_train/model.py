@@ -8,7 +8,7 @@ import lightning.pytorch as pl
 import torch
 
 from aframe_contracts.errors import check_not_negative, check_positive
-from aframe_signal.bank import TemplateBank
+from aframe_signal.bank import TemplateBank, fit_background_tails
 from aframe_train.metrics import found_fraction, max_pool, partial_auroc
 from aframe_train.networks import ConvNet, resnet
 
@@ -114,6 +114,10 @@ class Aframe(pl.LightningModule):
         max_snr_ratio: the largest ratio of an ifo's SNR to the other
             ifos' that a signal has; the bank's ranking sees an ifo
             beyond it divided by the excess; 0: no such veto (bank).
+        glitch_tails: fit each template's noise in each ifo to the
+            training background's single-ifo triggers before training;
+            the search maps each reweighted SNR to the value Gaussian
+            noise reaches as often (bank).
         learning_rate: the one-cycle schedule's peak learning rate, per
             device (DDP multiplies it by the number of devices).
         pct_lr_ramp: fraction of the steps spent ramping up to it.
@@ -147,6 +151,7 @@ class Aframe(pl.LightningModule):
         sine_gaussian_q: float = 0.0,
         sine_gaussian_threshold: float = 2.0,
         max_snr_ratio: float = 0.0,
+        glitch_tails: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -179,6 +184,7 @@ class Aframe(pl.LightningModule):
                 "sine_gaussian_q": sine_gaussian_q,
                 "sine_gaussian_threshold": sine_gaussian_threshold,
                 "max_snr_ratio": max_snr_ratio,
+                "glitch_tails": glitch_tails,
             },
         )
         self.loss = torch.nn.BCEWithLogitsLoss()
@@ -192,10 +198,34 @@ class Aframe(pl.LightningModule):
 
     def on_fit_start(self) -> None:
         # a template bank is filled from the training signals, whitened
-        # as the network will see them; a resumed fit keeps its own
+        # as the network will see them, and its noise fitted to the
+        # training background; a resumed fit keeps its own
         bank = self.network
-        if not isinstance(bank, TemplateBank) or bank.initialised:
+        if not isinstance(bank, TemplateBank):
             return
+        if not bank.initialised:
+            self.fill_bank(bank)
+        if bank.glitch_tails and not bank.tails_fitted:
+            data = self.trainer.datamodule
+            try:
+                fitted = fit_background_tails(
+                    bank, data.search_whitening, data.train_background
+                )
+            except ValueError as error:
+                raise ModelError(f"model.glitch_tails: {error}") from None
+            logger.info(
+                "the bank's noise, fitted to %.0f s of the training "
+                "background: Gaussian slope %.2f per unit SNR; %d glitches "
+                "above %.2f in %d templates and ifos, slope %.2f",
+                fitted["duration"],
+                fitted["alpha"],
+                fitted["glitch_triggers"],
+                fitted["glitch_start"],
+                fitted["glitchy_templates"],
+                fitted["beta"],
+            )
+
+    def fill_bank(self, bank: TemplateBank) -> None:
         data = self.trainer.datamodule
         first, last = bank.response(data.whitening.kernel_size)
         placed = (
