@@ -114,6 +114,9 @@ def test_the_fit_needs_triggers_above_the_tail_start():
     bank = tails_bank()
     with pytest.raises(ValueError, match="give it more background"):
         bank.fit_tails(torch.full((100, 2, 8), 4.0), 100.0)
+    spec = WhiteningSpec(512, 1.0, 1.0, 16.0, 2.0, 32, None)
+    with pytest.raises(ValueError, match="no background piece is longer"):
+        fit_background_tails(bank, spec, [torch.zeros(2, 512 * 10)])
 
 
 def test_blips_in_one_ifo_make_its_templates_glitchy():

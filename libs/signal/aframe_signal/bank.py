@@ -776,11 +776,17 @@ def fit_background_tails(
     whitener.to(device)
     training = bank.training
     bank.eval()
+    long_enough = [x for x in strains if x.shape[-1] >= whitener.buffer_size]
+    if not long_enough:
+        raise ValueError(
+            "no background piece is longer than the search's buffer "
+            f"({whitener.buffer_size / spec.sample_rate:.0f} s: the PSD's "
+            "past data and a batch of windows) to fit the noise on"
+        )
     peaks = torch.cat(
         [
             background_triggers(bank, whitener, x.to(device), cluster)
-            for x in strains
-            if x.shape[-1] >= whitener.buffer_size
+            for x in long_enough
         ]
     )
     bank.train(training)
