@@ -12,6 +12,7 @@ from aframe.tasks.infer import AggregateEvents
 from aframe.tasks.mlgwsc import ChallengeScore
 from aframe.tasks.testing import TestingBackground
 from aframe.tasks.train import TrainedModelParams
+from aframe_contracts.rates import GWTC3_BBH_RATE
 
 
 class PAstro(TrainedModelParams, StageTask):
@@ -24,8 +25,10 @@ class PAstro(TrainedModelParams, StageTask):
     replaces_outputs = True
 
     rate = luigi.FloatParameter(
+        default=GWTC3_BBH_RATE,
         description="the astrophysical BBH merger rate density "
-        "(Gpc^-3 yr^-1) the injections are scaled to"
+        "(Gpc^-3 yr^-1) the injections are scaled to; the default is "
+        "GWTC-3's (docs/p_astro.md)",
     )
     population = luigi.Parameter(
         description="the source-frame mass population the injections are "

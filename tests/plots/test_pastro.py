@@ -6,9 +6,9 @@ import pytest
 
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.pastro import PAstroModel
+from aframe_contracts.rates import GWTC3_BBH_RATE
 from aframe_pastro.model import PAstro
 from aframe_plots.cli import main
-from aframe_plots.pastro import GWTC3_BBH_RATE
 from aframe_plots.report import make_report
 from aframe_plots.volume import astrophysical_volume
 from aframe_priors.priors import get_prior

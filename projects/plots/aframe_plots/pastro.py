@@ -17,6 +17,7 @@ import numpy as np
 from aframe_contracts.errors import DataError
 from aframe_contracts.events import BackgroundEvents, background_years
 from aframe_contracts.files import check_output
+from aframe_contracts.rates import GWTC3_BBH_RATE
 from aframe_pastro.errors import PAstroError
 from aframe_pastro.model import PAstro, calibrate, fit
 from aframe_plots.errors import PlotsError
@@ -30,12 +31,6 @@ from aframe_priors.priors import get_prior
 
 logger = logging.getLogger("aframe_plots")
 
-# GWTC-3's BBH merger rate density at z = 0.2 lies between 17.9 and 44
-# Gpc^-3 yr^-1 (the union of its methods' 90% intervals; LVK, "The
-# population of merging compact binaries inferred using gravitational
-# waves through GWTC-3", PRX 13, 011048 (2023), arXiv:2111.03634): the
-# default is their geometric mean
-GWTC3_BBH_RATE = 28.1
 # the populations the injections can be weighted to, by name: "prior",
 # the injection prior's own masses (weights 1)
 POPULATIONS = ("prior",)
@@ -74,7 +69,8 @@ def fit_p_astro(
         foreground: the injection draws (``foreground-events``).
         output: the model file to write (``p-astro-model``).
         rate: the astrophysical BBH merger rate density (Gpc^-3 yr^-1);
-            the default, 28.1, lies in GWTC-3's 17.9-44 at z = 0.2.
+            the default, GWTC3_BBH_RATE, is the geometric mean of GWTC-3's
+            17.9-44 at z = 0.2.
         population: the source-frame mass population the injections are
             weighted to: ``prior``, the injection prior's.
         force: replace an existing model.
