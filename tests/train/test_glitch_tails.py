@@ -117,6 +117,8 @@ def test_the_fit_needs_triggers_above_the_tail_start():
     spec = WhiteningSpec(512, 1.0, 1.0, 16.0, 2.0, 32, None)
     with pytest.raises(ValueError, match="no background piece is longer"):
         fit_background_tails(bank, spec, [torch.zeros(2, 512 * 10)])
+    with pytest.raises(ValueError, match="learn_templates or glitch_tails"):
+        TemplateBank(2, 512, 8, 0.5, glitch_tails=True, learn_templates=True)
 
 
 def test_blips_in_one_ifo_make_its_templates_glitchy():

@@ -175,6 +175,12 @@ class TemplateBank(torch.nn.Module):
                 "set learn_templates, or chisq_bins and sine_gaussian_q, "
                 "not both"
             )
+        if glitch_tails and learn_templates:
+            raise ValueError(
+                "the noise of glitch_tails is fitted to fixed templates "
+                "before training: set learn_templates or glitch_tails, not "
+                "both"
+            )
         if sine_gaussian_q < 0 or not 0 < sine_gaussian_fmax <= 1:
             raise ValueError(
                 "the sine-Gaussian test needs sine_gaussian_q >= 0 (0: no "
@@ -772,10 +778,6 @@ def fit_background_tails(
     stride = 1 << (lags.bit_length() - 1)
     whitener = BatchWhitener(spec, spec.sample_rate / stride, TAIL_BATCH, 1)
     cluster = max(1, round(TAIL_CLUSTER * spec.sample_rate / stride))
-    device = bank.bank.device
-    whitener.to(device)
-    training = bank.training
-    bank.eval()
     long_enough = [x for x in strains if x.shape[-1] >= whitener.buffer_size]
     if not long_enough:
         raise ValueError(
@@ -783,6 +785,11 @@ def fit_background_tails(
             f"({whitener.buffer_size / spec.sample_rate:.0f} s: the PSD's "
             "past data and a batch of windows) to fit the noise on"
         )
+    device = bank.bank.device
+    whitener.to(device)
+    training = bank.training
+    # the search's tests: the sine-Gaussian test runs in evaluation only
+    bank.eval()
     peaks = torch.cat(
         [
             background_triggers(bank, whitener, x.to(device), cluster)
