@@ -410,3 +410,32 @@ def test_the_glitch_figure_needs_the_models_rate(repository, tmp_path):
             ["H1", "L1"],
             [T0 + 50.0, T0 + 50.0],
         )
+
+
+def test_the_glitch_section_states_the_banks_noise(tmp_path):
+    """A bank whose noise was fitted with glitches in L1's last template:
+    the report's glitch section names that template and the fit's
+    slopes; a network without the fit adds nothing."""
+    from aframe_plots.glitches import noise_model
+    from aframe_plots.page import _glitch_section
+    from aframe_serving.repository import ModelRepository
+    from tests.serving.test_bank import bank_repository
+
+    repository = bank_repository(tmp_path / "tails", glitch_tails=True)
+    model = noise_model(repository)
+    assert [(t["ifo"], t["template"]) for t in model["glitchy"]] == [("L1", 3)]
+    assert model["gaussian_slope"] == pytest.approx(4.0, rel=0.06)
+    summary = {
+        "glitches": {"H1": 0, "L1": 1},
+        "loudest": 0,
+        "loudest_near_a_glitch": 0,
+        "window_s": 1.0,
+        "events": [],
+        "noise_model": model,
+    }
+    section = _glitch_section(summary, "No figure.")
+    assert "L1 template 3" in section
+    assert f"slope {model['gaussian_slope']:.2f} per unit SNR" in section
+    plain = bank_repository(tmp_path / "plain")
+    assert noise_model(plain) is None
+    assert noise_model(ModelRepository.open(plain.path)) is None

@@ -11,12 +11,14 @@ event when it lies within a second of that.
 """
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 
 from aframe_contracts.events import BackgroundEvents
 from aframe_contracts.glitches import GlitchTable
+from aframe_contracts.repository import NETWORK_FILE
 from aframe_contracts.strain import BackgroundStrain
 from aframe_plots.errors import PlotsError
 from aframe_plots.plotting import _png
@@ -24,6 +26,7 @@ from aframe_serving.bank import local_engine
 from aframe_serving.engine import InProcessEngine
 from aframe_serving.errors import RepositoryError
 from aframe_serving.repository import ModelRepository
+from aframe_signal.bank import NO_GLITCHES, TAIL_START, load_bank
 from aframe_signal.glitches import loudest_near_glitches
 from aframe_signal.psd import welch_psd
 
@@ -63,6 +66,8 @@ def glitch_summary(
     summary = loudest_near_glitches(
         events.time, events.statistic, events.shift, ifos, table
     )
+    if repository is not None:
+        summary["noise_model"] = noise_model(repository)
     # one event per glitch: a loud glitch drives an event in many
     # timeslides
     driven = {}
@@ -76,6 +81,37 @@ def glitch_summary(
     if not driven:
         return summary, "No loud background event lies near a glitch."
     return summary, driven_figure(events, ifos, files, driven, repository)
+
+
+def noise_model(repository: ModelRepository) -> dict | None:
+    """A template bank's fitted noise (``model.glitch_tails``): where its
+    Gaussian tail starts, its Gaussian and glitch slopes (per unit SNR),
+    the reweighted SNR glitches are counted above, and each template of
+    each ifo with glitches there, with their rate over a Gaussian
+    template's above the tail's start; None for another network, or a
+    bank without the fit."""
+    version = str(repository.manifest.version)
+    path = repository.path / "aframe" / version / NETWORK_FILE
+    bank = load_bank(path) if path.is_file() else None
+    if bank is None or not bank.glitch_tails or not bool(bank.tails_fitted):
+        return None
+    gaussian_slope, glitch_slope, start = bank.tail_model.tolist()
+    excess = bank.log_glitch_excess
+    glitchy = [
+        {
+            "ifo": repository.ifos[ifo],
+            "template": template,
+            "rate_ratio": math.exp(float(excess[ifo, template])),
+        }
+        for ifo, template in (excess > NO_GLITCHES / 2).nonzero().tolist()
+    ]
+    return {
+        "tail_start": TAIL_START,
+        "gaussian_slope": gaussian_slope,
+        "glitch_slope": glitch_slope,
+        "glitch_start": start,
+        "glitchy": glitchy,
+    }
 
 
 def whitened(strain: np.ndarray, psd: np.ndarray, rate: float) -> np.ndarray:

@@ -282,8 +282,36 @@ def _glitch_section(summary: dict, figure: bytes | str) -> str:
             f"{summary['window_s']:g} s of one (in the ifo's own time, "
             "the timeslide undone):</p>",
             _table(header, rows),
+            _noise_model_text(summary.get("noise_model")),
             _figure(figure, "whitened data around glitch-driven events"),
         ]
+    )
+
+
+def _noise_model_text(model: dict | None) -> str:
+    """What the bank's fitted noise (``model.glitch_tails``) says of each
+    template, where the detector has it."""
+    if model is None:
+        return ""
+    flagged = ", ".join(
+        f"{_escape(t['ifo'])} template {t['template']} ({t['rate_ratio']:.2g})"
+        for t in model["glitchy"]
+    )
+    found = (
+        f"these templates have glitches there: {flagged} (their rate, "
+        "over a Gaussian template's rate above "
+        f"{model['tail_start']:g})"
+        if flagged
+        else "no template has any there"
+    )
+    return (
+        "<p>The bank's noise, fitted to its training background "
+        "(<code>model.glitch_tails</code>): a Gaussian tail of slope "
+        f"{model['gaussian_slope']:.2f} per unit SNR, glitches counted "
+        f"above a reweighted SNR of {model['glitch_start']:.2f}, of slope "
+        f"{model['glitch_slope']:.2f}; {found}.  In a template with "
+        "glitches, an SNR counts for the value at which Gaussian noise is "
+        "as common.</p>"
     )
 
 
