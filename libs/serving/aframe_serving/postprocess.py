@@ -51,6 +51,19 @@ def check_windows(
     )
 
 
+def integration_outputs(integration_length: float, rate: float) -> int:
+    """Outputs the integrated statistic averages: those within
+    ``integration_length`` seconds, at ``rate`` outputs per second."""
+    return int(round(integration_length * rate)) + 1
+
+
+def response_outputs(response: tuple[float, float], rate: float) -> int:
+    """Outputs a merger's response spans (at least one): the length of
+    the model's response span, at ``rate`` outputs per second."""
+    start, stop = response
+    return max(1, int(round((stop - start) * rate)))
+
+
 def integrate(outputs: np.ndarray, window: int) -> np.ndarray:
     """Causal moving average over ``window`` outputs (the first are short)."""
     cumulative = np.cumsum(np.concatenate([[0.0], outputs]))
@@ -149,7 +162,7 @@ def peak_events(
     and on those before it, never on later ones: so a stream that is
     still growing knows its events up to half a cluster window ago.
     """
-    window = int(round(integration_length * rate)) + 1
+    window = integration_outputs(integration_length, rate)
     statistic = integrate(outputs.astype(np.float64), window)
     peaks = cluster(statistic, int(round(cluster_length * rate / 2)))
     if peaks.size == 0:
@@ -170,10 +183,10 @@ def coalescence_offsets(
     """The coalescence time of the events at output ``indices`` less the
     first output's time (s): each one's response located on the outputs
     (``locate``), less the centre of the response span."""
-    window = int(round(integration_length * rate)) + 1
-    start, stop = response
-    length = max(1, int(round((stop - start) * rate)))
+    window = integration_outputs(integration_length, rate)
+    length = response_outputs(response, rate)
     centres = locate(outputs, indices, window, length)
+    start, stop = response
     return centres / rate - (start + stop) / 2
 
 

@@ -41,7 +41,9 @@ from scipy.signal import firwin, lfilter
 from aframe_serving.postprocess import (
     coalescence_offsets,
     integrate,
+    integration_outputs,
     peak_events,
+    response_outputs,
 )
 from aframe_serving.stream import Geometry
 
@@ -92,12 +94,15 @@ class OnlineStream:
         self.rate = geometry.sample_rate / geometry.stride
         self.half = int(round(cluster_length * self.rate / 2))
         # outputs the statistic averages
-        self.window = int(round(integration_length * self.rate)) + 1
-        start, stop = geometry.response
-        length = max(1, int(round((stop - start) * self.rate)))
+        self.window = integration_outputs(integration_length, self.rate)
         # outputs an undecided peak's statistic, cluster and location
         # look back over
-        self.history = self.half + self.window + length + 2
+        self.history = (
+            self.half
+            + self.window
+            + response_outputs(geometry.response, self.rate)
+            + 2
+        )
         self.pending = np.zeros((channels, geometry.front_padding))
         self.responses = 0
         self.samples = 0
