@@ -27,6 +27,8 @@ MIN_TAIL_TRIGGERS = 20
 # reaches this many times in all templates and ifos of the background
 # fitted: a template's trigger there is a glitch but one time in ten
 GAUSSIAN_COUNT_ABOVE_GLITCHES = 0.1
+# templates whose chi-squared bands ``series_chisq`` filters at once
+CHISQ_GROUP = 8
 # the glitches' slope beta is drawn towards 1 per unit SNR, as if this
 # many triggers with it were among those fitted
 BETA_PRIOR = 1.0
@@ -372,13 +374,12 @@ class TemplateBank(torch.nn.Module):
         the power of 2 at or above 4 templates (blocks of a few thousand
         samples, filtered together, took 40% less time than one FFT of a
         16 s series)."""
-        return 1 << (4 * self.template_size - 1).bit_length()
+        return block_length(self.template_size)
 
     def filter_spectra(self) -> torch.Tensor:
         """The filters' conjugate spectra (2K, F) on the grid of
         ``block_length``, with which ``series_snrs`` correlates."""
-        bank = self.bank[:, 0].detach()
-        return torch.fft.rfft(bank, self.block_length).conj()
+        return correlation_spectra(self.bank[:, 0].detach())
 
     def series_snrs(
         self, series: torch.Tensor, spectra: torch.Tensor | None = None
@@ -386,34 +387,17 @@ class TemplateBank(torch.nn.Module):
         """The squared SNRs (C, K, N - T + 1) of every template at every
         lag of a whitened series (C, N), by FFT: the same numbers as
         ``snrs`` on every window cut from it, at a fraction of the cost.
-        ``spectra``: ``filter_spectra``, where kept.
-
-        Overlap-save: block b of ``block_length`` samples from b * step,
-        step = block_length - T + 1, correlated circularly with a
-        template, gives lags b * step to (b + 1) * step exactly (no lag
-        there wraps around the block).
-        """
-        channels, size = series.shape
-        length, count = self.block_length, self.templates
-        lags = size - self.template_size + 1
-        step = length - self.template_size + 1
-        blocks = -(-lags // step)
-        padded = torch.nn.functional.pad(
-            series, (0, (blocks - 1) * step + length - size)
-        )
-        data = torch.fft.rfft(padded.unfold(-1, length, step), length)
+        ``spectra``: ``filter_spectra``, where kept."""
         if spectra is None:
             spectra = self.filter_spectra()
-        # (C blocks, 1, F) x (2K, F): 2.5x faster than broadcasting over
-        # both the channels and the blocks
-        product = data.reshape(channels * blocks, 1, -1) * spectra
-        filtered = torch.fft.irfft(product, length)
-        filtered = filtered.view(channels, blocks, count, 2, length)
+        filtered = blocked_correlation(series, spectra, self.template_size)
+        channels, blocks, _, step = filtered.shape
+        filtered = filtered.view(channels, blocks, self.templates, 2, step)
         # the template's two phases
-        snr2 = filtered[..., 0, :step].square()
-        snr2 += filtered[..., 1, :step].square()
-        snr2 = snr2.permute(0, 2, 1, 3).reshape(channels, count, -1)
-        return snr2[..., :lags]
+        snr2 = filtered[..., 0, :].square()
+        snr2 += filtered[..., 1, :].square()
+        lags = series.shape[-1] - self.template_size + 1
+        return unblocked(snr2)[..., :lags]
 
     def windows(
         self,
@@ -435,23 +419,200 @@ class TemplateBank(torch.nn.Module):
         kernels = whitened.unfold(-1, kernel_size, stride).transpose(0, 1)
         return kernels, snr2
 
+    # the timeslides' form of the network (``lag_terms`` once per ifo
+    # window, ``coincident_score`` per pairing of windows): every window's
+    # tests at every lag, by FFT, instead of at the peak ``peaks`` picks
+
+    def lag_spectra(self) -> dict[str, torch.Tensor]:
+        """The conjugate spectra that ``lag_terms`` correlates with: the
+        templates', and the consistency tests' filters (each template's
+        chi-squared bands and sine-Gaussian tiles, both phases)."""
+        spectra = {"snr": self.filter_spectra()}
+        if self.chisq_bins:
+            bands = self.bins.transpose(1, 2).flatten(0, 1)
+            spectra["chisq"] = correlation_spectra(bands)
+        # a template's own tiles, not the zero columns beyond them (a
+        # bank whose templates have none has no test to take)
+        if self.sine_gaussian_q and self.tile_columns.any():
+            tiles = self.tiles.transpose(1, 2)[self.tile_columns]
+            spectra["sine_gaussian"] = correlation_spectra(tiles)
+        return spectra
+
+    @property
+    def tile_columns(self) -> torch.Tensor:
+        """Which of each template's tile columns (K, 2 tiles) are its
+        own: the others are zero."""
+        return self.tiles.abs().sum(1) > 0
+
+    def series_chisq(
+        self, series: torch.Tensor, spectra: torch.Tensor
+    ) -> torch.Tensor:
+        """Allen's chi-squared (C, K, N - T + 1) of every template at
+        every lag of a whitened series (C, N), by FFT: ``chisq`` at every
+        lag.  ``spectra``: ``lag_spectra()["chisq"]``."""
+        bins, size = self.chisq_bins, self.template_size
+        lags = series.shape[-1] - size + 1
+        weights = self.bin_weights[:, :, None, None]
+        chisq = []
+        # a few templates at a time: all bands of all templates at once
+        # hold 16x the series' SNRs
+        group = CHISQ_GROUP * 2 * bins
+        for first in range(0, spectra.shape[0], group):
+            parts = blocked_correlation(
+                series, spectra[first : first + group], size
+            )
+            channels, blocks, _, step = parts.shape
+            parts = parts.reshape(channels, blocks, -1, bins, 2, step)
+            total = parts.sum(3, keepdim=True)
+            k = first // (2 * bins)
+            w = weights[k : k + parts.shape[2]]
+            residual = parts - w * total
+            chisq.append(((residual**2).sum(4) / w[..., 0, :]).sum(3))
+        return unblocked(torch.cat(chisq, 2))[..., :lags]
+
+    def series_sine_gaussian(
+        self, series: torch.Tensor, spectra: torch.Tensor
+    ) -> torch.Tensor:
+        """The reduced sine-Gaussian chi-squared (C, K, N - T + 1) of
+        every template at every lag of a whitened series (C, N), by FFT:
+        ``sine_gaussian_chisq`` at every lag whose tiles lie inside the
+        series, the series' ends padded with zeros for the others.
+        ``spectra``: ``lag_spectra()["sine_gaussian"]``."""
+        size = self.tile_size
+        lags = series.shape[-1] - self.template_size + 1
+        # the tiles of the template at lag l start at l + offset
+        offset = self.tile_offset
+        front = max(-offset, 0)
+        back = max(0, lags + offset + size - series.shape[-1])
+        padded = torch.nn.functional.pad(series, (front, back))
+        tiles = blocked_correlation(padded, spectra, size)
+        channels, blocks, _, step = tiles.shape
+        # each template's sum over its own tiles
+        owner = self.tile_columns.nonzero()[:, 0]
+        chisq = tiles.new_zeros(channels, blocks, self.templates, step)
+        chisq.index_add_(2, owner, tiles.square())
+        chisq /= self.tile_dof[:, None]
+        first = offset + front
+        return unblocked(chisq)[..., first : first + lags]
+
+    @property
+    def tile_offset(self) -> int:
+        """Where the sine-Gaussian tiles of the template at lag l start:
+        l + tile_offset (centred on its merger)."""
+        return self.template_size - self.post_merger - self.tile_size // 2
+
+    @torch.no_grad()
+    def lag_terms(
+        self,
+        whitened: torch.Tensor,
+        kernel_size: int,
+        stride: int,
+        spectra: dict[str, torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network's per-ifo part of every window of a whitened
+        series (C, N), one every ``stride`` samples, as in evaluation:
+        for each window, ifo, template and lag (B, C, K, lags), what the
+        coincidence compares and the ranked SNR it would pick there.
+
+        For the first ifo, its squared SNR at the lag and its SNR
+        reweighted by the tests (and mapped by ``glitch_tails``); for
+        each other ifo, its largest squared SNR within ``coincidence``
+        of the lag, in the window, as ``peaks`` pools it, and its ranked
+        SNR where that is.  Each ifo's terms depend on its own window
+        only, so a timeslide pairs them (``coincident_score``) without
+        filtering again.  ``spectra``: ``lag_spectra()``.
+        """
+        size = self.template_size
+        lags = kernel_size - size + 1
+        snr2 = self.series_snrs(whitened, spectra["snr"])
+
+        def windowed(series: torch.Tensor) -> torch.Tensor:
+            # (C, K, N') -> (B, C, K, lags)
+            windows = series.unfold(-1, lags, stride).permute(2, 0, 1, 3)
+            return windows.contiguous()
+
+        snr2 = windowed(snr2)
+        chisq = sine_gaussian = None
+        if self.chisq_bins:
+            chisq = windowed(self.series_chisq(whitened, spectra["chisq"]))
+        if "sine_gaussian" in spectra:
+            sine_gaussian = windowed(
+                self.series_sine_gaussian(whitened, spectra["sine_gaussian"])
+            )
+            # a window is padded with zeros where the tiles of its first
+            # or last lags reach past it: those lags are taken on it
+            kernels = whitened.unfold(-1, kernel_size, stride).transpose(0, 1)
+            inside = range(
+                max(0, -self.tile_offset),
+                min(lags, kernel_size - self.tile_size - self.tile_offset + 1),
+            )
+            shape = kernels.shape[:2] + (self.templates,)
+            for lag in set(range(lags)) - set(inside):
+                at = torch.full(shape, lag, device=kernels.device)
+                sine_gaussian[..., lag] = self.sine_gaussian_chisq(kernels, at)
+        rho = self.reweighted((snr2 + 1e-6).sqrt(), chisq, sine_gaussian)
+        if self.glitch_tails:
+            rho = self.gaussian_equivalent(rho)
+        if self.num_ifos == 1:
+            return snr2, rho
+        batch, channels, count, _ = snr2.shape
+        pooled, where = torch.nn.functional.max_pool1d(
+            snr2[:, 1:].reshape(batch, -1, lags),
+            self.pool,
+            stride=1,
+            padding=self.pool // 2,
+            return_indices=True,
+        )
+        pooled = pooled.reshape(batch, channels - 1, count, lags)
+        where = where.reshape(batch, channels - 1, count, lags)
+        others = torch.gather(rho[:, 1:], -1, where)
+        return (
+            torch.cat([snr2[:, :1], pooled], 1),
+            torch.cat([rho[:, :1], others], 1),
+        )
+
+    def coincident_score(
+        self, peak: torch.Tensor, rho: torch.Tensor
+    ) -> torch.Tensor:
+        """The logits (B, 1) of windows from ``lag_terms`` at their
+        coincident peak, the lag of the largest sum of the coincident
+        terms: each ifo's squared SNR there ``peak`` and ranked SNR
+        ``rho`` (B, C, K).  The same as ``forward`` on those windows, in
+        evaluation: the SNR-ratio veto, then the ranking."""
+        snr = (peak + 1e-6).sqrt()
+        return self.score(self.snr_ratio_vetoed(rho, snr))
+
     def tested_snrs(
         self, X: torch.Tensor, snr: torch.Tensor, lags: torch.Tensor
     ) -> torch.Tensor:
         """The SNRs (B, C, K) of each template in each ifo at ``lags``,
         reweighted by the consistency tests the bank has."""
-        rho = snr
+        chisq = sine_gaussian = None
         if self.chisq_bins:
-            rho = reweighted_snr(
-                rho, self.chisq(X, lags) / (2 * self.chisq_bins - 2)
-            )
+            chisq = self.chisq(X, lags)
         # vetoes of the search, not features to train on: trained behind
         # the sine-Gaussian test, the ranking saw too few glitches to
         # learn that one loud ifo is not a signal, and did worse on
         # glitchy data
         if self.sine_gaussian_q and not self.training:
-            excess = self.sine_gaussian_chisq(X, lags)
-            excess = excess / self.sine_gaussian_threshold
+            sine_gaussian = self.sine_gaussian_chisq(X, lags)
+        return self.reweighted(snr, chisq, sine_gaussian)
+
+    def reweighted(
+        self,
+        snr: torch.Tensor,
+        chisq: torch.Tensor | None,
+        sine_gaussian: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """SNRs reweighted by the values of the tests where they were
+        taken: Allen's chi-squared (``chisq``) and the reduced
+        sine-Gaussian chi-squared (``sine_gaussian_chisq``); None where
+        a test does not apply."""
+        rho = snr
+        if chisq is not None:
+            rho = reweighted_snr(rho, chisq / (2 * self.chisq_bins - 2))
+        if sine_gaussian is not None:
+            excess = sine_gaussian / self.sine_gaussian_threshold
             rho = rho * torch.clamp(excess, min=1.0).rsqrt()
         return rho
 
@@ -467,6 +628,14 @@ class TemplateBank(torch.nn.Module):
         rho = self.tested_snrs(X, snr, lags)
         if self.glitch_tails and not self.training:
             rho = self.gaussian_equivalent(rho)
+        return self.snr_ratio_vetoed(rho, snr)
+
+    def snr_ratio_vetoed(
+        self, rho: torch.Tensor, snr: torch.Tensor
+    ) -> torch.Tensor:
+        """Reweighted SNRs (B, C, K) divided by how far each ifo's SNR
+        exceeds ``max_snr_ratio`` times the other ifos' largest, in
+        evaluation, where the bank has that veto."""
         if self.max_snr_ratio and not self.training:
             excess = snr / (self.max_snr_ratio * loudest_other(snr))
             rho = rho / torch.clamp(excess, min=1.0)
@@ -482,8 +651,8 @@ class TemplateBank(torch.nn.Module):
         return self.tested_snrs(X, (peak + 1e-6).sqrt(), lags)
 
     def gaussian_equivalent(self, rho: torch.Tensor) -> torch.Tensor:
-        """Each ifo's reweighted SNR (B, C, K) in each template mapped
-        to the value at which Gaussian noise alone is as common.
+        """Each ifo's reweighted SNR (B, C, K[, lags]) in each template
+        mapped to the value at which Gaussian noise alone is as common.
 
         The fitted noise rate above rho is a Gaussian tail,
         R exp(-alpha (rho - TAIL_START)), shared by all templates, plus
@@ -496,11 +665,11 @@ class TemplateBank(torch.nn.Module):
         its noise make it (Nitz et al. 2017, ApJ 849, 118).
         """
         alpha, beta, start = (self.tail_model[i] for i in range(3))
-        exponent = (
-            self.log_glitch_excess
-            + alpha * (rho - TAIL_START)
-            - beta * (rho - start)
+        # (C, K), and a lag axis where rho has one (``lag_terms``)
+        excess = self.log_glitch_excess.reshape(
+            self.log_glitch_excess.shape + (1,) * (rho.dim() - 3)
         )
+        exponent = excess + alpha * (rho - TAIL_START) - beta * (rho - start)
         return rho - torch.nn.functional.softplus(exponent) / alpha
 
     @torch.no_grad()
@@ -566,7 +735,11 @@ class TemplateBank(torch.nn.Module):
     def forward(
         self, X: torch.Tensor, snr2: torch.Tensor | None = None
     ) -> torch.Tensor:
-        rho = self.ranked_snrs(X, snr2)
+        return self.score(self.ranked_snrs(X, snr2))
+
+    def score(self, rho: torch.Tensor) -> torch.Tensor:
+        """The windows' logits (B, 1) from their ranked SNRs (B, C, K):
+        the ranking of each template, the largest of them."""
         scores = self.rank(rho.transpose(1, 2))[..., 0] + self.bias
         return scores.amax(-1, keepdim=True)
 
@@ -703,6 +876,54 @@ def tile_frequencies(lowest: float, highest: float, q: float) -> list[float]:
     return frequencies
 
 
+def block_length(size: int) -> int:
+    """The FFT length that filters of ``size`` samples correlate a series
+    in blocks of (``blocked_correlation``): the power of 2 at or above 4
+    filters."""
+    return 1 << (4 * size - 1).bit_length()
+
+
+def correlation_spectra(filters: torch.Tensor) -> torch.Tensor:
+    """The conjugate spectra (F, length // 2 + 1) of filters (F, size)
+    on the grid of ``block_length(size)``."""
+    length = block_length(filters.shape[-1])
+    return torch.fft.rfft(filters, length).conj()
+
+
+def blocked_correlation(
+    series: torch.Tensor, spectra: torch.Tensor, size: int
+) -> torch.Tensor:
+    """Every filter of ``size`` samples correlated with a series (C, N)
+    at every lag, by overlap-save FFTs: (C, blocks, F, step), lag
+    b * step + j at [:, b, :, j] (``unblocked`` orders them), lags from
+    N - size + 1 on padding.  ``spectra``: ``correlation_spectra``.
+
+    Block b holds the ``length`` samples from b * step, step = length -
+    size + 1; correlated circularly with a filter, it gives lags b * step
+    to (b + 1) * step exactly (no lag there wraps around the block).
+    """
+    channels, samples = series.shape
+    length = 2 * (spectra.shape[-1] - 1)
+    lags = samples - size + 1
+    step = length - size + 1
+    blocks = -(-lags // step)
+    padded = torch.nn.functional.pad(
+        series, (0, (blocks - 1) * step + length - samples)
+    )
+    data = torch.fft.rfft(padded.unfold(-1, length, step), length)
+    # (C blocks, 1, F) x (filters, F): 2.5x faster than broadcasting over
+    # both the channels and the blocks
+    product = data.reshape(channels * blocks, 1, -1) * spectra
+    filtered = torch.fft.irfft(product, length)
+    return filtered.view(channels, blocks, -1, length)[..., :step]
+
+
+def unblocked(blocked: torch.Tensor) -> torch.Tensor:
+    """(C, ..., blocks * step) from (C, blocks, ..., step): the lags of
+    ``blocked_correlation`` in order."""
+    return blocked.movedim(1, -2).flatten(-2)
+
+
 def per_template(
     X: torch.Tensor, starts: torch.Tensor, filters: torch.Tensor, size: int
 ) -> torch.Tensor:
@@ -804,6 +1025,9 @@ def fit_background_tails(
 def loudest_other(rho: torch.Tensor) -> torch.Tensor:
     """For each ifo (dimension 1 of ``rho``), the largest value of the
     other ifos."""
+    if rho.shape[1] == 2:
+        # the other one: 4x faster than the top two
+        return rho.flip(1)
     top = torch.topk(rho, 2, dim=1).values
     first, second = top[:, :1], top[:, 1:2]
     return torch.where(rho >= first, second, first)

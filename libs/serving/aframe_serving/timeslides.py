@@ -1,0 +1,220 @@
+"""Time-slid background of a template bank at the cost of its ranking.
+
+A timeslide changes which window of each ifo meets which, and nothing
+inside a window: each ifo is whitened from its own past and filtered
+alone, and only the coincidence and the ranking combine the ifos.  So a
+chunk's strain is whitened and filtered once, per ifo, and every window
+keeps what the coincidence needs at each of its lags
+(``TemplateBank.lag_terms``: the squared SNR, pooled over the light
+travel time for the ifos after the first, and the SNR reweighted by the
+consistency tests there).  A timeslide then pairs each window of the
+first ifo with the other ifos' windows at its offsets, finds the lag of
+the largest network SNR, and ranks the SNRs there: a sum, an argmax and
+the ranking network, a small fraction of the filtering.
+
+The shifts are circular over the chunk's windows, so every timeslide
+analyses the whole chunk.  An ifo's window is whitened with the PSD of
+the update it falls in, on the ifo's own update grid; for offsets that
+are whole updates, the outputs are the streaming path's on the shifted
+strain (tests/serving/test_timeslides.py), and for other offsets they
+are the network's on the windows paired.
+"""
+
+import logging
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from aframe_serving.bank import BankEngine
+from aframe_serving.errors import StreamError
+from aframe_serving.stream import Geometry
+
+logger = logging.getLogger("aframe_serving")
+
+# windows paired per step of a timeslide: a few MB of terms, in cache
+SLIDE_BLOCK = 128
+# a progress line every this many updates filtered
+PROGRESS_EVERY = 64
+
+
+@dataclass
+class LagTerms:
+    """Every window's ``TemplateBank.lag_terms`` of one chunk, per ifo.
+
+    Attributes:
+        coincident: (C, W, K, lags) what the coincidence compares.
+        ranked: (C, W, K, lags) the ranked SNR it picks there.
+    """
+
+    coincident: np.ndarray
+    ranked: np.ndarray
+
+    @property
+    def windows(self) -> int:
+        return self.coincident.shape[1]
+
+    @property
+    def nbytes(self) -> int:
+        return self.coincident.nbytes + self.ranked.nbytes
+
+
+class SlidBank:
+    """A template bank's repository, analysed over many timeslides.
+
+    Args:
+        engine: the bank backend of the repository.
+    """
+
+    def __init__(self, engine: BankEngine) -> None:
+        self.engine = engine
+        self.geometry = Geometry.from_manifest(engine.manifest)
+        with torch.no_grad():
+            self.spectra = engine.bank.lag_spectra()
+
+    def terms(self, strain: np.ndarray) -> LagTerms:
+        """The lag terms of every output window of (C, N) strain,
+        streamed as the streaming path streams it (the same updates,
+        warm-up and valid outputs)."""
+        geometry, engine, bank = self.geometry, self.engine, self.engine.bank
+        updates = geometry.updates(strain)
+        count = geometry.valid_outputs(strain.shape[-1])
+        channels = strain.shape[0]
+        lags = engine.kernel_size - bank.template_size + 1
+        shape = (channels, count, bank.templates, lags)
+        coincident = np.empty(shape, np.float32)
+        ranked = np.empty(shape, np.float32)
+        size = geometry.buffer_size - geometry.update_size
+        state = np.zeros((channels, size), np.float32)
+        filled = 0
+        needed = geometry.warmup + math.ceil(count / geometry.batch_size)
+        for index, update in enumerate(updates[:needed]):
+            buffer = np.concatenate([state, update], -1)
+            state = buffer[:, geometry.update_size :]
+            if index < geometry.warmup:
+                continue
+            with torch.no_grad():
+                whitened = engine.whitener.whitened(torch.from_numpy(buffer))
+                terms = bank.lag_terms(
+                    whitened,
+                    engine.kernel_size,
+                    engine.whitener.stride,
+                    self.spectra,
+                )
+            take = min(geometry.batch_size, count - filled)
+            for array, values in zip((coincident, ranked), terms, strict=True):
+                array[:, filled : filled + take] = (
+                    values[:take].transpose(0, 1).numpy()
+                )
+            filled += take
+            if (index + 1) % PROGRESS_EVERY == 0:
+                logger.info(
+                    "filtered %d of %d updates of each ifo",
+                    index + 1,
+                    needed,
+                )
+        return LagTerms(coincident, ranked)
+
+    def offsets(self, shifts: Iterable[float], windows: int) -> list[int]:
+        """Each ifo's window offset for ``shifts`` (s): ifo c's window
+        i + offset[c] (mod ``windows``) meets window i of the others.
+
+        Raises:
+            StreamError: a shift that is not a whole number of output
+                steps, or ifos whose data would overlap (zero lag, or
+                within a window and a whitening filter of it, around
+                the circle).
+        """
+        geometry = self.geometry
+        rate = geometry.sample_rate
+        shifts = list(shifts)
+        if len(shifts) < 2:
+            raise StreamError(
+                f"shifts {shifts} s: a timeslide pairs two or more ifos"
+            )
+        offsets = []
+        for shift in shifts:
+            samples = shift * rate
+            if (
+                abs(
+                    samples / geometry.stride
+                    - round(samples / geometry.stride)
+                )
+                > 1e-6
+            ):
+                raise StreamError(
+                    f"shift {shift} s is not a whole number of output steps "
+                    f"({geometry.stride / rate} s): timeslides at ranking "
+                    "cost pair whole windows"
+                )
+            offsets.append(round(samples / geometry.stride) % windows)
+        span = (geometry.kernel_length + geometry.fduration) * rate
+        apart = math.ceil(span / geometry.stride)
+        for i, first in enumerate(offsets):
+            for second in offsets[i + 1 :]:
+                gap = (first - second) % windows
+                if min(gap, windows - gap) < apart:
+                    raise StreamError(
+                        f"shifts {shifts} s pair data less than "
+                        f"{apart * geometry.stride / rate} s apart (a window "
+                        "and its whitening filter) in a chunk of "
+                        f"{windows} windows: not a timeslide"
+                    )
+        return offsets
+
+    def outputs(self, terms: LagTerms, offsets: list[int]) -> np.ndarray:
+        """The (W,) outputs of one timeslide: window i of each ifo c
+        paired at i + offsets[c], around the chunk."""
+        bank, count = self.engine.bank, terms.windows
+        result = np.empty(count, np.float32)
+        shape = (SLIDE_BLOCK,) + terms.coincident.shape[2:]
+        total = np.empty(shape, np.float32)
+        for start in range(0, count, SLIDE_BLOCK):
+            size = min(SLIDE_BLOCK, count - start)
+
+            def picked(arrays: np.ndarray, at=start, rows=size):
+                return [
+                    wrapped(ifo, at + offset, rows)
+                    for ifo, offset in zip(arrays, offsets, strict=True)
+                ]
+
+            coincident = picked(terms.coincident)
+            # the lag of the largest network SNR, the first where tied,
+            # as ``peaks`` picks it: reading every lag of every ifo's
+            # terms, the most of a timeslide's time
+            network = total[:size]
+            np.add(coincident[0], coincident[1], out=network)
+            for more in coincident[2:]:
+                network += more
+            lag = network.argmax(-1)[..., None]
+            peak, rho = (
+                np.stack(
+                    [np.take_along_axis(x, lag, -1)[..., 0] for x in ifos], 1
+                )
+                for ifos in (coincident, picked(terms.ranked))
+            )
+            with torch.no_grad():
+                scores = bank.coincident_score(
+                    torch.from_numpy(peak), torch.from_numpy(rho)
+                )
+            result[start : start + size] = scores[:, 0].numpy()
+        return result
+
+    def slides(
+        self, terms: LagTerms, shifts: Iterable[list[float]]
+    ) -> Iterator[np.ndarray]:
+        """The outputs of each timeslide (each ifo's shifts, s)."""
+        for shift in shifts:
+            yield self.outputs(terms, self.offsets(shift, terms.windows))
+
+
+def wrapped(array: np.ndarray, start: int, size: int) -> np.ndarray:
+    """``size`` rows of ``array`` from ``start``, around its end: a view
+    where they do not wrap."""
+    count = array.shape[0]
+    start %= count
+    if start + size <= count:
+        return array[start : start + size]
+    return np.take(array, np.arange(start, start + size) % count, axis=0)
