@@ -95,9 +95,9 @@ def own_windows(engine, geometry, both: np.ndarray) -> torch.Tensor:
 
 
 def test_any_timeslide_is_the_network_on_the_paired_windows(tmp_path):
-    """A shift of 13 output steps, which wraps around the chunk: every
-    output equals the bank's forward on H1's window i beside L1's window
-    i + 13 (mod the windows), to 1e-5."""
+    """A shift of 13 output steps, not a whole update: every output
+    equals the bank's forward on H1's window i beside L1's window i + 13,
+    each whitened on its own ifo's update grid, to 1e-5."""
     repository = bank_repository(tmp_path, **TESTS["with-its-tests"])
     geometry = repository.geometry
     noise = chunk(geometry, 90)
@@ -108,24 +108,28 @@ def test_any_timeslide_is_the_network_on_the_paired_windows(tmp_path):
     step = geometry.stride / RATE
     (ours,) = slid.slides(terms, [[0.0, 13 * step]])
     windows = own_windows(engine, geometry, both)
-    partner = (torch.arange(windows.shape[0]) + 13) % windows.shape[0]
-    paired = torch.stack([windows[:, 0], windows[partner, 1]], 1)
+    paired = torch.stack([windows[:-13, 0], windows[13:, 1]], 1)
     with torch.no_grad():
         theirs = engine.bank(paired)[:, 0].numpy()
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
 
 
 def test_shifts_that_are_no_timeslide_are_refused(tmp_path):
-    """A shift of part of an output step, and one that brings the ifos
-    within a window of each other around the circle, are refused with
-    what is wrong."""
+    """Part of an output step, a negative shift, ifos within a window of
+    each other, a shift beyond the chunk and a single ifo are refused,
+    each with what is wrong."""
     repository = bank_repository(tmp_path)
     slid = SlidBank(local_engine(repository))
     step = repository.geometry.stride / RATE
-    with pytest.raises(StreamError, match="whole number of output steps"):
-        slid.offsets([0.0, 1.1 * step], 400)
-    with pytest.raises(StreamError, match="not a timeslide"):
-        slid.offsets([0.0, 399 * step], 400)
+    for shifts, match in [
+        ([0.0, 1.1 * step], "whole number"),
+        ([0.0, -10 * step], "whole number"),
+        ([0.0, 2 * step], "not a timeslide"),
+        ([0.0, 400 * step], "longer than the chunk"),
+        ([0.0], "two or more ifos"),
+    ]:
+        with pytest.raises(StreamError, match=match):
+            slid.offsets(shifts, 400)
     assert slid.offsets([0.0, 200 * step], 400) == [0, 200]
 
 

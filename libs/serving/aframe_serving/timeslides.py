@@ -12,12 +12,12 @@ first ifo with the other ifos' windows at its offsets, finds the lag of
 the largest network SNR, and ranks the SNRs there: a sum, an argmax and
 the ranking network, a small fraction of the filtering.
 
-The shifts are circular over the chunk's windows, so every timeslide
-analyses the whole chunk.  An ifo's window is whitened with the PSD of
-the update it falls in, on the ifo's own update grid; for offsets that
-are whole updates, the outputs are the streaming path's on the shifted
-strain (tests/serving/test_timeslides.py), and for other offsets they
-are the network's on the windows paired.
+An ifo's window is whitened with the PSD of the update it falls in, on
+the ifo's own update grid.  For shifts of whole updates the outputs are
+the streaming path's on the shifted strain (tests/serving/test_timeslides.py);
+for others, each output is the network's on the windows paired, whose
+PSDs come from up to an update earlier or later than the shifted
+stream's would.
 """
 
 import logging
@@ -118,14 +118,15 @@ class SlidBank:
         return LagTerms(coincident, ranked)
 
     def offsets(self, shifts: Iterable[float], windows: int) -> list[int]:
-        """Each ifo's window offset for ``shifts`` (s): ifo c's window
-        i + offset[c] (mod ``windows``) meets window i of the others.
+        """Each ifo's window offset for ``shifts`` (s), as ``shifted``
+        advances each ifo: output i pairs ifo c's window i + offset[c].
 
         Raises:
-            StreamError: a shift that is not a whole number of output
-                steps, or ifos whose data would overlap (zero lag, or
-                within a window and a whitening filter of it, around
-                the circle).
+            StreamError: fewer than two ifos, a negative shift or one
+                that is not a whole number of output steps, ifos whose
+                data would overlap (within a window and a whitening
+                filter of zero lag), or shifts that leave none of the
+                chunk's ``windows``.
         """
         geometry = self.geometry
         rate = geometry.sample_rate
@@ -136,55 +137,52 @@ class SlidBank:
             )
         offsets = []
         for shift in shifts:
-            samples = shift * rate
-            if (
-                abs(
-                    samples / geometry.stride
-                    - round(samples / geometry.stride)
-                )
-                > 1e-6
-            ):
+            steps = shift * rate / geometry.stride
+            if shift < 0 or abs(steps - round(steps)) > 1e-6:
                 raise StreamError(
-                    f"shift {shift} s is not a whole number of output steps "
-                    f"({geometry.stride / rate} s): timeslides at ranking "
-                    "cost pair whole windows"
+                    f"shift {shift} s is not a whole number (>= 0) of "
+                    f"output steps ({geometry.stride / rate} s): timeslides "
+                    "at ranking cost pair whole windows"
                 )
-            offsets.append(round(samples / geometry.stride) % windows)
+            offsets.append(round(steps))
         span = (geometry.kernel_length + geometry.fduration) * rate
         apart = math.ceil(span / geometry.stride)
         for i, first in enumerate(offsets):
             for second in offsets[i + 1 :]:
-                gap = (first - second) % windows
-                if min(gap, windows - gap) < apart:
+                if abs(first - second) < apart:
                     raise StreamError(
                         f"shifts {shifts} s pair data less than "
                         f"{apart * geometry.stride / rate} s apart (a window "
-                        "and its whitening filter) in a chunk of "
-                        f"{windows} windows: not a timeslide"
+                        "and its whitening filter): not a timeslide"
                     )
+        if max(offsets) >= windows:
+            raise StreamError(
+                f"shifts {shifts} s are longer than the chunk's "
+                f"{windows * geometry.stride / rate:.0f} s of outputs"
+            )
         return offsets
 
     def outputs(self, terms: LagTerms, offsets: list[int]) -> np.ndarray:
-        """The (W,) outputs of one timeslide: window i of each ifo c
-        paired at i + offsets[c], around the chunk."""
-        bank, count = self.engine.bank, terms.windows
+        """The outputs of one timeslide: window i of each ifo c paired at
+        i + offsets[c], while every ifo has one (W - max offset)."""
+        bank = self.engine.bank
+        count = terms.windows - max(offsets)
         result = np.empty(count, np.float32)
         shape = (SLIDE_BLOCK,) + terms.coincident.shape[2:]
         total = np.empty(shape, np.float32)
         for start in range(0, count, SLIDE_BLOCK):
-            size = min(SLIDE_BLOCK, count - start)
-
-            def picked(arrays: np.ndarray, at=start, rows=size):
-                return [
-                    wrapped(ifo, at + offset, rows)
+            stop = min(count, start + SLIDE_BLOCK)
+            coincident, ranked = (
+                [
+                    ifo[start + offset : stop + offset]
                     for ifo, offset in zip(arrays, offsets, strict=True)
                 ]
-
-            coincident = picked(terms.coincident)
+                for arrays in (terms.coincident, terms.ranked)
+            )
             # the lag of the largest network SNR, the first where tied,
             # as ``peaks`` picks it: reading every lag of every ifo's
             # terms, the most of a timeslide's time
-            network = total[:size]
+            network = total[: stop - start]
             np.add(coincident[0], coincident[1], out=network)
             for more in coincident[2:]:
                 network += more
@@ -193,13 +191,13 @@ class SlidBank:
                 np.stack(
                     [np.take_along_axis(x, lag, -1)[..., 0] for x in ifos], 1
                 )
-                for ifos in (coincident, picked(terms.ranked))
+                for ifos in (coincident, ranked)
             )
             with torch.no_grad():
                 scores = bank.coincident_score(
                     torch.from_numpy(peak), torch.from_numpy(rho)
                 )
-            result[start : start + size] = scores[:, 0].numpy()
+            result[start:stop] = scores[:, 0].numpy()
         return result
 
     def slides(
@@ -208,13 +206,3 @@ class SlidBank:
         """The outputs of each timeslide (each ifo's shifts, s)."""
         for shift in shifts:
             yield self.outputs(terms, self.offsets(shift, terms.windows))
-
-
-def wrapped(array: np.ndarray, start: int, size: int) -> np.ndarray:
-    """``size`` rows of ``array`` from ``start``, around its end: a view
-    where they do not wrap."""
-    count = array.shape[0]
-    start %= count
-    if start + size <= count:
-        return array[start : start + size]
-    return np.take(array, np.arange(start, start + size) % count, axis=0)

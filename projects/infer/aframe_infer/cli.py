@@ -2,6 +2,7 @@
 
 aframe-infer calibrate --config overrides.yaml # the model's time window
 aframe-infer analyse --config overrides.yaml   # one (chunk, timeslide)
+aframe-infer background --config overrides.yaml  # a chunk's timeslides
 aframe-infer aggregate --config overrides.yaml # all branches' events
 aframe-infer mlgwsc --input-file X.hdf --output-file Y.hdf --repository R
 aframe-infer mlgwsc-data / mlgwsc-score / mlgwsc-benchmark  # MLGWSC-1
@@ -19,7 +20,7 @@ from aframe_infer.benchmark import (
     mlgwsc_score,
 )
 from aframe_infer.challenge import ChallengeError
-from aframe_infer.search import aggregate, analyse
+from aframe_infer.search import aggregate, analyse, background
 from aframe_infer.timing import calibrate
 from aframe_serving.errors import RepositoryError, ServerError, StreamError
 
@@ -30,6 +31,7 @@ def main(args: list[str] | None = None) -> int:
         {
             "calibrate": calibrate,
             "analyse": analyse,
+            "background": background,
             "aggregate": aggregate,
             "mlgwsc": mlgwsc,
             "mlgwsc-data": mlgwsc_data,

@@ -1,29 +1,41 @@
-"""The time-slid search: one branch's events, and every branch's merged.
+"""The time-slid search: its background, its injections, and every
+branch's events merged.
 
-A branch is one timeslide of one test chunk.  It streams two sequences
-through the model repository, the shifted background and the same strain
-with the branch's injections added, and turns each output series into
-events (``postprocess``): the background's are the search's background,
-the foreground's find the injections within the time window.
-"""
+The background of a test chunk is analysed over all its timeslides at
+once (``background``): a template bank on the local backend filters
+each ifo once and pays only its ranking per timeslide
+(``aframe_serving.timeslides``), any other model streams each timeslide.
+A timeslide with injections streams the shifted chunk with them added
+(``analyse``), and its events find the injections within the time
+window.  ``analyse`` can also stream the timeslide's background, as one
+branch of its own."""
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from aframe_contracts.detectors import check_shifts
 from aframe_contracts.events import BackgroundEvents, ForegroundEvents
 from aframe_contracts.files import check_outputs
 from aframe_contracts.strain import BackgroundStrain
 from aframe_contracts.waveforms import WaveformSet, coalescence_sample
 from aframe_serving.backends import Serving, streamer
-from aframe_serving.errors import RepositoryError
+from aframe_serving.bank import BankEngine, local_engine
+from aframe_serving.errors import RepositoryError, StreamError
 from aframe_serving.postprocess import check_windows, match, stream_events
 from aframe_serving.repository import ModelRepository
 from aframe_serving.stream import inject, shifted
+from aframe_serving.timeslides import SlidBank
 
 logger = logging.getLogger("aframe_infer")
 
+# a chunk's background is analysed at ranking cost from this many
+# timeslides on: filtering each ifo once with every test at every lag
+# costs about as much as streaming 20 timeslides through the bank
+# backend (benchmarks/background.py)
+SLID_TIMESLIDES = 20
 # the windows events were made with, recorded in every event file
 WINDOW_ATTRS = ("integration_window_length", "cluster_window_length")
 # the attributes of the injections that the merged foreground keeps
@@ -50,8 +62,10 @@ def analyse(
     sequence_id: int = 1,
     time_window: float | None = None,
     force: bool = False,
+    background: bool = True,
 ) -> None:
-    """Analyse one timeslide of one test chunk: background and injections.
+    """Analyse one timeslide of one test chunk: injections, and its
+    background.
 
     Args:
         repository: the exported model repository.
@@ -74,15 +88,17 @@ def analyse(
             calibrated window (timing.json), which holds for the windows
             it was calibrated with (a warning says when these differ).
         force: replace existing event files in output_dir.
+        background: also stream the timeslide's background and write its
+            events (background.hdf5); False: the injections only, the
+            pipeline's branches, whose background comes from
+            ``background`` over the chunk's timeslides.
     """
     check_windows(
         integration_window_length, cluster_window_length, time_window
     )
+    names = ["background.hdf5"] if background else []
     check_outputs(
-        [
-            Path(output_dir) / "background.hdf5",
-            Path(output_dir) / "foreground.hdf5",
-        ],
+        [Path(output_dir) / name for name in [*names, "foreground.hdf5"]],
         [background_file, injections_file],
         force,
     )
@@ -95,15 +111,20 @@ def analyse(
     if time_window is None:
         time_window = model.time_window(integration, cluster)
     streams = branch_streams(chunk, injections, shifts, model.ifos)
-    with streamer(model, serving, output_dir, sequence_id) as run:
-        outputs = run(streams)
-
     geometry = model.geometry
+    Tb = analysed_time(geometry, streams[0].shape[-1])
+    if not background:
+        streams = streams[1:]
+    outputs = []
+    if streams:
+        with streamer(model, serving, output_dir, sequence_id) as run:
+            outputs = run(streams)
     events = [
         stream_events(output, chunk.t0, geometry, integration, cluster)
         for output in outputs
     ]
-    Tb = outputs[0].size * geometry.stride / chunk.sample_rate
+    if not background:
+        events = [None, *events]
     attrs = {
         "shifts": shifts,
         "t0": chunk.t0,
@@ -112,6 +133,125 @@ def analyse(
         "cluster_window_length": cluster,
     }
     write_branch(output_dir, events, Tb, injections, model.ifos, attrs)
+
+
+def background(
+    repository: Path,
+    background_file: Path,
+    shifts: list[list[float]],
+    output: Path,
+    integration_window_length: float | None = None,
+    cluster_window_length: float | None = None,
+    serving: Serving = Serving(),
+    sequence_id: int = 1,
+    force: bool = False,
+) -> None:
+    """Analyse the time-slid background of one test chunk: every
+    timeslide in ``shifts``, into one file of events.
+
+    A template bank on the local backend (``serving.local_engine`` auto
+    or bank) is filtered once per ifo and each timeslide pays only the
+    coincidence and the ranking (``aframe_serving.timeslides``), once the
+    chunk has SLID_TIMESLIDES of them; otherwise each timeslide streams
+    through the backend, one after another, as ``analyse`` streams it.
+
+    Args:
+        repository: the exported model repository.
+        background_file: the chunk's strain.
+        shifts: each timeslide's shifts (s), one per ifo.
+        output: the events, with their timeslide's shifts and Tb summed.
+        integration_window_length: moving average of the outputs (s);
+            None: the window the model was calibrated with.
+        cluster_window_length: one event per this many seconds (s);
+            None: the model's.
+        serving: how the model is served.
+        sequence_id: the Triton sequence id of the streams, one at a time
+            (unique per branch on a shared server).
+        force: replace an existing output.
+    """
+    check_windows(integration_window_length, cluster_window_length, None)
+    if not shifts:
+        raise StreamError("no timeslides to analyse: shifts is empty")
+    check_outputs([output], [background_file], force)
+    model = ModelRepository.open(repository)
+    for index, shift in enumerate(shifts):
+        check_shifts(shift, model.ifos, f"timeslide {index}: ")
+    integration, cluster = model.windows(
+        integration_window_length, cluster_window_length
+    )
+    chunk = BackgroundStrain.read(background_file)
+    model.check_strain(background_file, chunk.sample_rate, chunk.ifos)
+    geometry = model.geometry
+    statistics, times, rows, Tb = [], [], [], 0.0
+    slides = timeslide_outputs(
+        model, chunk, shifts, serving, Path(output).parent, sequence_id
+    )
+    for shift, outputs in zip(shifts, slides, strict=True):
+        statistic, time = stream_events(
+            outputs, chunk.t0, geometry, integration, cluster
+        )
+        statistics.append(statistic)
+        times.append(time)
+        rows.append(np.tile(shift, (statistic.size, 1)))
+        Tb += outputs.size * geometry.stride / geometry.sample_rate
+    statistic = np.concatenate(statistics)
+    logger.info(
+        "background: %d timeslides, %d events in %.0f s",
+        len(shifts),
+        statistic.size,
+        Tb,
+    )
+    BackgroundEvents(
+        statistic,
+        np.concatenate(times),
+        np.concatenate(rows),
+        Tb,
+        model.ifos,
+        {
+            "t0": chunk.t0,
+            "integration_window_length": integration,
+            "cluster_window_length": cluster,
+        },
+    ).write(output)
+
+
+def timeslide_outputs(
+    model: ModelRepository,
+    chunk: BackgroundStrain,
+    shifts: list[list[float]],
+    serving: Serving,
+    log_dir: Path,
+    sequence_id: int,
+) -> Iterator[np.ndarray]:
+    """The outputs of each timeslide of a chunk's background, by the
+    cheapest path that gives the backend's outputs (``background``)."""
+    rate, ifos = chunk.sample_rate, model.ifos
+    if serving.backend == "local" and len(shifts) >= SLID_TIMESLIDES:
+        engine = local_engine(model, serving.local_engine)
+        if isinstance(engine, BankEngine):
+            logger.info(
+                "%d timeslides at ranking cost: filtering each ifo once",
+                len(shifts),
+            )
+            slid = SlidBank(engine)
+            terms = slid.terms(
+                shifted(chunk.strain, ifos, [0] * len(ifos), rate)
+            )
+            for shift in shifts:
+                yield slid.outputs(terms, slid.offsets(shift, terms.windows))
+            return
+    with streamer(model, serving, log_dir, sequence_id) as run:
+        for shift in shifts:
+            (outputs,) = run([shifted(chunk.strain, ifos, shift, rate)])
+            yield outputs
+
+
+def analysed_time(geometry, size: int) -> float:
+    """Seconds of background a stream of ``size`` samples analyses: its
+    outputs, one every stride."""
+    return (
+        geometry.valid_outputs(size) * geometry.stride / geometry.sample_rate
+    )
 
 
 def write_branch(
@@ -127,8 +267,9 @@ def write_branch(
 
     Args:
         output_dir: gets background.hdf5 and foreground.hdf5.
-        events: (statistic, time) of the background stream, then of the
-            foreground's when there were injections to stream.
+        events: (statistic, time) of the background stream (None: not
+            streamed, no background.hdf5), then of the foreground's when
+            there were injections to stream.
         Tb: the background's analysed time (s).
         injections: the branch's injections.
         ifos: the model's ifos, in its channel order.
@@ -136,16 +277,17 @@ def write_branch(
             windows, recorded in both files.
     """
     output_dir = Path(output_dir)
-    statistic, time = events[0]
-    logger.info("background: %d events in %.0f s", statistic.size, Tb)
-    BackgroundEvents(
-        statistic,
-        time,
-        np.tile(attrs["shifts"], (statistic.size, 1)),
-        Tb,
-        ifos,
-        attrs,
-    ).write(output_dir / "background.hdf5")
+    if events[0] is not None:
+        statistic, time = events[0]
+        logger.info("background: %d events in %.0f s", statistic.size, Tb)
+        BackgroundEvents(
+            statistic,
+            time,
+            np.tile(attrs["shifts"], (statistic.size, 1)),
+            Tb,
+            ifos,
+            attrs,
+        ).write(output_dir / "background.hdf5")
     injected = events[1] if len(events) > 1 else None
     found = found_injections(injections, injected, attrs["time_window"])
     ForegroundEvents(
@@ -233,7 +375,9 @@ def aggregate(
     """Merge the branches' events: Tb summed, background sorted.
 
     Args:
-        branch_dirs: the output_dir of every analysed branch.
+        branch_dirs: the output directory of every analysed branch, each
+            holding a background (background.hdf5), injections
+            (foreground.hdf5) or both.
         background: the merged background events (sorted by statistic,
             ascending).
         foreground: the merged injections, found or not, with every
@@ -249,26 +393,40 @@ def aggregate(
             f"branch directories named more than once: {repeated}; their "
             "events and background time would count twice"
         )
-    inputs = [
-        Path(d) / name
-        for d in branch_dirs
+    held = {
+        name: [
+            Path(d) / name for d in branch_dirs if (Path(d) / name).is_file()
+        ]
         for name in ("background.hdf5", "foreground.hdf5")
+    }
+    empty = [
+        str(d)
+        for d in branch_dirs
+        if not any(Path(d) / name in files for name, files in held.items())
     ]
-    check_outputs([background, foreground], inputs, force)
-    events = [
-        BackgroundEvents.read(Path(d) / "background.hdf5") for d in branch_dirs
-    ]
-    found = [
-        ForegroundEvents.read(Path(d) / "foreground.hdf5") for d in branch_dirs
-    ]
-    merged = merge_background(events)
+    if empty or not held["background.hdf5"] or not held["foreground.hdf5"]:
+        raise RepositoryError(
+            "every branch directory must hold background.hdf5 or "
+            "foreground.hdf5, and the branches both: "
+            + (f"{empty} hold neither" if empty else "one kind is missing")
+        )
+    check_outputs(
+        [background, foreground],
+        held["background.hdf5"] + held["foreground.hdf5"],
+        force,
+    )
+    merged = merge_background(
+        [BackgroundEvents.read(path) for path in held["background.hdf5"]]
+    )
     merged.write(background)
+    found = [ForegroundEvents.read(path) for path in held["foreground.hdf5"]]
     merge_foreground(found, merged.Tb).write(foreground)
     logger.info(
-        "%d branches: %.0f s of background, %d events",
+        "%d branches: %.0f s of background, %d events; %d injection files",
         len(branch_dirs),
         merged.Tb,
         merged.statistic.size,
+        len(found),
     )
 
 
