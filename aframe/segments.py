@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from aframe_contracts.detectors import timeslide_shifts
-from aframe_contracts.segments import Segment
+from aframe_contracts.segments import Segment, injection_room
 
 
 class Chunk(NamedTuple):
@@ -100,6 +100,35 @@ def timeslides(
                 f"than Tb = {Tb:.0f} s: lower Tb or add test data"
             )
     return branches
+
+
+def injection_timeslides(
+    branches: Sequence[Timeslide],
+    chunks: Sequence[Chunk],
+    num_injections: int,
+    spacing: float,
+    buffer: float,
+    psd_length: float,
+) -> list[tuple[Timeslide, int]]:
+    """The timeslides that carry the injections, each with its count:
+    the first of ``branches`` (the background's, in order) that hold
+    ``num_injections``, one per ``spacing`` s (and the jitter) of their
+    analysable time less ``buffer`` s at each end, shared in proportion
+    to their room.  As upstream's ``get_num_shifts_from_num_signals``:
+    the injections need not span the whole background, whose every
+    timeslide would otherwise be streamed again with them.
+
+    All of them when even all cannot hold the injections: each then
+    places what fits (``aframe_signal.placement``).
+    """
+    rooms = []
+    for branch in branches:
+        seconds = livetime(chunks[branch.chunk], branch.shifts, psd_length)
+        rooms.append(injection_room(seconds - 2 * buffer, spacing))
+        if sum(rooms) >= num_injections:
+            break
+    chosen = branches[: len(rooms)]
+    return list(zip(chosen, shares(rooms, num_injections), strict=True))
 
 
 def shares(weights: Sequence[float], total: int) -> list[int]:

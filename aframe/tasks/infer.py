@@ -7,7 +7,7 @@ import law
 from aframe.base import StageCall, StageTask, resolve_config_path
 from aframe.tasks.data import TrainingBackground, ValidationWaveforms
 from aframe.tasks.export import Export
-from aframe.tasks.testing import TimeslideWorkflow
+from aframe.tasks.testing import ChunkWorkflow, TimeslideWorkflow
 from aframe.tasks.train import TrainedModelParams
 from aframe_contracts.errors import ContractError
 from aframe_contracts.repository import Manifest, TimeCalibration
@@ -101,12 +101,59 @@ class Calibrate(InferenceParams, StageTask):
         return Path(Export.req(self).output().path)
 
 
-class Infer(InferenceParams, StageTask, TimeslideWorkflow):
-    """Stream one timeslide of one test chunk through the exported model.
+class InferBackground(InferenceParams, StageTask, ChunkWorkflow):
+    """The time-slid background of one test chunk, over all its
+    timeslides: for a template bank on the local backend, each ifo
+    filtered once and every timeslide ranked (``aframe-infer
+    background``)."""
 
-    Two sequences per branch: the shifted background, and the same strain
-    with the branch's injections added.  Events find injections within
-    the model's calibrated time window.
+    stage = "infer"
+    uses_gpu = True
+    replaces_outputs = True
+
+    def workflow_requires(self):
+        reqs = super().workflow_requires()
+        reqs["model"] = Export.req(self)
+        reqs["timing"] = Calibrate.req(self)
+        return reqs
+
+    def requires(self):
+        return {
+            "model": Export.req(self),
+            "timing": Calibrate.req(self),
+            "background": self.background(),
+        }
+
+    def output(self):
+        if self.branch_data is None:
+            return self.pending()
+        return law.LocalFileTarget(self.branch_dir() / "background.hdf5")
+
+    def stage_call(self):
+        inputs = self.input()
+        return StageCall(
+            "background",
+            {
+                "repository": str(Path(inputs["model"].path).parent),
+                "background_file": inputs["background"].path,
+                "shifts": [list(b.shifts) for b in self.branch_timeslides()],
+                "output": self.output().path,
+                **self.inference_parameters(),
+                # odd sequence ids, Infer's even: branches can share one
+                # server
+                "sequence_id": 2 * self.branch + 1,
+            },
+        )
+
+    def branch_dir(self) -> Path:
+        return self.root("results") / "infer" / self.branch_name()
+
+
+class Infer(InferenceParams, StageTask, TimeslideWorkflow):
+    """Stream one timeslide of one test chunk, with its injections added,
+    through the exported model; its events find the injections within
+    the model's calibrated time window.  The timeslide's background is
+    InferBackground's.
     """
 
     stage = "infer"
@@ -130,11 +177,7 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
     def output(self):
         if self.branch_data is None:
             return self.pending()
-        directory = self.branch_dir()
-        return {
-            "background": law.LocalFileTarget(directory / "background.hdf5"),
-            "foreground": law.LocalFileTarget(directory / "foreground.hdf5"),
-        }
+        return law.LocalFileTarget(self.branch_dir() / "foreground.hdf5")
 
     def stage_call(self):
         inputs = self.input()
@@ -148,9 +191,10 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
                 "shifts": list(self.branch_data.shifts),
                 "output_dir": str(self.branch_dir()),
                 **self.inference_parameters(),
-                # each branch's two streams get their own sequence ids, so
-                # branches can share one server
-                "sequence_id": 2 * self.branch + 1,
+                "background": False,
+                # even sequence ids, InferBackground's odd: branches can
+                # share one server
+                "sequence_id": 2 * self.branch + 2,
             },
         )
 
@@ -165,7 +209,10 @@ class AggregateEvents(TrainedModelParams, StageTask):
     replaces_outputs = True
 
     def requires(self):
-        return Infer.req(self)
+        return {
+            "background": InferBackground.req(self),
+            "injections": Infer.req(self),
+        }
 
     def output(self):
         results = self.root("results")
@@ -176,14 +223,16 @@ class AggregateEvents(TrainedModelParams, StageTask):
 
     def stage_call(self):
         # every branch's events, in branch order
-        branches = self.input()["collection"].targets.values()
+        inputs = self.input()
+        files = [
+            *inputs["background"]["collection"].targets.values(),
+            *inputs["injections"]["collection"].targets.values(),
+        ]
         outputs = self.output()
         return StageCall(
             "aggregate",
             {
-                "branch_dirs": [
-                    str(Path(b["background"].path).parent) for b in branches
-                ],
+                "branch_dirs": [str(Path(f.path).parent) for f in files],
                 "background": outputs["background"].path,
                 "foreground": outputs["foreground"].path,
             },

@@ -1,17 +1,23 @@
 """The test data and the workflows over its chunks and timeslides.
 
-Testing injections and inference share the same (chunk, timeslide)
-branches: ``TestingChunks`` computes them from the test segments, and
-``TimeslideWorkflow`` (inference: one branch a timeslide) and
-``TestingWaveforms`` (one branch a chunk, writing all its timeslides)
-build on it.
-"""
+``TestingChunks`` computes the timeslides of the time-slid background
+from the test segments (``Tb``); the first of them carry the injections
+(``injection_timeslides``).  Inference analyses each chunk's background
+over all its timeslides in one branch (``ChunkWorkflow``) and each
+timeslide with injections in one branch (``TimeslideWorkflow``), and
+``TestingWaveforms`` (one branch a chunk) writes the injections of each
+of its timeslides."""
 
 import law
 import luigi
 
 from aframe.base import StageCall
-from aframe.segments import Chunk, Timeslide, livetime, shares, timeslides
+from aframe.segments import (
+    Chunk,
+    Timeslide,
+    injection_timeslides,
+    timeslides,
+)
 from aframe.tasks.data import Background, DataTask, Segments
 from aframe.workflows import Workflow
 
@@ -36,10 +42,11 @@ class TestingBackground(Background):
 class TestingChunks(Workflow):
     """Workflows over the test chunks and their timeslides.
 
-    The timeslides are the (chunk, k) pairs whose livetime reaches ``Tb``;
-    testing injections and inference share them, so every analysed
-    timeslide has its own injections and none are generated in vain.
-    Until the test segments exist the branch map is a placeholder.
+    The timeslides are the (chunk, k) pairs whose livetime reaches ``Tb``,
+    the background's; the first of them that hold ``num_injections``
+    carry the injections, and inference analyses exactly those with
+    them, so none are generated in vain.  Until the test segments exist
+    the branch map is a placeholder.
     """
 
     cache_branch_map_default = False
@@ -83,8 +90,8 @@ class TestingWaveforms(DataTask, TestingChunks):
     uses_gpu = True
 
     num_injections = luigi.IntParameter(
-        description="injections over all timeslides (each gets a share "
-        "proportional to its livetime)"
+        description="injections, in the fewest timeslides that hold them "
+        "at spacing (each gets a share in proportion to its room)"
     )
     spacing = luigi.FloatParameter(
         description="shortest time between injections (s)"
@@ -121,19 +128,20 @@ class TestingWaveforms(DataTask, TestingChunks):
         ]
 
     def injection_counts(self) -> list[tuple[Timeslide, int]]:
-        """Every timeslide and its share of num_injections, in proportion
-        to its livetime; computed once per workflow instance."""
+        """The timeslides with injections and their share of
+        num_injections (``injection_timeslides``); computed once per
+        workflow instance."""
         workflow = self.as_workflow()
         cached = getattr(workflow, "_injection_counts", None)
         if cached is None:
-            chunks = self.chunks()
-            branches = self.timeslides()
-            seconds = [
-                livetime(chunks[b.chunk], b.shifts, self.inference_psd_length)
-                for b in branches
-            ]
-            counts = shares(seconds, self.num_injections)
-            cached = list(zip(branches, counts, strict=True))
+            cached = injection_timeslides(
+                self.timeslides(),
+                self.chunks(),
+                self.num_injections,
+                self.spacing,
+                self.buffer,
+                self.inference_psd_length,
+            )
             workflow._injection_counts = cached
         return cached
 
@@ -173,13 +181,14 @@ class TestingWaveforms(DataTask, TestingChunks):
 
 
 class TimeslideWorkflow(TestingChunks):
-    """A workflow with one branch per (test chunk, timeslide)."""
+    """A workflow with one branch per timeslide with injections."""
 
     def create_branch_map(self):
         if self.chunks() is None:
             return [None]
         self.cache_branch_map = True
-        return self.timeslides()
+        counts = TestingWaveforms.req(self).injection_counts()
+        return [branch for branch, _ in counts]
 
     def workflow_requires(self):
         # HTCondor jobs run branches only: upstream workflows finish first
@@ -200,3 +209,32 @@ class TimeslideWorkflow(TestingChunks):
         """``<t0>-<duration>-<k>``: the chunk and the timeslide."""
         start, duration = self.background().branch_data
         return f"{start:.0f}-{duration:.0f}-{self.branch_data.index}"
+
+
+class ChunkWorkflow(TestingChunks):
+    """A workflow with one branch per test chunk and all its
+    timeslides."""
+
+    def create_branch_map(self):
+        chunks = self.chunks()
+        if chunks is None:
+            return [None]
+        self.cache_branch_map = True
+        return dict(enumerate(chunks))
+
+    def workflow_requires(self):
+        # HTCondor jobs run branches only: upstream workflows finish first
+        reqs = super().workflow_requires()
+        reqs["background"] = TestingBackground.req(self)
+        return reqs
+
+    def background(self) -> TestingBackground:
+        return TestingBackground.req(self, branch=self.branch)
+
+    def branch_timeslides(self) -> list[Timeslide]:
+        """This chunk's timeslides of the background."""
+        return [b for b in self.timeslides() if b.chunk == self.branch]
+
+    def branch_name(self) -> str:
+        """``<t0>-<duration>``: the chunk."""
+        return f"{self.branch_data.start:.0f}-{self.branch_data.duration:.0f}"

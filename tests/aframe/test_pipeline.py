@@ -16,7 +16,12 @@ from aframe.tasks.data import (
     ValidationWaveforms,
 )
 from aframe.tasks.export import Export
-from aframe.tasks.infer import AggregateEvents, Calibrate, Infer
+from aframe.tasks.infer import (
+    AggregateEvents,
+    Calibrate,
+    Infer,
+    InferBackground,
+)
 from aframe.tasks.mlgwsc import ChallengeData, ChallengeEvents, ChallengeScore
 from aframe.tasks.plots import PAstro, SensitiveVolume
 from aframe.tasks.train import RayTune, Train
@@ -27,7 +32,7 @@ from aframe_contracts.segments import write_segments
 def chain(pipeline):
     """The main tasks of a pipeline, found through requires()."""
     volume = pipeline.requires()
-    infer = volume.requires()["events"].requires()
+    infer = volume.requires()["events"].requires()["injections"]
     export = infer.workflow_requires()["model"]
     training = export.requires()
     return volume, infer, export, training
@@ -163,33 +168,42 @@ def test_branch_maps_wait_for_the_segments(experiment):
     train_bg = TrainingBackground.req(training).get_branch_tasks()
     assert len(train_bg) == 1
 
+    # Tb = 21600 s needs 7 timeslides of the two chunks (1800 - 64 - k),
+    # each chunk's analysed by one branch of the background
+    slid = InferBackground.req(infer)
+    assert list(slid.get_branch_map()) == [0, 1]
+    chunk_slides = slid.get_branch_tasks()[1].branch_timeslides()
+    assert [b.index for b in chunk_slides] == list(range(1, 8))
+    call = slid.get_branch_tasks()[1].stage_call()
+    assert call.subcommand == "background"
+    assert call.parameters["shifts"] == [[0.0, float(k)] for k in range(1, 8)]
+    assert call.parameters["output"] == str(
+        directory / "results/infer" / f"{start + 1800}-1800/background.hdf5"
+    )
+    # the injections go in the first timeslides that hold 1000 of them at
+    # 16 s spacing (and 1 s of jitter): 101 in each, so ten
     branches = infer.get_branch_map()
-    # Tb = 21600 s needs 7 timeslides of the two chunks (1800 - 64 - k)
-    assert len(branches) == 14
-    assert max(b.index for b in branches.values()) == 7
-    # injections: one branch per chunk, one file per timeslide, and the
-    # timeslides' shares of num_injections add up
+    assert [(b.chunk, b.index) for b in branches.values()] == [
+        (chunk, k) for k in range(1, 6) for chunk in (0, 1)
+    ]
     injections = testing.TestingWaveforms.req(infer)
     assert list(injections.get_branch_map()) == [0, 1]
-    chunk = injections.get_branch_tasks()[1]
-    assert sorted(chunk.output()) == list(range(1, 8))
-    shares = [n for _, n in chunk.branch_timeslides()]
-    other = [
-        n for _, n in injections.get_branch_tasks()[0].branch_timeslides()
-    ]
-    assert sum(shares) + sum(other) == 1000
-    assert shares == sorted(shares, reverse=True)
+    chunk = injections.get_branch_tasks()[0]
+    assert sorted(chunk.output()) == [1, 2, 3, 4, 5]
+    counts = [n for _, n in injections.injection_counts()]
+    assert sum(counts) == 1000 and max(counts) <= 101
 
-    branch = infer.get_branch_tasks()[3]
+    branch = infer.get_branch_tasks()[1]
     assert branch.branch_data.chunk == 1
-    name = f"{start + 1800}-1800-2"
-    assert branch.output()["foreground"].path == str(
+    name = f"{start + 1800}-1800-1"
+    assert branch.output().path == str(
         directory / "results" / "infer" / name / "foreground.hdf5"
     )
+    assert branch.stage_call().parameters["background"] is False
     inputs = branch.requires()
     assert inputs["background"].branch == 1
     assert inputs["injections"].branch == 1
-    assert inputs["injections"].output()[2].path == str(
+    assert inputs["injections"].output()[1].path == str(
         directory / "data/test/injections" / f"injections-{name}.hdf5"
     )
 

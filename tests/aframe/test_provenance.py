@@ -15,7 +15,7 @@ from aframe.tasks.data import (
     TrainingSegments,
     ValidationWaveforms,
 )
-from aframe.tasks.infer import AggregateEvents, Infer
+from aframe.tasks.infer import AggregateEvents, InferBackground
 from aframe.tasks.plots import SensitiveVolume
 from aframe.tasks.train import Train
 from aframe_contracts.segments import write_segments
@@ -157,6 +157,7 @@ def test_tasks_whose_stage_refuses_to_replace_pass_force():
         testing.TestingWaveforms: cli.testing_waveforms,
         export.Export: export_model,
         infer.Calibrate: timing.calibrate,
+        infer.InferBackground: search.background,
         infer.Infer: search.analyse,
         infer.AggregateEvents: search.aggregate,
         mlgwsc.ChallengeData: benchmark.mlgwsc_data,
@@ -177,12 +178,12 @@ def test_a_longer_background_is_not_complete(experiment):
     write_quickstart_segments(directory)
     before = AggregateEvents.req(Sandbox())
     after = AggregateEvents.req(Sandbox(), Tb=2 * before.Tb)
-    assert len(Infer.req(after).get_branch_map()) > len(
-        Infer.req(before).get_branch_map()
+    assert len(InferBackground.req(after).timeslides()) > len(
+        InferBackground.req(before).timeslides()
     )
     old, new = before.provenance({}), after.provenance({})
     assert provenance.digest(old) != provenance.digest(new)
-    assert "its input Infer changed" in provenance.changes(old, new)
+    assert "its input InferBackground changed" in provenance.changes(old, new)
 
 
 def test_only_a_stopped_fit_resumes(experiment, monkeypatch):

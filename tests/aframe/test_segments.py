@@ -2,7 +2,12 @@
 
 import pytest
 
-from aframe.segments import Chunk, split_segments, timeslides
+from aframe.segments import (
+    Chunk,
+    injection_timeslides,
+    split_segments,
+    timeslides,
+)
 
 
 def test_split_into_equal_whole_second_chunks():
@@ -55,3 +60,19 @@ def test_timeslides_that_cannot_reach_Tb():
         timeslides([Chunk(0, 100)], 1e6, [0, 1], 8)
     with pytest.raises(ValueError, match="non-zero"):
         timeslides([Chunk(0, 100)], 10, [0, 0], 8)
+
+
+def test_injections_fill_the_fewest_timeslides():
+    """The first timeslides whose room holds the injections carry them,
+    in proportion to their room, and none beyond; when all cannot hold
+    them, all carry what they hold."""
+    chunks = [Chunk(0, 1000), Chunk(2000, 500)]
+    branches = timeslides(chunks, 5000, [0, 1], psd_length=64)
+    # rooms: (1000 - 64 - k - 2 * 8) // 5 and (500 - 64 - k - 16) // 5
+    chosen = injection_timeslides(branches, chunks, 250, 4, 8, 64)
+    assert [(b.chunk, b.index) for b, _ in chosen] == [(0, 1), (1, 1)]
+    counts = [n for _, n in chosen]
+    assert sum(counts) == 250 and counts[0] > counts[1]
+    assert all(n <= room for n, room in zip(counts, [183, 83], strict=True))
+    everything = injection_timeslides(branches, chunks, 10**6, 4, 8, 64)
+    assert [b for b, _ in everything] == branches

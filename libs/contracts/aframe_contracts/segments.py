@@ -78,3 +78,14 @@ def intersect(a: Iterable[Segment], b: Iterable[Segment]) -> list[Segment]:
         else:
             j += 1
     return common
+
+
+# injection times are jittered by up to half of this either way, so that
+# they sit on no fixed phase of the inference grid
+INJECTION_JITTER = 1.0
+
+
+def injection_room(seconds: float, spacing: float) -> int:
+    """How many injections fit in ``seconds``: one per ``spacing`` and
+    the jitter (``aframe_signal.placement.injection_times``)."""
+    return int(max(0.0, seconds) // (spacing + INJECTION_JITTER))

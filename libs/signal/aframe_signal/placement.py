@@ -6,6 +6,8 @@ import logging
 
 import numpy as np
 
+from aframe_contracts.segments import INJECTION_JITTER, injection_room
+
 logger = logging.getLogger("aframe_signal")
 
 
@@ -18,11 +20,12 @@ def injection_times(
 ) -> np.ndarray:
     """``count`` times evenly over [start, stop), jittered by up to 0.5 s.
 
-    Fewer fit when the pitch would fall under ``spacing`` + 1 s; the
-    jitter keeps injections off a fixed phase of the inference grid.
+    Fewer fit when the pitch would fall under ``spacing`` and the
+    jitter (``injection_room``); the jitter keeps injections off a fixed
+    phase of the inference grid.
     """
     room = max(0.0, stop - start)
-    fits = int(room // (spacing + 1))
+    fits = injection_room(room, spacing)
     if count > fits:
         logger.warning(
             "%d injections with %s s spacing do not fit in %.0f s: placing %d",
@@ -36,4 +39,5 @@ def injection_times(
         return np.zeros(0)
     pitch = room / count
     centres = start + (np.arange(count) + 0.5) * pitch
-    return centres + rng.uniform(-0.5, 0.5, count)
+    half = INJECTION_JITTER / 2
+    return centres + rng.uniform(-half, half, count)
