@@ -24,9 +24,10 @@ detector does (in onnxruntime, and in torch), against each update's
 whitened span filtered by FFT; ratios against onnxruntime's.  And the
 bank backend's update in its parts: each ifo's whitening and filtering,
 which a timeslide does not change, against the coincidence, the tests at
-its peaks and the ranking, which every timeslide must run again: their
-ratio is the most an extra timeslide could save by sharing each ifo's
-filtering between shifts.
+its peaks and the ranking.  And the timeslides at ranking cost
+(``aframe_serving.timeslides``): each ifo of a stream filtered once with
+every test at every lag, then each extra timeslide, against a timeslide
+of the stream through the exported files and through the bank backend.
 
 Ratios are against the naive loop measured in the same run.  Usage::
 
@@ -49,6 +50,7 @@ from aframe_serving.bank import BankEngine, local_engine
 from aframe_serving.engine import LocalEngine, TritonEngine, cpu_session
 from aframe_serving.repository import ModelRepository
 from aframe_serving.server import TritonServer, default_server
+from aframe_serving.timeslides import SlidBank
 from aframe_signal.bank import TemplateBank, save_network
 from aframe_signal.whitening import STRAIN_SCALE, Whitener
 from aframe_train.model import resnet
@@ -319,11 +321,34 @@ def main() -> None:
         print(f"{'bank backend, per update':<26}{'ms':>8}{'share':>12}")
         for name, value in parts.items():
             print(f"{name:<26}{1e3 * value:>8.1f}{value / total:>12.0%}")
-        shared = parts["whitening"] + parts["FFT filtering"]
+        # timeslides at ranking cost, per stream of strain seconds: each
+        # ifo filtered once with every test at every lag, then each
+        # timeslide paired and ranked
+        stream = timings["local engine, stream"] / 2
+        banked = timings["local engine, bank"] / 2
+        slid = SlidBank(bank)
+        start = time.perf_counter()
+        terms = slid.terms(strains[0])
+        filtered = time.perf_counter() - start
+        shifts = [[0.0, float(k)] for k in range(10, 30)]
+        start = time.perf_counter()
+        count = sum(output.size for output in slid.slides(terms, shifts))
+        # per timeslide of the whole stream's outputs
+        extra = (time.perf_counter() - start) / count * terms.windows
         print(
-            f"an extra timeslide with each ifo's filtering shared: at most "
-            f"{total / (total - shared):.1f}x cheaper than a full update"
+            f"{'a timeslide of one stream':<26}{'s':>8}{'strain s/s':>12}"
+            f"{'/ stream':>10}{'/ bank':>8}"
         )
+        for name, value in (
+            ("local engine, stream", stream),
+            ("local engine, bank", banked),
+            ("lag terms, once", filtered),
+            ("each extra timeslide", extra),
+        ):
+            print(
+                f"{name:<26}{value:>8.2f}{args.duration / value:>12.0f}"
+                f"{stream / value:>10.1f}{banked / value:>8.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -93,3 +93,28 @@ def test_timeslides_that_cannot_be_analysed_are_refused(bank, tmp_path):
             **WINDOWS,
         )
     assert not (tmp_path / "b.hdf5").exists()
+
+
+@pytest.mark.parametrize("slid", [True, False])
+def test_a_timeslide_longer_than_the_chunk_has_no_background(
+    slid, bank, tmp_path, monkeypatch
+):
+    """A shift that leaves less than one request of the chunk (the last
+    timeslides the livetime arithmetic allows) adds no events and no
+    time, on either path."""
+    repository, chunk = bank
+    monkeypatch.setattr(search, "SLID_TIMESLIDES", 2 if slid else 3)
+    search.background(
+        repository.path,
+        chunk,
+        [[0, 4], [0, 95]],
+        tmp_path / "bg.hdf5",
+        **WINDOWS,
+    )
+    search.background(
+        repository.path, chunk, [[0, 4]], tmp_path / "one.hdf5", **WINDOWS
+    )
+    events = BackgroundEvents.read(tmp_path / "bg.hdf5")
+    alone = BackgroundEvents.read(tmp_path / "one.hdf5")
+    assert events.Tb == alone.Tb > 0
+    assert np.all(events.shift == [0, 4])

@@ -1,20 +1,25 @@
 """Event tables: what inference found in the background and among the
 injections.
 
-One inference branch (a chunk ``<t0>-<duration>`` and its timeslide
-``<k>``) writes ``infer/<t0>-<duration>-<k>/background.hdf5`` under
-``$AFRAME_RESULTS_DIR``, layout ``background-events`` version 1:
+The background of a test chunk ``<t0>-<duration>``, over all its
+timeslides, is ``infer/<t0>-<duration>/background.hdf5`` under
+``$AFRAME_RESULTS_DIR`` (``aframe-infer analyse`` of one timeslide ``<k>``
+writes one of its own in ``infer/<t0>-<duration>-<k>/``), layout
+``background-events`` version 1:
 
 ```text
-/                      attrs: Tb (s analysed), ifos, shifts (s), t0 (GPS s),
-                              time_window (s), layout, layout_version
+/                      attrs: Tb (s analysed), ifos, t0 (GPS s), the
+                              integration and cluster windows, and for
+                              one timeslide its shifts (s) and
+                              time_window (s); layout, layout_version
 /detection_statistic   float64 (E,)
 /detection_time        float64 (E,)  GPS s, in the unshifted (first
                                      ifo's) frame
-/shift                 (E, n_ifo)    s
+/shift                 (E, n_ifo)    s, the timeslide of each event
 ```
 
-and ``infer/<t0>-<duration>-<k>/foreground.hdf5``, layout
+A timeslide with injections ``<k>`` writes
+``infer/<t0>-<duration>-<k>/foreground.hdf5``, layout
 ``foreground-events`` version 1:
 
 ```text
@@ -28,7 +33,7 @@ and ``infer/<t0>-<duration>-<k>/foreground.hdf5``, layout
 ```
 
 Aggregation merges them into ``background.hdf5`` and ``foreground.hdf5``
-of the same layouts: the background events of every branch, sorted by
+of the same layouts: the background events of every chunk, sorted by
 ``detection_statistic`` (ascending), with root attributes ``Tb`` (the
 sum over branches, s) and ``ifos``; and every injection and rejected draw
 of every branch, with root attributes ``prior``, ``snr_threshold``,

@@ -238,11 +238,17 @@ def timeslide_outputs(
                 shifted(chunk.strain, ifos, [0] * len(ifos), rate)
             )
             for shift in shifts:
-                yield slid.outputs(terms, slid.offsets(shift, terms.windows))
+                yield slid.outputs(terms, slid.offsets(shift))
             return
     with streamer(model, serving, log_dir, sequence_id) as run:
         for shift in shifts:
-            (outputs,) = run([shifted(chunk.strain, ifos, shift, rate)])
+            strain = shifted(chunk.strain, ifos, shift, rate)
+            if strain.shape[-1] < model.geometry.buffer_size:
+                # the last timeslides of a chunk can leave less than one
+                # request, and no output
+                yield np.zeros(0, np.float32)
+                continue
+            (outputs,) = run([strain])
             yield outputs
 
 
