@@ -118,3 +118,22 @@ def test_a_timeslide_longer_than_the_chunk_has_no_background(
     alone = BackgroundEvents.read(tmp_path / "one.hdf5")
     assert events.Tb == alone.Tb > 0
     assert np.all(events.shift == [0, 4])
+
+
+def test_shifts_of_part_of_an_output_step_stream(
+    bank, tmp_path, monkeypatch, caplog
+):
+    """Timeslides at ranking cost pair whole windows: shifts of part of
+    an output step are streamed instead, with the reason logged."""
+    repository, chunk = bank
+    monkeypatch.setattr(search, "SLID_TIMESLIDES", 1)
+    with caplog.at_level(logging.INFO, logger="aframe_infer"):
+        search.background(
+            repository.path,
+            chunk,
+            [[0, 4.1]],
+            tmp_path / "bg.hdf5",
+            **WINDOWS,
+        )
+    assert "streaming each timeslide" in caplog.text
+    assert BackgroundEvents.read(tmp_path / "bg.hdf5").Tb > 0

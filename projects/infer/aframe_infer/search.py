@@ -152,8 +152,9 @@ def background(
     A template bank on the local backend (``serving.local_engine`` auto
     or bank) is filtered once per ifo and each timeslide pays only the
     coincidence and the ranking (``aframe_serving.timeslides``), once the
-    chunk has SLID_TIMESLIDES of them; otherwise each timeslide streams
-    through the backend, one after another, as ``analyse`` streams it.
+    chunk has SLID_TIMESLIDES of them, all shifted by whole output steps;
+    otherwise each timeslide streams through the backend, one after
+    another, as ``analyse`` streams it.
 
     Args:
         repository: the exported model repository.
@@ -228,17 +229,24 @@ def timeslide_outputs(
     rate, ifos = chunk.sample_rate, model.ifos
     if serving.backend == "local" and len(shifts) >= SLID_TIMESLIDES:
         engine = local_engine(model, serving.local_engine)
+        offsets = None
         if isinstance(engine, BankEngine):
+            slid = SlidBank(engine)
+            try:
+                offsets = [slid.offsets(shift) for shift in shifts]
+            except StreamError as error:
+                # e.g. shifts of part of an output step
+                logger.info("streaming each timeslide: %s", error)
+        if offsets is not None:
             logger.info(
                 "%d timeslides at ranking cost: filtering each ifo once",
                 len(shifts),
             )
-            slid = SlidBank(engine)
             terms = slid.terms(
                 shifted(chunk.strain, ifos, [0] * len(ifos), rate)
             )
-            for shift in shifts:
-                yield slid.outputs(terms, slid.offsets(shift))
+            for offset in offsets:
+                yield slid.outputs(terms, offset)
             return
     with streamer(model, serving, log_dir, sequence_id) as run:
         for shift in shifts:
