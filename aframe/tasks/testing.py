@@ -82,9 +82,10 @@ class TestingChunks(Workflow):
 class TestingWaveforms(DataTask, TestingChunks):
     """Injections for each timeslide of one test chunk, with every draw.
 
-    One branch per chunk generates all its timeslides, so the process
-    start-up (torch, bilby) is paid once per chunk; each timeslide still
-    has its own file and its own seed, so a rerun reproduces it exactly.
+    One branch per chunk with injections generates all its timeslides
+    with them, so the process start-up (torch, bilby) is paid once per
+    chunk; each timeslide still has its own file and its own seed, so a
+    rerun reproduces it exactly.
     """
 
     uses_gpu = True
@@ -108,7 +109,9 @@ class TestingWaveforms(DataTask, TestingChunks):
         if chunks is None:
             return [None]
         self.cache_branch_map = True
-        return dict(enumerate(chunks))
+        # the chunks whose timeslides carry injections, by chunk index
+        injected = {branch.chunk for branch, _ in self.injection_counts()}
+        return {i: chunks[i] for i in sorted(injected)}
 
     def workflow_requires(self):
         # HTCondor jobs run branches only: upstream workflows finish first

@@ -32,10 +32,11 @@ pytestmark = pytest.mark.slurm
 # the stand-in for the apptainer command (tests/apptainer's docstring)
 STAND_IN = Path(__file__).parents[1] / "apptainer"
 
-# few injections, so that the jobs are quick
+# few injections, so that the jobs are quick: 101 fit in a timeslide,
+# so these go in the first of each chunk and the second of the first
 SMALL_CFG = """
 [luigi_TestingWaveforms]
-num_injections = 40
+num_injections = 250
 """
 # every workflow as Slurm jobs, polled each second, a failed job
 # resubmitted once
