@@ -34,7 +34,8 @@ from aframe_serving.stream import Geometry
 
 logger = logging.getLogger("aframe_serving")
 
-# windows paired per step of a timeslide: a few MB of terms, in cache
+# windows paired per step of a timeslide: fewer took longer (numpy's
+# cost per call), more no less
 SLIDE_BLOCK = 128
 # a progress line every this many updates filtered
 PROGRESS_EVERY = 64
