@@ -32,21 +32,12 @@ import torch
 
 from aframe.segments import Chunk, timeslides
 from aframe_data import strain
-from aframe_export.export import export
 from aframe_serving.bank import local_engine
 from aframe_serving.engine import LocalEngine
 from aframe_serving.postprocess import stream_events
 from aframe_serving.repository import ModelRepository
 from aframe_serving.timeslides import SlidBank
-from benchmarks.inference import (
-    BATCH,
-    FDURATION,
-    INFERENCE_RATE,
-    KERNEL,
-    PSD_LENGTH,
-    RATE,
-    save_weights,
-)
+from benchmarks.inference import RATE, exported, save_weights
 
 # a year
 YEAR = 3.15e7
@@ -57,21 +48,7 @@ INTEGRATION, CLUSTER = 0.0, 8.0
 def random_bank() -> Path:
     """The quickstart's bank, its ranking at random, exported."""
     work = Path(tempfile.mkdtemp(prefix="aframe-background-"))
-    weights = save_weights(work, "bank", None)
-    export(
-        weights,
-        work / "repo",
-        ["H1", "L1"],
-        RATE,
-        KERNEL,
-        FDURATION,
-        PSD_LENGTH,
-        INFERENCE_RATE,
-        BATCH,
-        platform="onnx",
-        serving="python",
-    )
-    return work / "repo"
+    return exported(save_weights(work, "bank", None), work / "repo")
 
 
 def one_timeslide(repository: ModelRepository, x: np.ndarray) -> dict:

@@ -116,6 +116,25 @@ def save_weights(directory: Path, network_name: str, layers) -> Path:
     return path
 
 
+def exported(weights: Path, repository: Path) -> Path:
+    """``weights`` exported at the quickstart's geometry, for the
+    embedded engine and the CPU Triton server."""
+    export(
+        weights,
+        repository,
+        ["H1", "L1"],
+        RATE,
+        KERNEL,
+        FDURATION,
+        PSD_LENGTH,
+        INFERENCE_RATE,
+        BATCH,
+        platform="onnx",
+        serving="python",
+    )
+    return repository
+
+
 class Correlation(torch.nn.Module):
     """The bank's filtering alone, as its exported detector runs it."""
 
@@ -245,20 +264,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="aframe-bench-"))
     weights = save_weights(work, args.network, args.layers)
-    repository = work / "repo"
-    export(
-        weights,
-        repository,
-        ["H1", "L1"],
-        RATE,
-        KERNEL,
-        FDURATION,
-        PSD_LENGTH,
-        INFERENCE_RATE,
-        BATCH,
-        platform="onnx",
-        serving="python",
-    )
+    repository = exported(weights, work / "repo")
     model = ModelRepository.open(repository)
     geometry = model.geometry
     rng = np.random.default_rng(0)

@@ -101,11 +101,10 @@ class Calibrate(InferenceParams, StageTask):
         return Path(Export.req(self).output().path)
 
 
-class InferBackground(InferenceParams, StageTask, ChunkWorkflow):
-    """The time-slid background of one test chunk, over all its
-    timeslides: for a template bank on the local backend, each ifo
-    filtered once and every timeslide ranked (``aframe-infer
-    background``)."""
+class InferenceBranches(InferenceParams, StageTask):
+    """A workflow of the search over the test data: the exported model
+    and its time calibration before any branch, one directory a branch
+    under ``results/infer``."""
 
     stage = "infer"
     uses_gpu = True
@@ -113,16 +112,24 @@ class InferBackground(InferenceParams, StageTask, ChunkWorkflow):
 
     def workflow_requires(self):
         reqs = super().workflow_requires()
-        reqs["model"] = Export.req(self)
-        reqs["timing"] = Calibrate.req(self)
+        reqs.update(self.model_requires())
         return reqs
 
+    def model_requires(self) -> dict:
+        return {"model": Export.req(self), "timing": Calibrate.req(self)}
+
+    def branch_dir(self) -> Path:
+        return self.root("results") / "infer" / self.branch_name()
+
+
+class InferBackground(InferenceBranches, ChunkWorkflow):
+    """The time-slid background of one test chunk, over all its
+    timeslides: for a template bank on the local backend, each ifo
+    filtered once and every timeslide ranked (``aframe-infer
+    background``)."""
+
     def requires(self):
-        return {
-            "model": Export.req(self),
-            "timing": Calibrate.req(self),
-            "background": self.background(),
-        }
+        return {**self.model_requires(), "background": self.background()}
 
     def output(self):
         if self.branch_data is None:
@@ -145,31 +152,17 @@ class InferBackground(InferenceParams, StageTask, ChunkWorkflow):
             },
         )
 
-    def branch_dir(self) -> Path:
-        return self.root("results") / "infer" / self.branch_name()
 
-
-class Infer(InferenceParams, StageTask, TimeslideWorkflow):
+class Infer(InferenceBranches, TimeslideWorkflow):
     """Stream one timeslide of one test chunk, with its injections added,
     through the exported model; its events find the injections within
     the model's calibrated time window.  The timeslide's background is
     InferBackground's.
     """
 
-    stage = "infer"
-    uses_gpu = True
-    replaces_outputs = True
-
-    def workflow_requires(self):
-        reqs = super().workflow_requires()
-        reqs["model"] = Export.req(self)
-        reqs["timing"] = Calibrate.req(self)
-        return reqs
-
     def requires(self):
         return {
-            "model": Export.req(self),
-            "timing": Calibrate.req(self),
+            **self.model_requires(),
             "background": self.background(),
             "injections": self.injections(),
         }
@@ -197,9 +190,6 @@ class Infer(InferenceParams, StageTask, TimeslideWorkflow):
                 "sequence_id": 2 * self.branch + 2,
             },
         )
-
-    def branch_dir(self) -> Path:
-        return self.root("results") / "infer" / self.branch_name()
 
 
 class AggregateEvents(TrainedModelParams, StageTask):
