@@ -55,8 +55,8 @@ def chunk(geometry, seconds: float) -> dict[str, np.ndarray]:
 def test_whole_update_timeslides_give_the_streams_outputs(tests, tmp_path):
     """Shifts of whole updates: each timeslide's outputs equal those of
     the exported files streamed over the shifted strain, to 1e-5
-    (float32: FFTs against direct correlation), over all the outputs
-    the shifted stream has, and so do its events, one for one."""
+    (float32: FFTs against direct correlation), as many as the shifted
+    stream has, and so do its events, one for one."""
     repository = bank_repository(tmp_path, **tests)
     geometry = repository.geometry
     noise = chunk(geometry, 120)
@@ -70,7 +70,7 @@ def test_whole_update_timeslides_give_the_streams_outputs(tests, tmp_path):
         x = shifted(noise, ["H1", "L1"], shift, RATE)
         (theirs,) = stream.infer([geometry.updates(x)])
         theirs = geometry.outputs(theirs, x.shape[-1])
-        ours = ours[: theirs.size]
+        assert ours.size == theirs.size > 0
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
         statistics, times = stream_events(ours, 0.0, geometry, 0.0, 8.0)
         expected = stream_events(theirs, 0.0, geometry, 0.0, 8.0)
