@@ -114,15 +114,15 @@ def main() -> None:
         terms = slid.terms(x)
         seconds["filter"] += time.perf_counter() - start
         largest = max(largest, terms.nbytes)
-        for shift in shifts:
+        start = time.perf_counter()
+        slides = slid.slides(terms, shifts)
+        seconds["timeslides"] += time.perf_counter() - start
+        for outputs in slides:
             start = time.perf_counter()
-            outputs = slid.outputs(terms, slid.offsets(shift))
-            middle = time.perf_counter()
             stat, _ = stream_events(
                 outputs, 0.0, geometry, INTEGRATION, CLUSTER
             )
-            seconds["timeslides"] += middle - start
-            seconds["events"] += time.perf_counter() - middle
+            seconds["events"] += time.perf_counter() - start
             statistics.append(stat)
             background += outputs.size * geometry.stride / RATE
         elapsed = time.perf_counter() - start_all

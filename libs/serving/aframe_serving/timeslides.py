@@ -22,7 +22,7 @@ stream's would.
 
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +34,10 @@ from aframe_serving.stream import Geometry
 
 logger = logging.getLogger("aframe_serving")
 
-# windows paired per step of a timeslide: fewer took longer (numpy's
-# cost per call), more no less
-SLIDE_BLOCK = 128
+# windows of the first ifo paired with every timeslide at a time: their
+# partners' terms, and those of the next timeslides, stay in the cache
+# (16 took half the time of 128 for the coincidence)
+SLIDE_BLOCK = 16
 # a progress line every this many updates filtered
 PROGRESS_EVERY = 64
 
@@ -150,48 +151,79 @@ class SlidBank:
             )
         return offsets
 
-    def outputs(self, terms: LagTerms, offsets: list[int]) -> np.ndarray:
-        """The outputs of one timeslide: window i of each ifo c paired at
-        i + offsets[c], while every ifo has one (W - max offset, none
-        where the shifts are longer than the chunk's outputs)."""
-        bank = self.engine.bank
-        count = max(0, terms.windows - max(offsets))
-        result = np.empty(count, np.float32)
-        shape = (SLIDE_BLOCK,) + terms.coincident.shape[2:]
-        total = np.empty(shape, np.float32)
-        for start in range(0, count, SLIDE_BLOCK):
-            stop = min(count, start + SLIDE_BLOCK)
-            coincident, ranked = (
-                [
-                    ifo[start + offset : stop + offset]
-                    for ifo, offset in zip(arrays, offsets, strict=True)
-                ]
-                for arrays in (terms.coincident, terms.ranked)
-            )
-            # the lag of the largest network SNR, the first where tied,
-            # as ``peaks`` picks it: reading every lag of every ifo's
-            # terms, the most of a timeslide's time
-            network = total[: stop - start]
-            np.add(coincident[0], coincident[1], out=network)
-            for more in coincident[2:]:
-                network += more
-            lag = network.argmax(-1)[..., None]
-            peak, rho = (
-                np.stack(
-                    [np.take_along_axis(x, lag, -1)[..., 0] for x in ifos], 1
-                )
-                for ifos in (coincident, ranked)
-            )
-            with torch.no_grad():
-                scores = bank.coincident_score(
-                    torch.from_numpy(peak), torch.from_numpy(rho)
-                )
-            result[start:stop] = scores[:, 0].numpy()
-        return result
-
     def slides(
         self, terms: LagTerms, shifts: Iterable[list[float]]
-    ) -> Iterator[np.ndarray]:
+    ) -> list[np.ndarray]:
         """The outputs of each timeslide (each ifo's shifts, s)."""
-        for shift in shifts:
-            yield self.outputs(terms, self.offsets(shift))
+        return self.paired(terms, [self.offsets(shift) for shift in shifts])
+
+    def paired(
+        self, terms: LagTerms, offsets: list[list[int]]
+    ) -> list[np.ndarray]:
+        """The outputs of each timeslide in ``offsets``, its ifos' window
+        offsets (``SlidBank.offsets``): window i of each ifo c paired at
+        i + offset[c], while every ifo has one (W - max offset; none
+        where the shifts are longer than the chunk's outputs).
+
+        A block of SLIDE_BLOCK windows of the first ifo meets every
+        timeslide in turn: the other ifos' windows of consecutive
+        timeslides overlap, so their terms are read from the cache; the
+        ranking then runs once for the block's pairs of every timeslide.
+        """
+        bank = self.engine.bank
+        counts = [max(0, terms.windows - max(o)) for o in offsets]
+        results = [np.empty(count, np.float32) for count in counts]
+        shape = (SLIDE_BLOCK,) + terms.coincident.shape[2:]
+        total = np.empty(shape, np.float32)
+        templates, lags = shape[1:]
+        # where each (window, template) row starts in a block's terms
+        rows = np.arange(SLIDE_BLOCK * templates) * lags
+        for start in range(0, max(counts, default=0), SLIDE_BLOCK):
+            peaks, rhos, spans = [], [], []
+            for index, (offset, count) in enumerate(
+                zip(offsets, counts, strict=True)
+            ):
+                stop = min(count, start + SLIDE_BLOCK)
+                if stop <= start:
+                    continue
+                coincident, ranked = (
+                    [
+                        ifo[start + o : stop + o]
+                        for ifo, o in zip(arrays, offset, strict=True)
+                    ]
+                    for arrays in (terms.coincident, terms.ranked)
+                )
+                # the lag of the largest network SNR, the first where
+                # tied, as ``peaks`` picks it: reading every lag of every
+                # ifo's terms, the most of a timeslide's time
+                network = total[: stop - start]
+                np.add(coincident[0], coincident[1], out=network)
+                for more in coincident[2:]:
+                    network += more
+                # each row's lag in the flattened (B, K, lags) terms
+                at = network.argmax(-1).ravel() + rows[: network.size // lags]
+                peaks.append(gathered(coincident, at))
+                rhos.append(gathered(ranked, at))
+                spans.append((index, stop - start))
+            if not spans:
+                continue
+            with torch.no_grad():
+                scores = bank.coincident_score(
+                    torch.from_numpy(np.concatenate(peaks)),
+                    torch.from_numpy(np.concatenate(rhos)),
+                )[:, 0].numpy()
+            first = 0
+            for index, size in spans:
+                results[index][start : start + size] = scores[
+                    first : first + size
+                ]
+                first += size
+        return results
+
+
+def gathered(ifos: list[np.ndarray], at: np.ndarray) -> np.ndarray:
+    """Each ifo's terms (B, K, lags) at the flat indices ``at`` (B K,) of
+    their lags: (B, C, K).  A flat take: 3x faster than
+    ``take_along_axis``."""
+    shape = ifos[0].shape[:2]
+    return np.stack([x.reshape(-1).take(at).reshape(shape) for x in ifos], 1)

@@ -245,8 +245,7 @@ def timeslide_outputs(
             terms = slid.terms(
                 shifted(chunk.strain, ifos, [0] * len(ifos), rate)
             )
-            for offset in offsets:
-                yield slid.outputs(terms, offset)
+            yield from slid.paired(terms, offsets)
             return
     with streamer(model, serving, log_dir, sequence_id) as run:
         for shift in shifts:
