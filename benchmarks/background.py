@@ -37,7 +37,7 @@ from aframe_serving.engine import LocalEngine
 from aframe_serving.postprocess import stream_events
 from aframe_serving.repository import ModelRepository
 from aframe_serving.timeslides import SlidBank
-from benchmarks.inference import RATE, exported, save_weights
+from benchmarks.inference import exported, save_weights
 
 # a year
 YEAR = 3.15e7
@@ -124,7 +124,7 @@ def main() -> None:
             )
             seconds["events"] += time.perf_counter() - start
             statistics.append(stat)
-            background += outputs.size * geometry.stride / RATE
+            background += geometry.duration(outputs.size)
         elapsed = time.perf_counter() - start_all
         print(
             f"chunk {index}: {len(shifts)} timeslides, background "

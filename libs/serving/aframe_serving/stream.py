@@ -84,6 +84,11 @@ class Geometry:
         kept = responses[self.warmup :].reshape(-1)
         return kept[: self.valid_outputs(size)]
 
+    def duration(self, count: int) -> float:
+        """Seconds of strain that ``count`` outputs analyse, one every
+        stride: a stream's background time."""
+        return count * self.stride / self.sample_rate
+
     def output_times(self, count: int, t0: float) -> np.ndarray:
         """GPS time of the end of each output's whitened kernel."""
         rate = self.sample_rate

@@ -112,7 +112,7 @@ def analyse(
         time_window = model.time_window(integration, cluster)
     streams = branch_streams(chunk, injections, shifts, model.ifos)
     geometry = model.geometry
-    Tb = analysed_time(geometry, streams[0].shape[-1])
+    Tb = geometry.duration(geometry.valid_outputs(streams[0].shape[-1]))
     if not background:
         streams = streams[1:]
     outputs = []
@@ -194,7 +194,7 @@ def background(
         statistics.append(statistic)
         times.append(time)
         rows.append(np.tile(shift, (statistic.size, 1)))
-        Tb += outputs.size * geometry.stride / geometry.sample_rate
+        Tb += geometry.duration(outputs.size)
     statistic = np.concatenate(statistics)
     logger.info(
         "background: %d timeslides, %d events in %.0f s",
@@ -257,14 +257,6 @@ def timeslide_outputs(
                 continue
             (outputs,) = run([strain])
             yield outputs
-
-
-def analysed_time(geometry, size: int) -> float:
-    """Seconds of background a stream of ``size`` samples analyses: its
-    outputs, one every stride."""
-    return (
-        geometry.valid_outputs(size) * geometry.stride / geometry.sample_rate
-    )
 
 
 def write_branch(

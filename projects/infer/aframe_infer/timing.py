@@ -148,7 +148,7 @@ def found_residuals(
     for output in backgrounds:
         statistic, _ = find_events(output)
         threshold = max(threshold, statistic.max(initial=-np.inf))
-        livetime += output.size * geometry.stride / geometry.sample_rate
+        livetime += geometry.duration(output.size)
     residuals = []
     for output, injected in zip(foregrounds, times, strict=True):
         statistic, time = find_events(output)
