@@ -27,6 +27,7 @@ MANIFEST = Manifest(
     update_size=32768,
     streams_per_gpu=1,
     aframe_instances=1,
+    merger_offsets=True,
     version=3,
 )
 
@@ -91,7 +92,7 @@ def test_an_edited_manifest_is_refused(tmp_path):
     # a manifest of the first layout has no checksums: export again
     recorded.update(sample_rate=2048.0, layout_version=1)
     path.write_text(json.dumps(recorded))
-    with pytest.raises(ContractError, match="version 1.*2"):
+    with pytest.raises(ContractError, match="version 1.*3"):
         Manifest.read(tmp_path)
 
 

@@ -237,3 +237,30 @@ def test_a_server_from_an_apptainer_image(
     assert argv[argv.index(str(image)) + 1] == "tritonserver"
     _, found = tables(tmp_path / "out")
     assert np.isfinite(found["detection_statistic"]).all()
+
+
+def test_a_banks_merger_offsets_come_through_triton(tmp_path):
+    """A template bank's repository served by Triton: each window's
+    logit and merger offset, as the embedded engine's streaming path and
+    its bank backend give them."""
+    from aframe_serving.bank import BankEngine, local_engine
+    from aframe_serving.engine import LocalEngine
+    from tests.export.conftest import RATE
+    from tests.serving.test_bank import bank_repository
+    from tests.serving.test_timeslides import chunk
+
+    repository = bank_repository(tmp_path, chisq_bins=4)
+    assert repository.manifest.merger_offsets
+    noise = chunk(repository.geometry, 90)
+    updates = [repository.geometry.updates(np.stack(list(noise.values())))]
+    streamed = LocalEngine(repository).infer(updates)[0]
+    filtered = local_engine(repository).infer(updates)[0]
+    assert isinstance(local_engine(repository), BankEngine)
+    with TritonServer(repository.path, log=tmp_path / "triton.log") as server:
+        served = TritonEngine(server.url, repository.manifest).infer(updates)
+    assert served[0].shape == streamed.shape and streamed.shape[-1] == 2
+    np.testing.assert_allclose(served[0], streamed, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(filtered, streamed, rtol=0, atol=1e-5)
+    # the offsets lie in the windows' lags, on the sample grid
+    offsets = streamed[..., 1] * RATE
+    assert np.all(offsets <= 0) and np.allclose(offsets, offsets.round())

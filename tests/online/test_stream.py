@@ -28,9 +28,13 @@ T0 = 1e9
 
 
 def stream_of(outputs: np.ndarray, level: float) -> OnlineStream:
-    """A stream whose model answers with ``outputs``, 4 per update,
-    after the warm-up response."""
-    responses = iter(np.concatenate([np.zeros(4), outputs]).reshape(-1, 4))
+    """A stream whose model answers with ``outputs``, (N,) logits alone
+    or (N, W), 4 per update, after the warm-up response."""
+    outputs = outputs.reshape(len(outputs), -1)
+    warmup = np.zeros((4, outputs.shape[1]))
+    responses = iter(
+        np.concatenate([warmup, outputs]).reshape(-1, 4, outputs.shape[1])
+    )
     return OnlineStream(
         lambda update: next(responses), GEOMETRY, T0, 2, 0.0, 2.0, level
     )
@@ -71,6 +75,23 @@ def test_a_crossing_comes_with_its_frame_and_once_per_window():
     assert order == [3.0, 5.0, 6.0, 4.0, 4.0]
     (later,) = [e for e in finals if e.statistic == 4.0]
     assert crossings[1][1].time == later.time
+
+
+def test_merger_offsets_time_crossings_and_events():
+    """A template bank's outputs: the crossing and the final event are
+    timed by the merger offset of the loudest output in the integration
+    window, to a sample."""
+    logits = np.zeros(80)
+    logits[40:44] = [1.0, 3.0, 5.0, 2.0]
+    offsets = -0.1 - np.arange(80) / 64
+    stream = stream_of(np.stack([logits, offsets], -1), level=2.0)
+    events = [e for _ in range(21) for e in stream.add(np.zeros((2, 64)))]
+    first = GEOMETRY.output_times(1, T0)[0]
+    crossing, final = (e for e in events if e.statistic > 2)
+    # the crossing at output 41, the event's peak at 42 (no integration)
+    assert not crossing.final and final.final
+    assert crossing.time == first + 41 / 4 + offsets[41]
+    assert final.time == first + 42 / 4 + offsets[42]
 
 
 def test_no_level_no_crossings():

@@ -85,6 +85,34 @@ def test_event_time_is_the_coalescence(integration, span):
     assert errors.std() == pytest.approx(1 / RATE / np.sqrt(12), rel=0.2)
 
 
+@pytest.mark.parametrize("integration", [0.0, 0.25, 1.0])
+def test_merger_offsets_time_an_event_to_a_sample(integration):
+    """A template bank's outputs: the window whose lags hold the merger
+    is the loudest, and its merger offset places the merger to a sample
+    wherever it falls between outputs; the event takes it, whatever the
+    integration window."""
+    rng = np.random.default_rng(2)
+    times = 1000 + np.arange(240) / RATE
+    span = (0.05, 0.3)
+    for coalescence in 1000 + rng.uniform(5, 50, 40):
+        logits = response(times, coalescence, rng, span=span)
+        # the window holding the merger is louder than its neighbours
+        holding = np.searchsorted(times, coalescence + span[0])
+        logits[holding] += 1
+        # the offset each window's winning template gives: exact where
+        # it holds the merger, anywhere in its lags elsewhere
+        offsets = rng.uniform(-0.3, -0.05, times.size)
+        offsets[holding] = np.round((coalescence - times[holding]) * 2048)
+        offsets[holding] /= 2048
+        outputs = np.stack([logits, offsets], -1)
+        statistic, time = events(outputs, times, RATE, integration, 8, span)
+        loudest = np.argmax(statistic)
+        assert abs(time[loudest] - coalescence) <= 0.5 / 2048 + 1e-9
+        # the logits alone keep the output grid's estimate
+        _, grid = events(logits, times, RATE, integration, 8, span)
+        assert grid[loudest] != time[loudest]
+
+
 def test_two_events_in_one_series_keep_their_own_times():
     rng = np.random.default_rng(1)
     times = 1000 + np.arange(400) / RATE

@@ -77,6 +77,6 @@ def test_stream_outputs_cover_the_strain(repository):
             torch.as_tensor(strain[:, start : start + buffer]).float()
         )
         (scores,) = detector.run(None, {"whitened": kernels.numpy()})
-        direct.append(scores[:, 0])
+        direct.append(scores)
     direct = np.concatenate(direct)
-    np.testing.assert_allclose(outputs[: direct.size], direct, rtol=1e-5)
+    np.testing.assert_allclose(outputs[: len(direct)], direct, rtol=1e-5)

@@ -96,8 +96,9 @@ def own_windows(engine, geometry, both: np.ndarray) -> torch.Tensor:
 
 def test_any_timeslide_is_the_network_on_the_paired_windows(tmp_path):
     """A shift of 13 output steps, not a whole update: every output
-    equals the bank's forward on H1's window i beside L1's window i + 13,
-    each whitened on its own ifo's update grid, to 1e-5."""
+    equals the bank's exported outputs (its logit and merger offset) on
+    H1's window i beside L1's window i + 13, each whitened on its own
+    ifo's update grid, to 1e-5."""
     repository = bank_repository(tmp_path, **TESTS["with-its-tests"])
     geometry = repository.geometry
     noise = chunk(geometry, 90)
@@ -110,7 +111,7 @@ def test_any_timeslide_is_the_network_on_the_paired_windows(tmp_path):
     windows = own_windows(engine, geometry, both)
     paired = torch.stack([windows[:-13, 0], windows[13:, 1]], 1)
     with torch.no_grad():
-        theirs = engine.bank(paired)[:, 0].numpy()
+        theirs = engine.bank.timed(paired).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
 
 

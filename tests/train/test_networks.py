@@ -520,3 +520,27 @@ def test_bank_settings_errors():
                 "post_merger": 0.05,
             },
         )
+
+
+@pytest.mark.parametrize("lag", [0, 37, 128])
+def test_the_merger_offset_places_the_merger_to_a_sample(lag):
+    """A signal at ``lag`` in a window, its merger ``post_merger`` before
+    its end: ``timed`` gives ``forward``'s logit and the merger's time
+    less the window's end, exactly."""
+    torch.manual_seed(0)
+    rate, kernel = 256, 512
+    bank = TemplateBank(2, rate, 1, 1.0, post_merger=0.125).eval()
+    size, after = bank.template_size, bank.post_merger
+    chirp = chirps(1, size - after, rate)
+    signal = torch.nn.functional.pad(chirp, (0, after)).float()
+    bank.initialise(signal)
+    window = 0.3 * torch.randn(1, 2, kernel)
+    signal = 20 * signal[0] / signal.norm()
+    window[0, 0, lag : lag + size] += signal
+    # L1 sees it 2 samples later, inside the coincidence window
+    window[0, 1, lag + 2 : lag + 2 + size] += signal[: kernel - lag - 2]
+    with torch.no_grad():
+        timed = bank.timed(window)
+        assert timed[0, 0] == bank(window)[0, 0]
+    merger = lag + size - after
+    assert float(timed[0, 1]) == (merger - kernel) / rate

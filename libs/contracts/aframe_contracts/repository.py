@@ -1,7 +1,7 @@
 """The model repository's records: its manifest and time calibration.
 
 ``$AFRAME_RESULTS_DIR/model_repo/manifest.json``, layout
-``repository-manifest`` version 2, written last by export: a JSON object
+``repository-manifest`` version 3, written last by export: a JSON object
 of the fields of ``Manifest`` below (``settings`` is the model's
 ``model.json``), with ``layout`` and ``layout_version``.  Exporting the
 same weights again does nothing; new weights write version ``<v> + 1``
@@ -40,7 +40,7 @@ NETWORK_FILE = "network.pt"
 # it, a server loads it, a client sends to it
 ENSEMBLE = "aframe-stream"
 MANIFEST, TIMING, VERSION = "repository-manifest", "time-calibration", 1
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,10 @@ class Manifest:
         update_size: strain samples per request.
         streams_per_gpu: whitener instances.
         aframe_instances: detector instances.
+        merger_offsets: the detector's outputs are (batch_size, 2): each
+            window's logit, then the time of the merger it found less
+            the window's end (s), as a template bank gives it; otherwise
+            (batch_size, 1), the logit.
         version: the repository version these describe.
         files: the sha256 of each file of the version (each model's
             config.pbtxt and the files in its version directory), by
@@ -91,6 +95,7 @@ class Manifest:
     update_size: int
     streams_per_gpu: int
     aframe_instances: int
+    merger_offsets: bool
     version: int
     files: dict[str, str] = field(default_factory=dict)
     digest: str = ""
@@ -98,6 +103,11 @@ class Manifest:
     @property
     def whitening(self) -> WhiteningSpec:
         return self.settings.whitening
+
+    @property
+    def output_width(self) -> int:
+        """Values per window the detector outputs."""
+        return 2 if self.merger_offsets else 1
 
     def content_digest(self) -> str:
         """The sha256 of every field but ``digest``."""
@@ -207,6 +217,14 @@ class TimeCalibration:
         cluster_window_length: one event per this many seconds (s).
         version: the repository version measured.
         weights_sha256: the weights measured.
+        arrival_spread: for a detector that gives merger offsets, the
+            half-width that holds 95% of the residuals against the
+            coalescence at the first ifo, of the signals above network
+            SNR 12 (s): the offsets' own accuracy, where ``spread`` adds
+            the light travel time from the geocentre; None otherwise.
+        grid_spread: for such a detector, the 95% half-width of the
+            output grid's estimate for those signals, against the
+            geocentre (s), as for other detectors; None otherwise.
     """
 
     median: float
@@ -221,6 +239,8 @@ class TimeCalibration:
     cluster_window_length: float
     version: int
     weights_sha256: str
+    arrival_spread: float | None = None
+    grid_spread: float | None = None
 
     def measured(self, manifest: Manifest) -> bool:
         """Whether this calibration measured the repository's current

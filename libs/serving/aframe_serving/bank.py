@@ -59,14 +59,15 @@ class BankEngine(InProcessEngine):
         return BankSequence(self, channels)
 
     def respond(self, buffer: np.ndarray) -> np.ndarray:
-        """The (batch_size,) responses to a (C, buffer_size) buffer."""
+        """The (batch_size, 2) responses to a (C, buffer_size) buffer, as
+        the exported detector's: logits and merger offsets."""
+        bank = self.bank
         with torch.no_grad():
             whitened = self.whitener.whitened(torch.from_numpy(buffer))
-            kernels, snr2 = self.bank.windows(
+            kernels, snr2 = bank.windows(
                 whitened, self.kernel_size, self.whitener.stride, self.spectra
             )
-            scores = self.bank(kernels, snr2)
-        return scores[:, 0].numpy()
+            return bank.timed(kernels, snr2).numpy()
 
 
 class BankSequence:
@@ -81,7 +82,7 @@ class BankSequence:
         self.state = np.zeros((channels, size), np.float32)
 
     def push(self, update: np.ndarray) -> np.ndarray:
-        """The (batch_size,) responses to a (C, update_size) update."""
+        """The (batch_size, 2) responses to a (C, update_size) update."""
         buffer = np.concatenate([self.state, update], -1)
         self.state = buffer[:, self.update_size :]
         return self.engine.respond(buffer)

@@ -36,10 +36,12 @@ logger = logging.getLogger("aframe_serving")
 class InProcessEngine:
     """An engine whose streams run in this process, an update at a time,
     as sequences (``sequence``: an object whose ``push`` takes a
-    (C, update_size) update and returns its (batch_size,) responses)."""
+    (C, update_size) update and returns its (batch_size, W) responses,
+    W the manifest's ``output_width``)."""
 
     def infer(self, streams: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """(R, batch_size) responses of each stream's (R, C, u) updates."""
+        """(R, batch_size, W) responses of each stream's (R, C, u)
+        updates."""
         results = []
         for updates in streams:
             sequence = self.sequence(updates.shape[1])
@@ -112,7 +114,7 @@ class LocalSequence:
         self.state = np.zeros((channels, size), np.float32)
 
     def push(self, update: np.ndarray) -> np.ndarray:
-        """The (batch_size,) responses to a (C, update_size) update."""
+        """The (batch_size, W) responses to a (C, update_size) update."""
         engine = self.engine
         with torch.no_grad():
             snapshot, self.state = engine.snapshotter.run(
@@ -122,7 +124,7 @@ class LocalSequence:
             (scores,) = engine.detector.run(
                 None, {"whitened": kernels.numpy()}
             )
-        return scores[:, 0]
+        return scores
 
 
 class TritonEngine:
@@ -181,10 +183,8 @@ class TritonEngine:
         except RepositoryError:
             client.close()
             raise
-        responses = [
-            np.zeros((len(u), self.manifest.batch_size), np.float32)
-            for u in streams
-        ]
+        shape = (self.manifest.batch_size, self.manifest.output_width)
+        responses = [np.zeros((len(u),) + shape, np.float32) for u in streams]
         order = [
             (s, i)
             for i in range(max(len(u) for u in streams))
@@ -204,8 +204,7 @@ class TritonEngine:
             if error is not None:
                 raise ServerError(f"Triton at {self.url}: {error}")
             s, i = map(int, result.get_response().id.split("-"))
-            statistic = result.as_numpy("detection_statistic")
-            responses[s][i] = statistic[:, 0]
+            responses[s][i] = result.as_numpy("detection_statistic")
 
         try:
             for s, i in order:

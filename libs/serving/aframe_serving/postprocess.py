@@ -24,6 +24,13 @@ largest sum, among the blocks that overlap the integration window of the
 peak, is the response; its centre, minus the centre of the span, is t_c.  With
 outputs 1 / inference_sampling_rate apart the estimate is unbiased and
 its error is uniform within half an output step, before noise.
+
+A template bank knows better: its detector outputs, beside each
+window's logit, the time of the winning template's merger at its peak
+in the first ifo less the window's end (the manifest's
+``merger_offsets``).  An event of such outputs is timed by the loudest
+raw output in the integration window of its peak, whose window holds the
+merger: that output's time plus its merger offset, to a sample.
 """
 
 import numpy as np
@@ -49,6 +56,15 @@ def check_windows(
     check_positive(
         cluster_window_length=cluster_window_length, time_window=time_window
     )
+
+
+def columns(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The logits (N,) of outputs (N,) or (N, W), and their merger
+    offsets (N,) where the detector gives them (W = 2), else None."""
+    outputs = np.asarray(outputs)
+    if outputs.ndim == 1:
+        return outputs, None
+    return outputs[:, 0], outputs[:, 1] if outputs.shape[1] > 1 else None
 
 
 def integration_outputs(integration_length: float, rate: float) -> int:
@@ -126,7 +142,7 @@ def events(
     """The (statistic, time) of the clustered events of an output series.
 
     Args:
-        outputs: the network's outputs, (N,).
+        outputs: the network's outputs, (N,) or (N, W) (``columns``).
         times: the end of each output's kernel (GPS s), (N,), evenly
             spaced by 1 / rate.
         rate: outputs per second (Hz).
@@ -162,8 +178,9 @@ def peak_events(
     and on those before it, never on later ones: so a stream that is
     still growing knows its events up to half a cluster window ago.
     """
+    logits, _ = columns(outputs)
     window = integration_outputs(integration_length, rate)
-    statistic = integrate(outputs.astype(np.float64), window)
+    statistic = integrate(logits.astype(np.float64), window)
     peaks = cluster(statistic, int(round(cluster_length * rate / 2)))
     if peaks.size == 0:
         return peaks, np.zeros(0), np.zeros(0)
@@ -181,13 +198,37 @@ def coalescence_offsets(
     response: tuple[float, float],
 ) -> np.ndarray:
     """The coalescence time of the events at output ``indices`` less the
-    first output's time (s): each one's response located on the outputs
-    (``locate``), less the centre of the response span."""
+    first output's time (s): where the detector gives merger offsets,
+    that of the loudest output in the integration window of each
+    (``merger_times``); otherwise each one's response located on the
+    outputs (``locate``), less the centre of the response span."""
+    logits, offsets = columns(outputs)
     window = integration_outputs(integration_length, rate)
+    if offsets is not None:
+        return merger_times(logits, offsets, indices, window, rate)
     length = response_outputs(response, rate)
-    centres = locate(outputs, indices, window, length)
+    centres = locate(logits, indices, window, length)
     start, stop = response
     return centres / rate - (start + stop) / 2
+
+
+def merger_times(
+    logits: np.ndarray,
+    offsets: np.ndarray,
+    peaks: np.ndarray,
+    window: int,
+    rate: float,
+) -> np.ndarray:
+    """Each peak's merger time less the first output's time (s): the
+    merger offset of the loudest raw output among the ``window`` that
+    its integrated statistic averages (the first of any tie), at that
+    output's time."""
+    times = np.empty(peaks.size)
+    for i, peak in enumerate(peaks):
+        first = max(peak - window + 1, 0)
+        loudest = first + int(np.argmax(logits[first : peak + 1]))
+        times[i] = loudest / rate + offsets[loudest]
+    return times
 
 
 def match(
@@ -253,7 +294,7 @@ def stream_events(
     """``events`` of the outputs of a stream that starts at GPS ``t0``."""
     return events(
         outputs,
-        geometry.output_times(outputs.size, t0),
+        geometry.output_times(len(outputs), t0),
         geometry.sample_rate / geometry.stride,
         integration_length,
         cluster_length,

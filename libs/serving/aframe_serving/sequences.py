@@ -48,7 +48,7 @@ class TritonSequence:
     def push(self, update: np.ndarray) -> np.ndarray:
         result = self.send(update, start=not self.started, end=False)
         self.started = True
-        return result.as_numpy("detection_statistic")[:, 0]
+        return result.as_numpy("detection_statistic")
 
     def end(self) -> None:
         """Release the sequence's slot on the server (a zero update)."""

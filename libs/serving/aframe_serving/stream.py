@@ -80,8 +80,9 @@ class Geometry:
         return int((size - self.psd_length * rate - reach) // self.stride) + 1
 
     def outputs(self, responses: np.ndarray, size: int) -> np.ndarray:
-        """(N,) outputs from the (R, batch_size) responses of a stream."""
-        kept = responses[self.warmup :].reshape(-1)
+        """(N, W) outputs from the (R, batch_size, W) responses of a
+        stream of T = size samples."""
+        kept = responses[self.warmup :].reshape(-1, responses.shape[-1])
         return kept[: self.valid_outputs(size)]
 
     def duration(self, count: int) -> float:

@@ -154,7 +154,9 @@ class SlidBank:
     def slides(
         self, terms: LagTerms, shifts: Iterable[list[float]]
     ) -> list[np.ndarray]:
-        """The outputs of each timeslide (each ifo's shifts, s)."""
+        """The outputs (N, 2) of each timeslide (each ifo's shifts, s):
+        each window's logit and merger offset, as the exported detector
+        gives them."""
         return self.paired(terms, [self.offsets(shift) for shift in shifts])
 
     def paired(
@@ -172,14 +174,14 @@ class SlidBank:
         """
         bank = self.engine.bank
         counts = [max(0, terms.windows - max(o)) for o in offsets]
-        results = [np.empty(count, np.float32) for count in counts]
+        results = [np.empty((count, 2), np.float32) for count in counts]
         shape = (SLIDE_BLOCK,) + terms.coincident.shape[2:]
         total = np.empty(shape, np.float32)
         templates, lags = shape[1:]
         # where each (window, template) row starts in a block's terms
         rows = np.arange(SLIDE_BLOCK * templates) * lags
         for start in range(0, max(counts, default=0), SLIDE_BLOCK):
-            peaks, rhos, spans = [], [], []
+            peaks, rhos, firsts, spans = [], [], [], []
             for index, (offset, count) in enumerate(
                 zip(offsets, counts, strict=True)
             ):
@@ -201,7 +203,9 @@ class SlidBank:
                 for more in coincident[2:]:
                     network += more
                 # each row's lag in the flattened (B, K, lags) terms
-                at = network.argmax(-1).ravel() + rows[: network.size // lags]
+                lag = network.argmax(-1)
+                at = lag.ravel() + rows[: network.size // lags]
+                firsts.append(lag)
                 peaks.append(gathered(coincident, at))
                 rhos.append(gathered(ranked, at))
                 spans.append((index, stop - start))
@@ -211,7 +215,9 @@ class SlidBank:
                 scores = bank.coincident_score(
                     torch.from_numpy(np.concatenate(peaks)),
                     torch.from_numpy(np.concatenate(rhos)),
-                )[:, 0].numpy()
+                    torch.from_numpy(np.concatenate(firsts)),
+                    self.engine.kernel_size,
+                ).numpy()
             first = 0
             for index, size in spans:
                 results[index][start : start + size] = scores[

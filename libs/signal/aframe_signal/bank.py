@@ -564,15 +564,23 @@ class TemplateBank(torch.nn.Module):
         )
 
     def coincident_score(
-        self, peak: torch.Tensor, rho: torch.Tensor
+        self,
+        peak: torch.Tensor,
+        rho: torch.Tensor,
+        lags: torch.Tensor,
+        kernel_size: int,
     ) -> torch.Tensor:
-        """The logits (B, 1) of windows from ``lag_terms`` at their
-        coincident peak, the lag of the largest sum of the coincident
-        terms: each ifo's squared SNR there ``peak`` and ranked SNR
-        ``rho`` (B, C, K).  The same as ``forward`` on those windows, in
-        evaluation: the SNR-ratio veto, then the ranking."""
+        """The logits and merger offsets (B, 2) of windows of
+        ``kernel_size`` samples from ``lag_terms`` at their coincident
+        peak, the lag of the largest sum of the coincident terms: each
+        ifo's squared SNR there ``peak`` and ranked SNR ``rho`` (B, C,
+        K), and that lag in the first ifo ``lags`` (B, K).  The same as
+        ``timed`` on those windows, in evaluation: the SNR-ratio veto,
+        then the ranking."""
         snr = (peak + 1e-6).sqrt()
-        return self.score(self.snr_ratio_vetoed(rho, snr))
+        return self.timed_score(
+            self.snr_ratio_vetoed(rho, snr), lags, kernel_size
+        )
 
     def tested_snrs(
         self, X: torch.Tensor, snr: torch.Tensor, lags: torch.Tensor
@@ -615,12 +623,19 @@ class TemplateBank(torch.nn.Module):
         ifo at its coincident peak, reweighted by the consistency tests
         the bank has.  ``snr2``: the windows' squared SNRs (``snrs``),
         where they were computed already."""
+        return self.ranked_peaks(X, snr2)[0]
+
+    def ranked_peaks(
+        self, X: torch.Tensor, snr2: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``ranked_snrs``, and the lags (B, C, K) of each template's
+        coincident peak in each ifo."""
         peak, lags = self.peaks(self.snrs(X) if snr2 is None else snr2)
         snr = (peak + 1e-6).sqrt()
         rho = self.tested_snrs(X, snr, lags)
         if self.glitch_tails and not self.training:
             rho = self.gaussian_equivalent(rho)
-        return self.snr_ratio_vetoed(rho, snr)
+        return self.snr_ratio_vetoed(rho, snr), lags
 
     def snr_ratio_vetoed(
         self, rho: torch.Tensor, snr: torch.Tensor
@@ -732,8 +747,44 @@ class TemplateBank(torch.nn.Module):
     def score(self, rho: torch.Tensor) -> torch.Tensor:
         """The windows' logits (B, 1) from their ranked SNRs (B, C, K):
         the ranking of each template, the largest of them."""
-        scores = self.rank(rho.transpose(1, 2))[..., 0] + self.bias
-        return scores.amax(-1, keepdim=True)
+        return self.template_scores(rho).amax(-1, keepdim=True)
+
+    def template_scores(self, rho: torch.Tensor) -> torch.Tensor:
+        """Each template's logit (B, K) from the ranked SNRs (B, C, K)."""
+        return self.rank(rho.transpose(1, 2))[..., 0] + self.bias
+
+    def timed(
+        self, X: torch.Tensor, snr2: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The windows' logits and merger offsets (B, 2): ``forward``,
+        and the time of the winning template's merger at its peak in
+        the first ifo, less the end of the window (s).
+
+        The exported detector's outputs (``aframe_export``): the lag of the
+        template's peak places the merger to a sample, where the output
+        grid alone places it to a stride.
+        """
+        rho, lags = self.ranked_peaks(X, snr2)
+        return self.timed_score(rho, lags[:, 0], X.shape[-1])
+
+    def timed_score(
+        self, rho: torch.Tensor, lags: torch.Tensor, kernel_size: int
+    ) -> torch.Tensor:
+        """(B, 2) logits and merger offsets (``timed``) from the ranked
+        SNRs (B, C, K) and the first ifo's peak lags (B, K) of windows
+        of ``kernel_size`` samples."""
+        best, winner = self.template_scores(rho).max(-1, keepdim=True)
+        lag = torch.gather(lags, -1, winner)
+        return torch.cat([best, self.merger_offset(lag, kernel_size)], -1)
+
+    def merger_offset(
+        self, lags: torch.Tensor, kernel_size: int
+    ) -> torch.Tensor:
+        """The merger time of a template at ``lags`` less the end of the
+        window of ``kernel_size`` samples that holds it (s, <= 0): the
+        template ends ``post_merger`` after its merger (``response``)."""
+        last = kernel_size - self.template_size + self.post_merger
+        return (lags - last).to(torch.float32) / self.sample_rate
 
     def set_tests(self) -> None:
         """Cut the consistency tests' filters from the bank: called

@@ -41,3 +41,26 @@ def injection_times(
     centres = start + (np.arange(count) + 0.5) * pitch
     half = INJECTION_JITTER / 2
     return centres + rng.uniform(-half, half, count)
+
+
+def arrival_delays(
+    ifo: str, dec: np.ndarray, phi: np.ndarray, sample_rate: float
+) -> np.ndarray:
+    """How long after its geocentric coalescence each signal of
+    declination ``dec`` and Earth-fixed azimuth ``phi`` (rad) reaches
+    ``ifo`` (s), as the projection of the data stage delays it
+    (ml4gw's ``compute_observed_strain``: to whole samples, towards 0).
+    """
+    from ml4gw.constants import C
+    from ml4gw.gw import get_ifo_geometry
+
+    _, vertices = get_ifo_geometry(ifo)
+    theta = np.pi / 2 - np.asarray(dec, np.float64)
+    phi = np.asarray(phi, np.float64)
+    source = np.stack(
+        [np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi)]
+        + [np.cos(theta)],
+        -1,
+    )
+    delay = -(source @ vertices[0].double().numpy()) / C
+    return np.trunc(delay * sample_rate) / sample_rate

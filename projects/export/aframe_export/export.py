@@ -4,7 +4,8 @@
       snapshotter/<v>/model.onnx     the stream's state: updates -> buffers
       preprocessor/<v>/model.pt      training's whitening of the batch's
                                      span (TorchScript)
-      aframe/<v>/model.onnx|plan     the detector
+      aframe/<v>/model.onnx|plan     the detector: each window's logit,
+                                     and a template bank's merger time
       aframe/<v>/network.pt          a template bank's TorchScript, for
                                      the embedded engine's bank backend
       aframe-stream/<v>/             the ensemble of the three
@@ -15,6 +16,12 @@ ensemble pins it.  ``manifest.json`` is written last: it records the
 platform, the serving flavour, the version, the stream geometry and the
 sha256 of the weights, so a re-export of the same weights is a no-op and
 new weights write a new version.
+
+A template bank's detector outputs two values per window (the manifest's
+``merger_offsets``): the logit, and the time of the winning template's
+merger at its peak in the first ifo less the window's end
+(``TemplateBank.timed``), which times events to a sample
+(``aframe_serving.postprocess``).  Other networks output the logit.
 """
 
 import logging
@@ -44,6 +51,18 @@ CHECKED = ("ifos", "sample_rate", "kernel_length", "fduration")
 
 class ExportError(ValueError):
     """The weights cannot be exported as asked."""
+
+
+class TimedBank(torch.nn.Module):
+    """A template bank as its detector is exported: ``TemplateBank.timed``,
+    each window's logit and merger offset."""
+
+    def __init__(self, bank: torch.nn.Module) -> None:
+        super().__init__()
+        self.bank = bank
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.bank.timed(X)
 
 
 def choose_platform(platform: str) -> str:
@@ -260,7 +279,8 @@ def write_preprocessor(
 
 
 def load_network(weights: Path, dims: tuple[int, ...]) -> torch.nn.Module:
-    """The TorchScript network, tried on a batch of zeros of ``dims``.
+    """The detector to export: the TorchScript network, tried on a batch
+    of zeros of ``dims``; a template bank's ``TimedBank``.
 
     Raises:
         ExportError: the file does not load (truncated, not TorchScript)
@@ -289,7 +309,8 @@ def load_network(weights: Path, dims: tuple[int, ...]) -> torch.nn.Module:
             f"{weights} gives outputs of {list(output.shape)} for windows "
             f"of {list(dims)}, not one logit per window"
         )
-    return network
+    bank = load_bank(weights)
+    return network if bank is None else TimedBank(bank)
 
 
 def write_detector(
@@ -306,7 +327,7 @@ def write_detector(
     target = writer.model_dir("aframe")
     example = torch.zeros(tensors.whitened.dims)
     onnx_detector(network, example, target / "model.onnx")
-    if load_bank(weights) is not None:
+    if isinstance(network, TimedBank):
         # the bank backend of the embedded engine runs it in parts
         shutil.copyfile(weights, target / NETWORK_FILE)
     if platform == "tensorrt":
@@ -391,6 +412,11 @@ def export(
     )
     update_size = batch_size * whitener.stride
     version = next_version(repository)
+    channels, kernel = len(ifos), settings.kernel_size
+    whitened = Tensor("whitened", (batch_size, channels, kernel))
+    # before anything is written: the weights load and fit the shapes
+    network = load_network(weights, whitened.dims)
+    timed = isinstance(network, TimedBank)
     manifest = Manifest(
         weights=str(weights),
         weights_sha256=sha256(weights),
@@ -410,6 +436,7 @@ def export(
         update_size=update_size,
         streams_per_gpu=streams_per_gpu,
         aframe_instances=aframe_instances,
+        merger_offsets=timed,
         version=version,
     )
     if holds(repository, manifest):
@@ -417,15 +444,14 @@ def export(
         return
 
     writer = RepositoryWriter(repository, version, serving == "python")
-    channels, kernel = len(ifos), settings.kernel_size
     tensors = Tensors(
         update=Tensor("update", (channels, update_size)),
         snapshot=Tensor("snapshot", (channels, whitener.buffer_size)),
-        whitened=Tensor("whitened", (batch_size, channels, kernel)),
-        statistic=Tensor("detection_statistic", (batch_size, 1)),
+        whitened=whitened,
+        statistic=Tensor(
+            "detection_statistic", (batch_size, manifest.output_width)
+        ),
     )
-    # before anything is written: the weights load and fit the shapes
-    network = load_network(weights, tensors.whitened.dims)
     try:
         write_snapshotter(writer, tensors)
         write_preprocessor(writer, tensors, whitener, streams_per_gpu)

@@ -194,7 +194,7 @@ def background(
         statistics.append(statistic)
         times.append(time)
         rows.append(np.tile(shift, (statistic.size, 1)))
-        Tb += geometry.duration(outputs.size)
+        Tb += geometry.duration(len(outputs))
     statistic = np.concatenate(statistics)
     logger.info(
         "background: %d timeslides, %d events in %.0f s",
@@ -253,7 +253,8 @@ def timeslide_outputs(
             if strain.shape[-1] < model.geometry.buffer_size:
                 # the last timeslides of a chunk can leave less than one
                 # request, and no output
-                yield np.zeros(0, np.float32)
+                width = model.manifest.output_width
+                yield np.zeros((0, width), np.float32)
                 continue
             (outputs,) = run([strain])
             yield outputs

@@ -41,7 +41,7 @@ from aframe_serving.postprocess import (
 )
 from aframe_serving.repository import ModelRepository
 from aframe_serving.stream import Geometry, inject, shifted
-from aframe_signal.placement import injection_times
+from aframe_signal.placement import arrival_delays, injection_times
 
 logger = logging.getLogger("aframe_infer")
 
@@ -49,17 +49,20 @@ logger = logging.getLogger("aframe_infer")
 SPREAD_QUANTILE = 0.95
 # fewer found injections than this cannot pin down a 95% window
 MIN_FOUND = 20
+# the network SNR above which the merger offsets' accuracy is figured
+LOUD_SNR = 12.0
+# the Earth's radius over the speed of light (s): how far an ifo's
+# coalescence time can be from the geocentre's
+LIGHT_TIME = 6.371e6 / 299_792_458
 
 
 def read_signals(
     path: Path, ifos: list[str], rate: float, count: int, seed: int
-) -> tuple[np.ndarray, int]:
-    """Up to ``count`` projected signals (N, C, T) of a waveform file, at
-    random, and the sample of their coalescence."""
+) -> WaveformSet:
+    """Up to ``count`` projected signals of a waveform file, at random."""
     total = WaveformSet.count(path)
     rows = np.sort(np.random.default_rng(seed).permutation(total)[:count])
-    signals = WaveformSet.read(path, ifos, rows)
-    return signals.stacked(ifos), coalescence_sample(signals.attrs, rate)
+    return WaveformSet.read(path, ifos, rows)
 
 
 def calibration_streams(
@@ -121,8 +124,8 @@ def found_residuals(
     integration_window_length: float,
     cluster_window_length: float,
 ) -> tuple[np.ndarray, float, float]:
-    """Event time - injection time of the injections found above the
-    loudest background event.
+    """Event time - injection time of each injection, where it was
+    found above the loudest background event.
 
     Args:
         outputs: the background streams' outputs, then the foreground
@@ -130,8 +133,9 @@ def found_residuals(
         times: each foreground stream's injection times (GPS s).
 
     Returns:
-        the residuals (s), the loudest background event's statistic, and
-        the background's duration (s).
+        the residuals (s; NaN where not found), in the order of the
+        injections, the loudest background event's statistic, and the
+        background's duration (s).
     """
 
     def find_events(output):
@@ -148,7 +152,7 @@ def found_residuals(
     for output in backgrounds:
         statistic, _ = find_events(output)
         threshold = max(threshold, statistic.max(initial=-np.inf))
-        livetime += geometry.duration(output.size)
+        livetime += geometry.duration(len(output))
     residuals = []
     for output, injected in zip(foregrounds, times, strict=True):
         statistic, time = find_events(output)
@@ -157,7 +161,9 @@ def found_residuals(
         found, found_time = match(
             injected, time, statistic, cluster_window_length / 2
         )
-        residuals.append((found_time - injected)[found > threshold])
+        residual = found_time - injected
+        residual[found <= threshold] = np.nan
+        residuals.append(residual)
     return np.concatenate(residuals), threshold, livetime
 
 
@@ -259,9 +265,9 @@ def calibrate(
     )
     manifest, geometry = model.manifest, model.geometry
     ifos, rate = model.ifos, model.sample_rate
-    responses, coalescence = read_signals(
-        waveforms_file, ifos, rate, max_injections, seed
-    )
+    signals = read_signals(waveforms_file, ifos, rate, max_injections, seed)
+    responses = signals.stacked(ifos)
+    coalescence = coalescence_sample(signals.attrs, rate)
     # neighbours stay out of each other's response, integration and
     # cluster windows; one timeslide of background enough for them all
     # is as much as is read
@@ -298,14 +304,12 @@ def calibrate(
     )
     with streamer(model, serving, model.path / "logs", 1) as run:
         outputs = run(backgrounds + foregrounds)
-    residuals, threshold, livetime = found_residuals(
-        outputs,
-        times,
-        t0,
-        geometry,
-        integration_window_length,
-        cluster_window_length,
+    windows = (integration_window_length, cluster_window_length)
+    every, threshold, livetime = found_residuals(
+        outputs, times, t0, geometry, *windows
     )
+    found = ~np.isnan(every)
+    residuals = every[found]
     if residuals.size < MIN_FOUND:
         raise RepositoryError(
             f"only {residuals.size} of {first} validation signals were "
@@ -315,10 +319,33 @@ def calibrate(
         )
     median, spread = timing_summary(residuals, SPREAD_QUANTILE)
     _, window = timing_summary(residuals, window_quantile)
+    arrival_spread = grid_spread = None
+    if manifest.merger_offsets:
+        # the estimator's own error: against the coalescence at the
+        # first ifo, for the signals loud enough to time
+        loud = found & (signals.parameters["snr"] >= LOUD_SNR)
+        delays = arrival_delays(
+            ifos[0],
+            signals.parameters["dec"],
+            signals.parameters["phi"],
+            rate,
+        )
+        arrival = (every - delays)[loud]
+        if arrival.size:
+            _, arrival_spread = timing_summary(arrival, SPREAD_QUANTILE)
+        # and the output grid's estimate on the same outputs
+        logits = [output[:, :1] for output in outputs]
+        grid, _, _ = found_residuals(logits, times, t0, geometry, *windows)
+        _, grid_spread = timing_summary(grid[loud], SPREAD_QUANTILE)
+        # an exact time at the first ifo is up to the light travel time
+        # from the geocentre off the coalescence
+        floor = LIGHT_TIME
+    else:
+        floor = geometry.stride / rate / 2
     timing = TimeCalibration(
         median=median,
         spread=spread,
-        half_width=max(window, geometry.stride / rate / 2),
+        half_width=max(window, floor),
         window_quantile=window_quantile,
         found=int(residuals.size),
         injected=int(first),
@@ -328,6 +355,8 @@ def calibrate(
         cluster_window_length=cluster_window_length,
         version=manifest.version,
         weights_sha256=manifest.weights_sha256,
+        arrival_spread=arrival_spread,
+        grid_spread=grid_spread,
     )
     timing.write(model.path)
     logger.info(
@@ -341,4 +370,16 @@ def calibrate(
         spread,
         timing.half_width,
     )
+    if arrival_spread is not None:
+        logger.info(
+            "above SNR %.0f, %.0f%% lie within %.4f s of the coalescence at "
+            "%s, and %.0f%% of the output grid's estimates within %.3f s "
+            "of the geocentric coalescence",
+            LOUD_SNR,
+            100 * SPREAD_QUANTILE,
+            arrival_spread,
+            ifos[0],
+            100 * SPREAD_QUANTILE,
+            grid_spread,
+        )
     return timing

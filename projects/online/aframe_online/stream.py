@@ -40,6 +40,7 @@ from scipy.signal import firwin, lfilter
 
 from aframe_serving.postprocess import (
     coalescence_offsets,
+    columns,
     integrate,
     integration_outputs,
     peak_events,
@@ -66,7 +67,7 @@ class OnlineStream:
 
     Args:
         push: the model's sequence: one (C, update_size) update in, its
-            (batch_size,) responses out, with the state carried over.
+            (batch_size, W) responses out, with the state carried over.
         geometry: the repository's stream geometry.
         t0: GPS time of the stream's first sample (s).
         channels: the number of ifos.
@@ -106,8 +107,9 @@ class OnlineStream:
         self.pending = np.zeros((channels, geometry.front_padding))
         self.responses = 0
         self.samples = 0
-        # the outputs kept, and the index of the first in the stream
-        self.outputs = np.zeros(0)
+        # the outputs kept (N, W), and the index of the first in the
+        # stream; W is the model's, known from its first responses
+        self.outputs = np.zeros((0, 1))
         self.first = 0
         # peaks up to this index are decided; the last peak seen there
         self.decided = -1
@@ -139,14 +141,16 @@ class OnlineStream:
                 new.append(np.asarray(responses, np.float64))
         if not new:
             return []
+        if not len(self.outputs):
+            self.outputs = self.outputs.reshape(0, new[0].shape[-1])
         self.outputs = np.concatenate([self.outputs, *new])
-        end = self.first + self.outputs.size
+        end = self.first + len(self.outputs)
         return ordered(self._crossings() + self._decide(end - 1 - self.half))
 
     def flush(self) -> list[Event]:
         """The events still undecided, as the end of the data decides
         them; the stream takes no more strain after it."""
-        return ordered(self._decide(self.first + self.outputs.size - 1))
+        return ordered(self._decide(self.first + len(self.outputs) - 1))
 
     def _first_time(self) -> float:
         """GPS time of the first output kept (s)."""
@@ -156,12 +160,12 @@ class OnlineStream:
     def _crossings(self) -> list[tuple[int, Event]]:
         """The new outputs that cross the alert level outside the
         refractory period of the last crossing, by output index."""
-        end = self.first + self.outputs.size
+        end = self.first + len(self.outputs)
         scan = max(self.scanned + 1, self.first)
         self.scanned = end - 1
         if self.alert_level == math.inf:
             return []
-        statistic = integrate(self.outputs, self.window)
+        statistic = integrate(columns(self.outputs)[0], self.window)
         above = np.flatnonzero(
             statistic[scan - self.first :] > self.alert_level
         )
@@ -188,7 +192,7 @@ class OnlineStream:
     def _decide(self, limit: int) -> list[tuple[int, Event]]:
         """The events whose peaks lie in (decided, limit], by output
         index."""
-        if limit <= self.decided or self.outputs.size == 0:
+        if limit <= self.decided or len(self.outputs) == 0:
             return []
         peaks, statistic, offset = peak_events(
             self.outputs,

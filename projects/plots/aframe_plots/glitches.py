@@ -294,7 +294,8 @@ def detector_output(
     size = min(channel.size for channel in channels)
     stream = np.stack([channel[:size] for channel in channels])
     responses = engine.infer([geometry.updates(stream)])[0]
-    outputs = geometry.outputs(responses, size)
+    # the logits: the plot is of the statistic's parts
+    outputs = geometry.outputs(responses, size)[:, 0]
     t0 = spans[0].t0 - seen[0]
     times = geometry.output_times(outputs.size, t0) - centre
     inside = np.abs(times) <= HALF_SPAN
