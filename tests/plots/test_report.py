@@ -439,3 +439,36 @@ def test_the_glitch_section_states_the_banks_noise(tmp_path):
     plain = bank_repository(tmp_path / "plain")
     assert noise_model(plain) is None
     assert noise_model(ModelRepository.open(plain.path)) is None
+
+
+def test_both_event_time_estimates_of_a_timed_model(
+    files, repository, tmp_path
+):
+    """A model whose time calibration figures its merger offsets: the
+    event-time section gives them beside the output grid's estimate."""
+    from aframe_contracts.repository import Manifest, TimeCalibration
+
+    manifest = Manifest.read(repository)
+    TimeCalibration(
+        median=0.003,
+        spread=0.024,
+        half_width=0.029,
+        window_quantile=0.99,
+        found=322,
+        injected=500,
+        threshold=0.35,
+        livetime=4983.0,
+        integration_window_length=0.0,
+        cluster_window_length=8.0,
+        version=manifest.version,
+        weights_sha256=manifest.weights_sha256,
+        arrival_spread=0.009,
+        grid_spread=0.127,
+    ).write(repository)
+    page = make_report(*files, tmp_path / "out", repository=repository)
+    text = re.sub(r"\s+", " ", page.read_text())
+    assert "lie within ±9.0 ms of their coalescence at H1" in text
+    assert "the output grid's estimate puts 95% within ±0.127 s" in text
+    # without merger offsets, nothing is said
+    page = make_report(*files, tmp_path / "other")
+    assert "merger at" not in page.read_text()

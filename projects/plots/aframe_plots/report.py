@@ -303,10 +303,10 @@ def make_report(
     problem = _problem(events, draws, findings.thresholds)
     figures = _write_figures(output_dir, events, draws, findings, problem)
     glitches = None
+    model = None
+    if repository is not None:
+        model = ModelRepository.open(repository)
     if glitch_files:
-        model = None
-        if repository is not None:
-            model = ModelRepository.open(repository)
         glitches = glitch_summary(
             events, draws.ifos, list(glitch_files), model
         )
@@ -336,6 +336,7 @@ def make_report(
         challenge,
         glitches,
         None if p_astro is None else (p_astro, p_astro_figure),
+        None if model is None else model.calibration,
     )
     path = output_dir / "report.html"
     write_atomic(path, text.encode())
