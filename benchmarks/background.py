@@ -124,7 +124,7 @@ def main() -> None:
             )
             seconds["events"] += time.perf_counter() - start
             statistics.append(stat)
-            background += geometry.duration(outputs.size)
+            background += geometry.duration(len(outputs))
         elapsed = time.perf_counter() - start_all
         print(
             f"chunk {index}: {len(shifts)} timeslides, background "

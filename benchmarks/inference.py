@@ -338,7 +338,7 @@ def main() -> None:
         filtered = time.perf_counter() - start
         shifts = [[0.0, float(k)] for k in range(10, 30)]
         start = time.perf_counter()
-        count = sum(output.size for output in slid.slides(terms, shifts))
+        count = sum(len(output) for output in slid.slides(terms, shifts))
         # per timeslide of the whole stream's outputs
         extra = (time.perf_counter() - start) / count * terms.windows
         print(

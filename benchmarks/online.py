@@ -17,6 +17,7 @@ the candidate it made final is in the store.  Also given:
   cluster window of outputs after its peak.  ``--far-threshold`` sets
   what alerts; by default, events louder than all but two events of the
   offline background (2 / Tb): the loud injections;
+- the alerts' times against their injections' (geocentric) coalescence;
 - the baseline, measured in the same run: one update of the repository
   through the same engine, from memory; the ratio is the candidate
   latency's median over it (a candidate's frame runs one update, so the
@@ -174,11 +175,20 @@ def main() -> None:
         if injections:
             signals = WaveformSet.read(injections[0], manifest.ifos)
             times = signals.parameters["injection_time"]
-        found = []
+        found, residuals = [], []
         for alert in alerts if times.size else []:
             nearest = times[np.argmin(np.abs(times - alert["gps_time"]))]
             if abs(nearest - alert["gps_time"]) < 1.0:
                 found.append(alert["stored"] - on_disk(nearest))
+                residuals.append(alert["gps_time"] - nearest)
+        if residuals:
+            # the alerts' times against the geocentric coalescence
+            residuals = np.abs(residuals)
+            print(
+                f"alert time - injection time: n = {residuals.size}, "
+                f"median |Δt| {np.median(residuals) * 1e3:.1f} ms, max "
+                f"{residuals.max() * 1e3:.1f} ms"
+            )
         others = [
             c["stored"] - on_disk(c["gps_time"])
             for c in candidates
