@@ -77,6 +77,16 @@ def test_time_calibration_round_trip(tmp_path):
     assert timing.measured(MANIFEST)
     assert not timing.measured(replace(MANIFEST, version=4))
     assert not timing.measured(replace(MANIFEST, weights_sha256="cd" * 32))
+    # a bank's merger offsets add their figures; a calibration written
+    # without them reads as a model without offsets
+    timed = replace(timing, arrival_spread=0.009, grid_spread=0.127)
+    timed.write(tmp_path)
+    assert TimeCalibration.read(tmp_path) == timed
+    path = tmp_path / "timing.json"
+    recorded = json.loads(path.read_text())
+    del recorded["arrival_spread"], recorded["grid_spread"]
+    path.write_text(json.dumps(recorded))
+    assert TimeCalibration.read(tmp_path) == timing
 
 
 def test_an_edited_manifest_is_refused(tmp_path):
