@@ -115,9 +115,9 @@ def main() -> None:
         seconds["filter"] += time.perf_counter() - start
         largest = max(largest, terms.nbytes)
         start = time.perf_counter()
-        slides = slid.slides(terms, shifts)
+        slid_outputs = slid.slides(terms, shifts)
         seconds["timeslides"] += time.perf_counter() - start
-        for outputs in slides:
+        for outputs in slid_outputs:
             start = time.perf_counter()
             stat, _ = stream_events(
                 outputs, 0.0, geometry, INTEGRATION, CLUSTER
