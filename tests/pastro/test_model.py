@@ -143,13 +143,17 @@ def test_the_events_p_astro_read_back_and_must_be_probabilities(
 
 def test_calibrated_on_held_out_halves():
     """In every bin with events, the share of the rate that injections
-    make is the mean p_astro, within 3 sigma and 0.05."""
+    make is the mean p_astro, within 3 sigma and 0.05; the interval
+    holds the share, and is wide where a bin holds few events."""
     calibration = calibrate(*synthetic(4))
     populated = calibration.background + calibration.injections > 0
     assert populated.sum() >= 8
-    gap = np.abs(calibration.fraction - calibration.p_astro)[populated]
-    limit = 3 * calibration.error[populated] + 0.05
-    assert (gap < limit).all(), (gap, limit)
+    share, p = calibration.fraction[populated], calibration.p_astro[populated]
+    low, high = calibration.low[populated], calibration.high[populated]
+    assert np.all((low <= share) & (share <= high))
+    sigma = np.where(p < share, share - low, high - share)
+    gap = np.abs(share - p)
+    assert (gap < 3 * sigma + 0.05).all(), (gap, sigma)
     assert calibration.background.sum() == NUM_BACKGROUND
     assert calibration.injections.sum() == NUM_FOUND
 
@@ -204,3 +208,24 @@ def test_a_foreground_below_the_background_does_not_lift_the_rest():
     x = np.linspace(2.5, 4.5, 9)
     error = p_astro.log_odds(x) - logit(true_p_astro(x))
     assert np.abs(error).max() < 0.3, error
+
+
+def test_a_bin_without_background_is_not_certain():
+    """Injections alone in a bin give a share of 1, but the interval
+    reaches down to the share one background event (1 / Tb) would have
+    left: Gehrels' 1.87 of them at one sigma."""
+    from aframe_pastro.model import poisson_bounds
+
+    assert poisson_bounds(0) == (0.0, pytest.approx(1.866, abs=1e-3))
+    low, high = poisson_bounds(10)
+    # Gehrels' table: 6.90 and 14.27 for 10 events
+    assert low == pytest.approx(6.90, abs=0.1)
+    assert high == pytest.approx(14.27, abs=0.05)
+    background, years, injections, weights, rate = synthetic(4)
+    calibration = calibrate(
+        background, years / 1000, injections, weights, rate
+    )
+    lone = (calibration.background == 0) & (calibration.injections > 0)
+    assert lone.any()
+    assert np.all(calibration.fraction[lone] == 1)
+    assert np.all(calibration.low[lone] < 0.9)

@@ -4,7 +4,7 @@ give an event its probability of astrophysical origin.
 ``results/p_astro.hdf5``, written by ``aframe-plots p-astro``
 (``aframe_plots.pastro``) from the offline events, and read by the
 report and the online search (through ``aframe_pastro``), layout
-``p-astro-model`` version 1:
+``p-astro-model`` version 2:
 
 ```text
 /                          attrs: rate (Gpc^-3 yr^-1), population,
@@ -20,7 +20,8 @@ report and the online search (through ``aframe_pastro``), layout
 /calibration/edges         (K+1,) p_astro bin edges
 /calibration/p_astro       (K,) mean p_astro of the events in each bin
 /calibration/fraction      (K,) the share of their rate from injections
-/calibration/error         (K,) its one-sigma error
+/calibration/low           (K,) its one-sigma (68%) interval: from the
+/calibration/high          (K,) Poisson bounds of the events' counts
 /calibration/background    (K,) background events in the bin
 /calibration/injections    (K,) found injections in the bin
 /events/background         (N,) p_astro of each time-slid background
@@ -53,12 +54,13 @@ from aframe_contracts.layout import (
     unstamped,
 )
 
-LAYOUT, VERSION = "p-astro-model", 1
+LAYOUT, VERSION = "p-astro-model", 2
 CALIBRATION_KEYS = (
     "edges",
     "p_astro",
     "fraction",
-    "error",
+    "low",
+    "high",
     "background",
     "injections",
 )
@@ -72,7 +74,9 @@ class Calibration:
         edges: p_astro bin edges, (K+1,).
         p_astro: the rate-weighted mean p_astro in each bin, (K,).
         fraction: the share of the bin's rate that injections make, (K,).
-        error: its one-sigma error, (K,).
+        low, high: its one-sigma (68%) interval, (K,): the shares that
+            the Poisson bounds of the bin's background and injection
+            counts give (``aframe_pastro.model.calibrate``).
         background: background events in each bin, (K,).
         injections: found injections in each bin, (K,).
     """
@@ -80,7 +84,8 @@ class Calibration:
     edges: np.ndarray
     p_astro: np.ndarray
     fraction: np.ndarray
-    error: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
     background: np.ndarray
     injections: np.ndarray
 

@@ -261,6 +261,16 @@ class PAstro:
         return float(p) if np.ndim(p) == 0 else p
 
 
+def poisson_bounds(count: float) -> tuple[float, float]:
+    """One-sigma (84%) lower and upper bounds on the mean of a Poisson
+    count, by Gehrels' (1986, ApJ 303, 336) approximations, 0 and 1.87
+    for a count of 0; for a count that is not whole (an effective
+    count), the same formulas."""
+    upper = count + np.sqrt(count + 0.75) + 1
+    lower = count - np.sqrt(count - 0.25) if count >= 1 else 0.0
+    return float(lower), float(upper)
+
+
 def calibrate(
     background: np.ndarray,
     background_years: float,
@@ -279,9 +289,13 @@ def calibrate(
     for the rate it stands for, as in ``fit``) is compared with their
     rate-weighted mean p_astro.  A calibrated p_astro has the two equal.
 
-    The error of a share is the delta-method error of a weighted mean of
-    0s (background) and 1s (injections),
-    sqrt(sum v^2 (y - share)^2) / sum v.
+    A share F / (F + B), of the injections' rate F and the background's
+    B in a bin, has for its one-sigma interval the shares of the bounds
+    of the two (``poisson_bounds``): [F- / (F- + B+), F+ / (F+ + B-)].
+    The background's count is Poisson; the injections', whose weights
+    differ, is their effective count (sum v)^2 / sum v^2.  So a bin with
+    injections and no background event is not "1 +- 0": one background
+    event there would have weighed 1 / Tb.
 
     Raises:
         PAstroError: either half cannot be fitted (too few events).
@@ -328,7 +342,9 @@ def calibrate(
     )
     edges = np.linspace(0, 1, bins + 1)
     index = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
-    mean, share, error = np.full((3, bins), np.nan)
+    # a bin without injections could have held one of the mean weight
+    typical = rates[background.size :].mean() if found.any() else 0.0
+    mean, share, low, high = np.full((4, bins), np.nan)
     for k in range(bins):
         inside = index == k
         v, y = rates[inside], astrophysical[inside]
@@ -337,12 +353,23 @@ def calibrate(
             continue
         mean[k] = np.sum(v * p[inside]) / total
         share[k] = np.sum(v * y) / total
-        error[k] = np.sqrt(np.sum(v**2 * (y - share[k]) ** 2)) / total
+        events = y == 1
+        injected = v[events].sum()
+        count = injected**2 / np.sum(v[events] ** 2) if injected else 0.0
+        scale = injected / count if injected else typical
+        f_low, f_high = (bound * scale for bound in poisson_bounds(count))
+        b_low, b_high = (
+            bound / background_years
+            for bound in poisson_bounds(np.sum(~events))
+        )
+        low[k] = f_low / (f_low + b_high) if f_low else 0.0
+        high[k] = f_high / (f_high + b_low) if f_high else 0.0
     return Calibration(
         edges,
         mean,
         share,
-        error,
+        low,
+        high,
         np.bincount(index[: background.size], minlength=bins),
         np.bincount(index[background.size :], minlength=bins),
     )

@@ -467,8 +467,8 @@ def _calibration_table(calibration) -> str:
                 "" if empty else f"{calibration.p_astro[k]:.3f}",
                 ""
                 if empty
-                else f"{calibration.fraction[k]:.3f} ± "
-                f"{calibration.error[k]:.3f}",
+                else f"{calibration.fraction[k]:.3f} "
+                f"({calibration.low[k]:.3f}-{calibration.high[k]:.3f})",
             ]
         )
     return _table(header, rows)

@@ -259,10 +259,19 @@ def p_astro_plot(calibration: Calibration, p_astro: PAstro) -> bytes:
     figure, (left, right) = _figure(2)
     left.plot([0, 1], [0, 1], color="gray", linestyle="--", label="calibrated")
     populated = np.isfinite(calibration.fraction)
+    share = calibration.fraction[populated]
     left.errorbar(
         calibration.p_astro[populated],
-        calibration.fraction[populated],
-        yerr=calibration.error[populated],
+        share,
+        # the one-sigma interval, which need not hold the share's centre
+        yerr=np.clip(
+            [
+                share - calibration.low[populated],
+                calibration.high[populated] - share,
+            ],
+            0,
+            None,
+        ),
         marker="o",
         linestyle="none",
         capsize=3,
