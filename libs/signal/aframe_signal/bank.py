@@ -760,9 +760,9 @@ class TemplateBank(torch.nn.Module):
         and the time of the winning template's merger at its peak in
         the first ifo, less the end of the window (s).
 
-        The exported detector's outputs (``aframe_export``): the lag of the
-        template's peak places the merger to a sample, where the output
-        grid alone places it to a stride.
+        The exported detector's outputs (``aframe_export.export``): the
+        lag of the template's peak places the merger to a sample, where
+        the output grid alone places it to a stride.
         """
         rho, lags = self.ranked_peaks(X, snr2)
         return self.timed_score(rho, lags[:, 0], X.shape[-1])
