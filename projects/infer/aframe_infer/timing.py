@@ -57,7 +57,7 @@ LIGHT_TIME = 6.371e6 / 299_792_458
 
 
 def read_signals(
-    path: Path, ifos: list[str], rate: float, count: int, seed: int
+    path: Path, ifos: list[str], count: int, seed: int
 ) -> WaveformSet:
     """Up to ``count`` projected signals of a waveform file, at random."""
     total = WaveformSet.count(path)
@@ -265,7 +265,7 @@ def calibrate(
     )
     manifest, geometry = model.manifest, model.geometry
     ifos, rate = model.ifos, model.sample_rate
-    signals = read_signals(waveforms_file, ifos, rate, max_injections, seed)
+    signals = read_signals(waveforms_file, ifos, max_injections, seed)
     responses = signals.stacked(ifos)
     coalescence = coalescence_sample(signals.attrs, rate)
     # neighbours stay out of each other's response, integration and
@@ -333,10 +333,10 @@ def calibrate(
         arrival = (every - delays)[loud]
         if arrival.size:
             _, arrival_spread = timing_summary(arrival, SPREAD_QUANTILE)
-        # and the output grid's estimate on the same outputs
-        logits = [output[:, :1] for output in outputs]
-        grid, _, _ = found_residuals(logits, times, t0, geometry, *windows)
-        _, grid_spread = timing_summary(grid[loud], SPREAD_QUANTILE)
+            # and the output grid's estimate on the same outputs
+            logits = [output[:, :1] for output in outputs]
+            grid, *_ = found_residuals(logits, times, t0, geometry, *windows)
+            _, grid_spread = timing_summary(grid[loud], SPREAD_QUANTILE)
         # an exact time at the first ifo is up to the light travel time
         # from the geocentre off the coalescence
         floor = LIGHT_TIME
